@@ -1,0 +1,2 @@
+//! Initrd archive reader (filled by its issue).
+#![no_std]

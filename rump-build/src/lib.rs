@@ -1,0 +1,1 @@
+//! Build-time support for linking rump component archives (filled by its issue).

@@ -1,0 +1,2 @@
+//! The rumpuser hypercall layer (filled by its issue).
+#![no_std]

@@ -1,0 +1,1 @@
+//! Rump contract suite and native-vs-rump comparisons (filled by their issues).
