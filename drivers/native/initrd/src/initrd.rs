@@ -44,6 +44,16 @@ pub struct Initrd<'a> {
     format: Format,
 }
 
+impl core::fmt::Debug for Initrd<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Initrd")
+            .field("format", &self.format)
+            .field("nodes", &self.nodes.len())
+            .field("bytes", &self.bytes().len())
+            .finish()
+    }
+}
+
 impl<'a> Initrd<'a> {
     /// Parses an LZ4-compressed or plain tar initrd, decompressing at most
     /// [`DEFAULT_MAX_DECOMPRESSED`] bytes.
