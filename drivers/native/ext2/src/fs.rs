@@ -1,0 +1,275 @@
+//! The mounted file system: mount-time validation, geometry helpers, sync and unmount.
+//!
+//! Owns the block cache (and through it the device), the decoded superblock and the group
+//! descriptors. Free counts live here in memory and reach the disk on [`FileSystem::sync`];
+//! after every sync the on-disk image is consistent (e2fsck-clean) as a whole.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::cache::BlockCache;
+use crate::device::BlockDevice;
+use crate::error::{Corruption, Error, Result};
+use crate::features::ReadOnlyReason;
+use crate::layout::{self, GroupDescriptor, Superblock, STATE_VALID, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
+
+/// How to mount.
+#[derive(Clone, Copy, Debug)]
+pub struct MountOptions {
+    /// Never write to the device.
+    pub read_only: bool,
+    /// Most blocks the cache holds (at least 16).
+    pub cache_blocks: usize,
+    /// Current time in seconds since the Unix epoch, for inode and superblock times.
+    pub clock: fn() -> u64,
+}
+
+#[cfg(feature = "std")]
+fn default_clock() -> u64 {
+    crate::host_clock()
+}
+
+#[cfg(not(feature = "std"))]
+fn default_clock() -> u64 {
+    0
+}
+
+impl Default for MountOptions {
+    /// Read-write, 4096 cached blocks, and the host clock with `std` (else time 0).
+    fn default() -> Self {
+        Self { read_only: false, cache_blocks: 4096, clock: default_clock }
+    }
+}
+
+/// File-system wide figures, as `statfs` wants them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatFs {
+    /// Block size in bytes.
+    pub block_size: u32,
+    /// Blocks in the file system.
+    pub blocks: u64,
+    /// Free blocks (including the root-reserved ones).
+    pub free_blocks: u64,
+    /// Inodes in the file system.
+    pub inodes: u32,
+    /// Free inodes.
+    pub free_inodes: u32,
+    /// Longest name.
+    pub name_max: u32,
+}
+
+/// A mounted ext2 file system over a [`BlockDevice`].
+pub struct FileSystem<D: BlockDevice> {
+    pub(crate) cache: BlockCache<D>,
+    pub(crate) sb: Superblock,
+    pub(crate) groups: Vec<GroupDescriptor>,
+    pub(crate) descriptor_table: Vec<u8>,
+    pub(crate) read_only: Option<ReadOnlyReason>,
+    pub(crate) metadata_dirty: bool,
+    pub(crate) clock: fn() -> u64,
+}
+
+impl<D: BlockDevice> FileSystem<D> {
+    /// Mounts the file system on `device`.
+    ///
+    /// # Errors
+    /// `BadMagic` for a non-ext2 device; `JournalNeedsRecovery`; `UnsupportedFeatures` naming
+    /// the incompat features not implemented; `Corrupted` when the superblock, descriptors or
+    /// (read-write only) bitmaps and free counts disagree; `Device` on I/O failure.
+    pub fn mount(mut device: D, options: MountOptions) -> Result<Self> {
+        let sector = device.sector_size();
+        if sector == 0 || !sector.is_power_of_two() || sector > 1024 {
+            return Err(Error::InvalidArgument("device sector size must be a power of two <= 1024"));
+        }
+        let start = SUPERBLOCK_OFFSET;
+        let mut raw = vec![0u8; SUPERBLOCK_SIZE];
+        if device.len() < start + SUPERBLOCK_SIZE as u64 {
+            return Err(Error::BadMagic);
+        }
+        device.read_at(start, &mut raw)?;
+        let (sb, forced_read_only) = Superblock::parse(&raw, device.len())?;
+        let read_only = forced_read_only.or(options.read_only.then_some(ReadOnlyReason::Requested));
+        let cache = BlockCache::new(device, sb.block_size, sb.blocks_count, options.cache_blocks);
+        let mut fs = Self {
+            cache,
+            sb,
+            groups: Vec::new(),
+            descriptor_table: Vec::new(),
+            read_only,
+            metadata_dirty: false,
+            clock: options.clock,
+        };
+        let table_start = u64::from(fs.sb.first_data_block) + 1;
+        for index in 0..u64::from(fs.sb.descriptor_blocks()) {
+            let block = fs.cache.get(table_start + index)?;
+            fs.descriptor_table.extend_from_slice(block);
+        }
+        fs.groups = layout::parse_descriptors(&fs.sb, &fs.descriptor_table)?;
+        let root = fs.read_inode(layout::ROOT_INODE)?;
+        if !root.is_directory() {
+            return Err(Corruption::Inode { inode: layout::ROOT_INODE, reason: "root is not a directory" }.into());
+        }
+        if fs.read_only.is_none() {
+            fs.verify_counts()?;
+            let now = fs.now() as u32;
+            let raw = &mut fs.sb.raw;
+            let state = layout::le16(raw, 58) & !STATE_VALID;
+            layout::put16(raw, 58, state);
+            let mounts = layout::le16(raw, 52).wrapping_add(1);
+            layout::put16(raw, 52, mounts);
+            layout::put32(raw, 44, now);
+            fs.metadata_dirty = true;
+            fs.sync()?;
+        }
+        Ok(fs)
+    }
+
+    /// Why the mount is read-only, or `None` for a read-write mount.
+    pub fn read_only_reason(&self) -> Option<ReadOnlyReason> {
+        self.read_only
+    }
+
+    /// File-system wide counts.
+    pub fn statfs(&self) -> StatFs {
+        StatFs {
+            block_size: self.sb.block_size,
+            blocks: self.sb.blocks_count,
+            free_blocks: self.sb.free_blocks,
+            inodes: self.sb.inodes_count,
+            free_inodes: self.sb.free_inodes,
+            name_max: 255,
+        }
+    }
+
+    /// The root directory's inode number (2).
+    pub fn root(&self) -> u32 {
+        layout::ROOT_INODE
+    }
+
+    /// Writes the superblock, descriptors (and their backups) and every dirty block, then
+    /// flushes the device. The image is consistent when this returns `Ok`.
+    ///
+    /// # Errors
+    /// `Device` on I/O failure (dirty data stays cached for a retry).
+    pub fn sync(&mut self) -> Result<()> {
+        if self.read_only.is_none() && self.metadata_dirty {
+            let now = self.now() as u32;
+            layout::put32(&mut self.sb.raw, 48, now);
+            self.write_metadata()?;
+            self.metadata_dirty = false;
+        }
+        self.cache.flush()
+    }
+
+    /// Marks the file system clean, syncs, and gives the device back.
+    ///
+    /// # Errors
+    /// As [`sync`](Self::sync).
+    pub fn unmount(mut self) -> Result<D> {
+        if self.read_only.is_none() {
+            let state = layout::le16(&self.sb.raw, 58) | STATE_VALID;
+            layout::put16(&mut self.sb.raw, 58, state);
+            self.metadata_dirty = true;
+        }
+        self.sync()?;
+        Ok(self.cache.into_device())
+    }
+
+    fn write_metadata(&mut self) -> Result<()> {
+        layout::encode_descriptors(&self.groups, &mut self.descriptor_table);
+        let block_size = self.sb.block_size as usize;
+        for group in 0..self.sb.group_count {
+            if !self.sb.has_backup(group) {
+                continue;
+            }
+            let copy = self.sb.encode(group);
+            let start = self.sb.group_start(group);
+            // The primary lives at byte 1024; backups start their group's first block.
+            let (block, offset) = if group == 0 && block_size > 1024 { (0, 1024) } else { (start, 0) };
+            self.cache.get_mut(block)?[offset..offset + SUPERBLOCK_SIZE].copy_from_slice(&copy);
+            for (index, chunk) in self.descriptor_table.chunks(block_size).enumerate() {
+                let target = self.cache.get_mut(start + 1 + index as u64)?;
+                target[..chunk.len()].copy_from_slice(chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every group's free counts against its bitmaps and recomputes the totals.
+    fn verify_counts(&mut self) -> Result<()> {
+        let (mut free_blocks, mut free_inodes) = (0u64, 0u32);
+        for group in 0..self.sb.group_count {
+            let descriptor = self.groups[group as usize];
+            let length = self.sb.group_length(group) as usize;
+            let bitmap = self.cache.get(descriptor.block_bitmap)?;
+            if count_zero_bits(bitmap, length) != descriptor.free_blocks {
+                return Err(Corruption::BitmapCount { group, inodes: false }.into());
+            }
+            let bitmap = self.cache.get(descriptor.inode_bitmap)?;
+            if count_zero_bits(bitmap, self.sb.inodes_per_group as usize) != descriptor.free_inodes {
+                return Err(Corruption::BitmapCount { group, inodes: true }.into());
+            }
+            free_blocks += u64::from(descriptor.free_blocks);
+            free_inodes += descriptor.free_inodes;
+        }
+        if self.sb.free_blocks != free_blocks || self.sb.free_inodes != free_inodes {
+            self.sb.free_blocks = free_blocks;
+            self.sb.free_inodes = free_inodes;
+            self.metadata_dirty = true;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        match self.read_only {
+            Some(_) => Err(Error::ReadOnly),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn block_size(&self) -> usize {
+        self.sb.block_size as usize
+    }
+
+    /// Whether `block` is file-system metadata (boot block, superblock or descriptor copies,
+    /// reserved descriptor blocks, bitmaps, inode tables) rather than a data block.
+    pub(crate) fn is_metadata(&self, block: u64) -> bool {
+        let first = u64::from(self.sb.first_data_block);
+        if block < first {
+            return true;
+        }
+        let group = ((block - first) / u64::from(self.sb.blocks_per_group)) as u32;
+        let Some(descriptor) = self.groups.get(group as usize) else { return true };
+        let offset = block - self.sb.group_start(group);
+        offset < u64::from(self.sb.backup_blocks(group))
+            || block == descriptor.block_bitmap
+            || block == descriptor.inode_bitmap
+            || (block >= descriptor.inode_table
+                && block < descriptor.inode_table + u64::from(self.sb.inode_table_blocks()))
+    }
+
+    /// Validates a block pointer read from the image as a data or indirect block.
+    pub(crate) fn check_data_block(&self, block: u64) -> Result<u64> {
+        if block >= self.sb.blocks_count || self.is_metadata(block) {
+            return Err(Corruption::BlockOutOfRange { block }.into());
+        }
+        Ok(block)
+    }
+}
+
+/// Zero bits among the first `length` bits of `bitmap`.
+pub(crate) fn count_zero_bits(bitmap: &[u8], length: usize) -> u32 {
+    let length = length.min(bitmap.len() * 8);
+    let whole = length / 8;
+    let mut zeros: u32 = bitmap[..whole].iter().map(|byte| byte.count_zeros()).sum();
+    for bit in whole * 8..length {
+        if bitmap[bit / 8] & (1 << (bit % 8)) == 0 {
+            zeros += 1;
+        }
+    }
+    zeros
+}

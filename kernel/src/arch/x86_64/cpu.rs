@@ -1,0 +1,183 @@
+//! CPU identification, feature checks, FPU/SSE/AVX enablement, TSC and interrupt-flag helpers.
+
+use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+use x86_64::registers::xcontrol::{XCr0, XCr0Flags};
+
+/// Features the kernel cannot run without, checked once at boot with a clear message.
+#[derive(Debug, Clone, Copy)]
+pub struct Features {
+    pub apic: bool,
+    pub tsc: bool,
+    pub invariant_tsc: bool,
+    pub tsc_deadline: bool,
+    pub x2apic: bool,
+    pub nx: bool,
+    pub sse2: bool,
+    pub fxsr: bool,
+    pub xsave: bool,
+    pub avx: bool,
+    pub rdrand: bool,
+    pub rdseed: bool,
+    pub huge_1g: bool,
+    pub vendor: [u8; 12],
+}
+
+/// Reads the CPU's feature flags.
+pub fn features() -> Features {
+    let leaf0 = __cpuid(0);
+    let leaf1 = __cpuid(1);
+    let ext_max = __cpuid(0x8000_0000).eax;
+    let ext1 = if ext_max >= 0x8000_0001 { __cpuid(0x8000_0001) } else { __cpuid(0) };
+    let ext7 = if ext_max >= 0x8000_0007 { __cpuid(0x8000_0007).edx } else { 0 };
+    let leaf7 = if leaf0.eax >= 7 { __cpuid_count(7, 0).ebx } else { 0 };
+    let mut vendor = [0u8; 12];
+    vendor[0..4].copy_from_slice(&leaf0.ebx.to_le_bytes());
+    vendor[4..8].copy_from_slice(&leaf0.edx.to_le_bytes());
+    vendor[8..12].copy_from_slice(&leaf0.ecx.to_le_bytes());
+    let bit = |reg: u32, n: u32| reg & (1 << n) != 0;
+    Features {
+        apic: bit(leaf1.edx, 9),
+        tsc: bit(leaf1.edx, 4),
+        invariant_tsc: bit(ext7, 8),
+        tsc_deadline: bit(leaf1.ecx, 24),
+        x2apic: bit(leaf1.ecx, 21),
+        nx: ext_max >= 0x8000_0001 && bit(ext1.edx, 20),
+        sse2: bit(leaf1.edx, 26),
+        fxsr: bit(leaf1.edx, 24),
+        xsave: bit(leaf1.ecx, 26),
+        avx: bit(leaf1.ecx, 28),
+        rdrand: bit(leaf1.ecx, 30),
+        rdseed: bit(leaf7, 18),
+        huge_1g: ext_max >= 0x8000_0001 && bit(ext1.edx, 26),
+        vendor,
+    }
+}
+
+impl Features {
+    /// Names the first missing feature the kernel requires, if any.
+    pub fn missing_requirement(&self) -> Option<&'static str> {
+        [
+            (self.apic, "local APIC"),
+            (self.tsc, "time-stamp counter"),
+            (self.nx, "no-execute pages (NX)"),
+            (self.sse2, "SSE2"),
+            (self.fxsr, "FXSAVE/FXRSTOR"),
+        ]
+        .into_iter()
+        .find(|(present, _)| !present)
+        .map(|(_, name)| name)
+    }
+}
+
+/// Enables SSE (and AVX through XSAVE when present) so linked C code may use vector registers.
+/// Rust code of this target does not, but threads that run C code will.
+pub fn enable_vector_state(features: &Features) {
+    let mut cr0 = Cr0::read();
+    cr0.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+    cr0.insert(Cr0Flags::MONITOR_COPROCESSOR | Cr0Flags::NUMERIC_ERROR);
+    let mut cr4 = Cr4::read();
+    cr4.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE);
+    if features.xsave {
+        cr4.insert(Cr4Flags::OSXSAVE);
+    }
+    // SAFETY: clearing EM/TS and setting MP/NE, OSFXSR, OSXMMEXCPT and OSXSAVE only enables
+    // instructions; no mapping or privilege changes.
+    unsafe {
+        Cr0::write(cr0);
+        Cr4::write(cr4);
+    }
+    if features.xsave {
+        let mut xcr0 = XCr0Flags::X87 | XCr0Flags::SSE;
+        if features.avx {
+            xcr0 |= XCr0Flags::AVX;
+        }
+        // SAFETY: OSXSAVE is set above and every requested component is supported (CPUID).
+        unsafe { XCr0::write(xcr0) };
+    }
+}
+
+/// Reads the time-stamp counter.
+#[inline]
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC has no side effects; the TSC's presence is checked at boot.
+    unsafe { _rdtsc() }
+}
+
+/// Returns whether interrupts are enabled on this CPU.
+#[inline]
+pub fn interrupts_enabled() -> bool {
+    x86_64::instructions::interrupts::are_enabled()
+}
+
+/// Disables interrupts and returns whether they were enabled before.
+#[inline]
+pub fn disable_interrupts() -> bool {
+    let was = interrupts_enabled();
+    x86_64::instructions::interrupts::disable();
+    was
+}
+
+/// Re-enables interrupts if `was_enabled`.
+#[inline]
+pub fn restore_interrupts(was_enabled: bool) {
+    if was_enabled {
+        x86_64::instructions::interrupts::enable();
+    }
+}
+
+/// Enables interrupts and halts until the next one, atomically (no lost wake-up).
+#[inline]
+pub fn enable_interrupts_and_halt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
+/// Stops this CPU for good.
+pub fn halt_forever() -> ! {
+    loop {
+        x86_64::instructions::interrupts::disable();
+        x86_64::instructions::hlt();
+    }
+}
+
+/// Reads a model-specific register.
+pub fn read_msr(msr: u32) -> u64 {
+    // SAFETY: callers only pass architectural MSRs whose presence CPUID guarantees.
+    unsafe { x86_64::registers::model_specific::Msr::new(msr).read() }
+}
+
+/// Writes a model-specific register.
+///
+/// # Safety
+/// The MSR must exist and the value must not break memory safety (e.g. EFER, GS base).
+pub unsafe fn write_msr(msr: u32, value: u64) {
+    // SAFETY: the caller upholds the contract above.
+    unsafe { x86_64::registers::model_specific::Msr::new(msr).write(value) }
+}
+
+/// Reads CR2, the faulting linear address of the last page fault.
+pub fn read_cr2() -> u64 {
+    x86_64::registers::control::Cr2::read_raw()
+}
+
+/// Current frame pointer, for backtraces.
+#[inline(always)]
+pub fn frame_pointer() -> u64 {
+    let rbp: u64;
+    // SAFETY: reads a register; no memory is touched.
+    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    rbp
+}
+
+/// Reads a random 64-bit value with RDRAND, retrying a few times as Intel recommends.
+pub fn rdrand() -> Option<u64> {
+    for _ in 0..10 {
+        let mut value = 0u64;
+        // SAFETY: callers check `Features::rdrand` first; the intrinsic only writes `value`.
+        let ok = unsafe { core::arch::x86_64::_rdrand64_step(&mut value) };
+        if ok == 1 {
+            return Some(value);
+        }
+    }
+    None
+}

@@ -1,0 +1,56 @@
+//! Per-CPU GDT and TSS, with separate IST stacks (each behind a guard page) for the double-fault,
+//! NMI and machine-check handlers so that they run even when the current stack is broken.
+
+use alloc::boxed::Box;
+use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
+use x86_64::instructions::tables::load_tss;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::VirtAddr;
+
+use crate::mm::stack::KernelStack;
+use crate::mm::MemoryError;
+
+/// IST slot (1-based in the IDT, 0-based here) used by the double-fault handler.
+pub const IST_DOUBLE_FAULT: u16 = 0;
+/// IST slot used by the NMI handler.
+pub const IST_NMI: u16 = 1;
+/// IST slot used by the machine-check handler.
+pub const IST_MACHINE_CHECK: u16 = 2;
+
+const IST_STACK_PAGES: usize = 4;
+
+/// Kernel code segment selector (same on every CPU).
+pub const KERNEL_CODE: SegmentSelector = SegmentSelector(0x08);
+/// Kernel data segment selector.
+pub const KERNEL_DATA: SegmentSelector = SegmentSelector(0x10);
+
+/// Builds and loads this CPU's GDT and TSS. They live for the rest of the CPU's life.
+pub fn init_this_cpu(cpu_index: usize) -> Result<(), MemoryError> {
+    let mut tss = Box::new(TaskStateSegment::new());
+    let names = ["double-fault", "nmi", "machine-check"];
+    for (slot, name) in names.iter().enumerate() {
+        let stack = KernelStack::new(IST_STACK_PAGES, name, cpu_index)?;
+        tss.interrupt_stack_table[slot] = VirtAddr::new(stack.top());
+        core::mem::forget(stack); // IST stacks belong to the CPU forever
+    }
+    let tss: &'static TaskStateSegment = Box::leak(tss);
+    let mut gdt = Box::new(GlobalDescriptorTable::new());
+    let code = gdt.append(Descriptor::kernel_code_segment());
+    let data = gdt.append(Descriptor::kernel_data_segment());
+    let tss_selector = gdt.append(Descriptor::tss_segment(tss));
+    debug_assert_eq!(code, KERNEL_CODE);
+    debug_assert_eq!(data, KERNEL_DATA);
+    let gdt: &'static GlobalDescriptorTable = Box::leak(gdt);
+    gdt.load();
+    // SAFETY: the selectors index the GDT just loaded, whose descriptors are a flat 64-bit
+    // code segment, a flat data segment and this CPU's TSS (which lives forever).
+    unsafe {
+        CS::set_reg(code);
+        DS::set_reg(data);
+        ES::set_reg(data);
+        SS::set_reg(data);
+        load_tss(tss_selector);
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! x86_64 base layer: CPU set-up, descriptor tables, traps, interrupt controllers, serial port.
+//!
+//! Everything that touches privileged CPU state lives here, behind small safe functions. Code above
+//! this layer never executes `in`/`out`, `wrmsr` or control-register writes itself.
+
+pub mod cpu;
+pub mod gdt;
+pub mod idt;
+pub mod ioapic;
+pub mod lapic;
+pub mod pic;
+pub mod serial;
+pub mod traps;
+
+core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));
+core::arch::global_asm!(include_str!("traps.S"), options(att_syntax));
+
+/// Port I/O in one place so that every `in`/`out` has the same safety argument.
+pub mod port {
+    use x86_64::instructions::port::Port;
+
+    /// Writes a byte to an I/O port.
+    pub fn write_u8(port: u16, value: u8) {
+        // SAFETY: the kernel runs at CPL 0 and only addresses ports of devices it owns
+        // (serial, PIC, PIT, CMOS, debug-exit, PCI config); a write cannot break memory safety.
+        unsafe { Port::<u8>::new(port).write(value) }
+    }
+
+    /// Reads a byte from an I/O port.
+    pub fn read_u8(port: u16) -> u8 {
+        // SAFETY: as for `write_u8`; port reads of these devices have no memory effects.
+        unsafe { Port::<u8>::new(port).read() }
+    }
+
+    /// Writes a 16-bit word to an I/O port.
+    pub fn write_u16(port: u16, value: u16) {
+        // SAFETY: as for `write_u8`.
+        unsafe { Port::<u16>::new(port).write(value) }
+    }
+
+    /// Writes a 32-bit word to an I/O port.
+    pub fn write_u32(port: u16, value: u32) {
+        // SAFETY: as for `write_u8`.
+        unsafe { Port::<u32>::new(port).write(value) }
+    }
+
+    /// Reads a 32-bit word from an I/O port.
+    pub fn read_u32(port: u16) -> u32 {
+        // SAFETY: as for `read_u8`.
+        unsafe { Port::<u32>::new(port).read() }
+    }
+}

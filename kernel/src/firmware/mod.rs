@@ -1,0 +1,3 @@
+//! Firmware tables.
+
+pub mod acpi;

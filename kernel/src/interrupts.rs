@@ -1,0 +1,53 @@
+//! Interrupt wiring: the local APIC timer tick and the serial console's receive line.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::arch::{ioapic, lapic, serial, traps};
+use crate::firmware::acpi::Platform;
+
+static TIMER_TICKS: AtomicU64 = AtomicU64::new(0);
+static SERIAL_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Timer frequency.
+pub const TIMER_HZ: u64 = 100;
+
+fn on_timer(_vector: u8) {
+    TIMER_TICKS.fetch_add(1, Ordering::Relaxed);
+}
+
+fn on_serial(_vector: u8) {
+    // The shell polls the UART after `hlt` returns; the interrupt only has to wake the CPU.
+    SERIAL_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Timer interrupts taken since boot (all CPUs).
+pub fn timer_ticks() -> u64 {
+    TIMER_TICKS.load(Ordering::Relaxed)
+}
+
+/// Serial receive interrupts taken since boot.
+pub fn serial_interrupts() -> u64 {
+    SERIAL_INTERRUPTS.load(Ordering::Relaxed)
+}
+
+/// Calibrates the LAPIC timer against the TSC and starts it periodically at `TIMER_HZ`.
+pub fn start_timer_this_cpu() -> u32 {
+    lapic::timer_start_free_running(u32::MAX);
+    crate::time::busy_wait_nanos(10_000_000);
+    let per_10ms = u32::MAX - lapic::timer_current();
+    let count = ((per_10ms as u64 * 100) / TIMER_HZ).max(1) as u32;
+    traps::set_handler(traps::VECTOR_TIMER, on_timer);
+    lapic::timer_periodic(traps::VECTOR_TIMER, count);
+    count
+}
+
+/// Routes COM1's IRQ to the boot CPU so the shell can sleep between keystrokes.
+pub fn route_serial(platform: &Platform, bsp_apic_id: u32) -> Result<(), ioapic::RouteError> {
+    let (gsi, polarity) = platform.isa_irq_route(serial::COM1_IRQ);
+    let vector = traps::allocate_vector().expect("vectors available at boot");
+    traps::set_handler(vector, on_serial);
+    ioapic::route(gsi, vector, bsp_apic_id, polarity)?;
+    ioapic::set_masked(gsi, false)?;
+    crate::console::enable_receive_interrupt();
+    Ok(())
+}

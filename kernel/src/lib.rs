@@ -1,0 +1,38 @@
+//! A Rust x86_64 kernel built to host NetBSD rump kernel components.
+//!
+//! The modules that need bare metal only build for `target_os = "none"`; the pure ones (boot
+//! information parsing, the frame bitmap) also build and test on the host with `cargo test`.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod boot;
+pub mod mm;
+
+#[cfg(target_os = "none")]
+pub mod arch;
+#[cfg(target_os = "none")]
+pub mod console;
+#[cfg(target_os = "none")]
+pub mod diagnostics;
+#[cfg(target_os = "none")]
+pub mod firmware;
+#[cfg(target_os = "none")]
+pub mod init;
+#[cfg(target_os = "none")]
+pub mod interrupts;
+#[cfg(target_os = "none")]
+pub mod qemu;
+#[cfg(target_os = "none")]
+pub mod shell;
+#[cfg(target_os = "none")]
+pub mod smp;
+#[cfg(target_os = "none")]
+pub mod sync;
+#[cfg(target_os = "none")]
+pub mod testing;
+#[cfg(target_os = "none")]
+pub mod time;
+
+#[cfg(target_os = "none")]
+pub use init::{boot_info, platform};

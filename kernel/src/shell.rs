@@ -1,0 +1,198 @@
+//! The serial shell: a line editor and a handful of inspection commands.
+
+use alloc::string::String;
+
+use crate::arch::{cpu, port};
+use crate::{print, println};
+
+const PROMPT: &str = "kernel> ";
+
+fn read_line(line: &mut String) {
+    line.clear();
+    loop {
+        let byte = match crate::console::try_read_byte() {
+            Some(byte) => byte,
+            None => {
+                cpu::enable_interrupts_and_halt();
+                continue;
+            }
+        };
+        match byte {
+            b'\r' | b'\n' => {
+                println!();
+                return;
+            }
+            0x08 | 0x7f => {
+                if line.pop().is_some() {
+                    print!("\x08 \x08");
+                }
+            }
+            0x15 => {
+                // Ctrl-U: erase the line.
+                for _ in 0..line.len() {
+                    print!("\x08 \x08");
+                }
+                line.clear();
+            }
+            0x20..=0x7e if line.len() < 256 => {
+                line.push(byte as char);
+                print!("{}", byte as char);
+            }
+            _ => {}
+        }
+    }
+}
+
+struct Command {
+    name: &'static str,
+    help: &'static str,
+    run: fn(&str),
+}
+
+const COMMANDS: &[Command] = &[
+    Command { name: "help", help: "list commands", run: help },
+    Command { name: "mem", help: "physical memory, frames and heap", run: mem },
+    Command { name: "cpus", help: "CPUs reported by the firmware and their state", run: cpus },
+    Command { name: "uptime", help: "time since boot and wall-clock time", run: uptime },
+    Command { name: "log", help: "show or set the log level: log [off|error|warn|info|debug|trace]", run: log_level },
+    Command { name: "reboot", help: "reset the machine", run: reboot },
+    Command { name: "poweroff", help: "stop the machine (leaves QEMU)", run: poweroff },
+];
+
+/// Runs one command line; returns false for an unknown command.
+pub fn execute(line: &str) -> bool {
+    let line = line.trim();
+    if line.is_empty() {
+        return true;
+    }
+    let (name, arguments) = line.split_once(' ').unwrap_or((line, ""));
+    match COMMANDS.iter().find(|c| c.name == name) {
+        Some(command) => {
+            (command.run)(arguments.trim());
+            true
+        }
+        None => {
+            println!("unknown command '{name}'; try 'help'");
+            false
+        }
+    }
+}
+
+/// The shell loop.
+pub fn run() -> ! {
+    println!("type 'help' for commands");
+    let mut line = String::new();
+    loop {
+        print!("{PROMPT}");
+        read_line(&mut line);
+        execute(&line);
+    }
+}
+
+fn help(_: &str) {
+    for command in COMMANDS {
+        println!("  {:<10} {}", command.name, command.help);
+    }
+}
+
+fn mem(_: &str) {
+    let info = crate::boot_info();
+    let ram: u64 = info.regions().iter().filter(|r| r.kind == crate::boot::RegionKind::Usable).map(|r| r.length).sum();
+    // Firmware keeps a few hundred KiB of RAM for itself; the installed size is the usable total
+    // rounded up to the 2 MiB granularity QEMU and real memory come in.
+    let installed_mib = ram.next_multiple_of(2 << 20) >> 20;
+    let (free_frames, managed_frames) = crate::mm::frames::statistics();
+    let heap = crate::mm::heap::statistics();
+    println!("memory: {installed_mib} MiB installed, {} KiB usable", ram / 1024);
+    println!("frames: {free_frames} free of {managed_frames} ({} KiB free)", free_frames * 4);
+    println!(
+        "heap: {} bytes in {} allocations, {} KiB claimed",
+        heap.allocated_bytes,
+        heap.allocation_count,
+        heap.claimed_bytes / 1024
+    );
+    for region in info.regions() {
+        println!("  {:#014x}-{:#014x} {:?}", region.start, region.end(), region.kind);
+    }
+}
+
+fn cpus(_: &str) {
+    let features = cpu::features();
+    println!(
+        "cpus: {} present, {} online; vendor {}",
+        crate::smp::cpu_count(),
+        crate::smp::online_count(),
+        core::str::from_utf8(&features.vendor).unwrap_or("?")
+    );
+    for index in 0..crate::smp::cpu_count() {
+        let apic = crate::smp::apic_id_of(index).unwrap_or(u32::MAX);
+        let state = if index < crate::smp::online_count() { "online" } else { "present" };
+        println!("  cpu{index}: apic id {apic}, {state}");
+    }
+    println!(
+        "tsc {} MHz{}, timer ticks {}, unexpected interrupts {}",
+        crate::time::tsc::frequency() / 1_000_000,
+        if features.invariant_tsc { " (invariant)" } else { "" },
+        crate::interrupts::timer_ticks(),
+        crate::diagnostics::unexpected_interrupts()
+    );
+}
+
+fn uptime(_: &str) {
+    let nanos = crate::time::monotonic_nanos();
+    let (seconds, _) = crate::time::wall_clock();
+    let days = seconds / 86_400;
+    let (year, month, day) = civil_from_days(days as i64);
+    let of_day = seconds % 86_400;
+    println!(
+        "up {}.{:03} s; wall clock {year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        nanos / 1_000_000_000,
+        (nanos / 1_000_000) % 1000,
+        of_day / 3600,
+        (of_day / 60) % 60,
+        of_day % 60
+    );
+}
+
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
+fn log_level(arguments: &str) {
+    if arguments.is_empty() {
+        println!("log level: {}", crate::console::level());
+    } else {
+        match crate::console::set_level(arguments) {
+            Ok(level) => println!("log level: {level}"),
+            Err(()) => println!("unknown level '{arguments}'"),
+        }
+    }
+}
+
+fn reboot(_: &str) {
+    println!("rebooting");
+    if let Some((reset_port, value)) = crate::platform().reset_port {
+        port::write_u8(reset_port, value);
+    }
+    port::write_u8(0xcf9, 0x06); // PCI reset control: full reset
+    port::write_u8(0x64, 0xfe); // keyboard controller pulse
+    println!("reset did not happen");
+}
+
+fn poweroff(_: &str) {
+    println!("powering off");
+    crate::qemu::exit(crate::qemu::ExitStatus::Success);
+    // ACPI S5 through PM1a; QEMU's firmware uses SLP_TYP 0 for S5.
+    if let Some(pm1a) = crate::platform().pm1a_control_port {
+        port::write_u16(pm1a, 1 << 13);
+    }
+    println!("power-off did not happen");
+}

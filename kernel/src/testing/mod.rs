@@ -1,0 +1,123 @@
+//! In-kernel test runner: tests register through a linker section, run in order, print one line
+//! each, then a `N passed, N failed` line, and the kernel leaves QEMU through `isa-debug-exit`.
+//!
+//! A test returns `Err(message)` to fail; a panic stops the run (the host runner reports which
+//! test was running, since its `test NAME ...` line is the last one printed).
+
+mod cases;
+
+use alloc::string::String;
+
+/// One registered test.
+#[repr(C)]
+pub struct TestCase {
+    pub name: &'static str,
+    pub run: fn() -> Result<(), String>,
+}
+
+/// Registers a test: `kernel_test!(name, function)`.
+#[macro_export]
+macro_rules! kernel_test {
+    ($name:ident, $function:path) => {
+        const _: () = {
+            #[used]
+            #[link_section = ".kernel_tests"]
+            static TEST: $crate::testing::TestCase =
+                $crate::testing::TestCase { name: stringify!($name), run: $function };
+        };
+    };
+}
+
+extern "C" {
+    static __kernel_tests_start: TestCase;
+    static __kernel_tests_end: TestCase;
+}
+
+/// All registered tests.
+pub fn all() -> &'static [TestCase] {
+    // SAFETY: the linker script brackets the `.kernel_tests` section, which only holds
+    // `TestCase` statics emitted by `kernel_test!`, 8-byte aligned and contiguous.
+    unsafe {
+        let start = &__kernel_tests_start as *const TestCase;
+        let end = &__kernel_tests_end as *const TestCase;
+        let count = (end as usize - start as usize) / core::mem::size_of::<TestCase>();
+        core::slice::from_raw_parts(start, count)
+    }
+}
+
+/// Fails a test with a formatted message when the condition is false.
+#[macro_export]
+macro_rules! check {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            return Err(alloc::format!($($arg)*));
+        }
+    };
+}
+
+/// Runs every test whose name starts with `filter` and exits QEMU with the result.
+pub fn run(filter: &str) -> ! {
+    let mut passed = 0;
+    let mut failed = 0;
+    crate::println!("running kernel tests (filter '{filter}')");
+    for test in all().iter().filter(|t| t.name.starts_with(filter)) {
+        crate::println!("test {} ...", test.name);
+        let start = crate::time::monotonic_nanos();
+        match (test.run)() {
+            Ok(()) => {
+                passed += 1;
+                crate::println!("test {} ... ok ({} us)", test.name, (crate::time::monotonic_nanos() - start) / 1000);
+            }
+            Err(message) => {
+                failed += 1;
+                crate::println!("test {} ... FAILED: {}", test.name, message);
+            }
+        }
+    }
+    crate::println!("{passed} passed, {failed} failed");
+    crate::qemu::exit(if failed == 0 && passed > 0 {
+        crate::qemu::ExitStatus::Success
+    } else {
+        crate::qemu::ExitStatus::TestsFailed
+    });
+    crate::arch::cpu::halt_forever()
+}
+
+/// Deliberate faults for the host runner's crash tests (`fault=NAME` on the command line).
+pub fn trigger_fault(name: &str) -> ! {
+    crate::println!("triggering deliberate fault '{name}'");
+    match name {
+        "guard-page" => {
+            let guard = crate::mm::paging::kernel_sections().boot_stack_guard;
+            // SAFETY: none — this write is meant to fault on the unmapped boot-stack guard page.
+            unsafe { core::ptr::write_volatile((guard + 64) as *mut u64, 0xdead) };
+        }
+        "stack-overflow" => {
+            let stack = crate::mm::stack::KernelStack::new(4, "overflow-test", 0).expect("test stack");
+            // SAFETY: switches to a fresh, mapped kernel stack and recurses until its guard page
+            // faults; nothing returns.
+            unsafe { core::arch::asm!("mov rsp, {}", "call {}", in(reg) stack.top(), sym recurse, options(noreturn)) };
+        }
+        "write-text" => {
+            let text = crate::mm::paging::kernel_sections().text.0;
+            // SAFETY: none — the kernel text is mapped read-only; this write must fault.
+            unsafe { core::ptr::write_volatile((text + 0x100) as *mut u8, 0x90) };
+        }
+        "general-protection" => {
+            // SAFETY: none — a non-canonical address raises #GP, which is the point.
+            unsafe { core::ptr::read_volatile(0x8000_0000_0000_0000u64 as *const u64) };
+        }
+        "panic" => panic!("deliberate test panic"),
+        other => crate::println!("unknown fault '{other}'"),
+    }
+    panic!("deliberate fault '{name}' did not fault");
+}
+
+#[inline(never)]
+#[expect(unconditional_recursion, reason = "recursing into the guard page is the test")]
+extern "C" fn recurse(depth: u64) -> u64 {
+    let mut buffer = [depth as u8; 512];
+    // Keep the frame alive and the call out of tail position so it really recurses.
+    core::hint::black_box(&mut buffer);
+    recurse(depth + 1) + buffer[7] as u64
+}

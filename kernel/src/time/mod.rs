@@ -1,0 +1,39 @@
+//! Time: the TSC calibrated against the HPET (or the PIT) gives a nanosecond monotonic clock that
+//! advances even with interrupts off; the CMOS RTC read at boot anchors the wall clock.
+
+pub mod hpet;
+pub mod rtc;
+pub mod tsc;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+pub use tsc::monotonic_nanos;
+
+static BOOT_UNIX_SECONDS: AtomicU64 = AtomicU64::new(0);
+static BOOT_MONOTONIC_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the RTC and remembers it as the wall-clock anchor.
+pub fn init_wall_clock() {
+    match rtc::read_unix_seconds() {
+        Ok(seconds) => {
+            BOOT_MONOTONIC_NANOS.store(monotonic_nanos(), Ordering::Relaxed);
+            BOOT_UNIX_SECONDS.store(seconds, Ordering::Relaxed);
+        }
+        Err(error) => log::warn!("wall clock unavailable: {error}"),
+    }
+}
+
+/// Wall-clock time as (seconds, nanoseconds) since the Unix epoch.
+pub fn wall_clock() -> (u64, u32) {
+    let since = monotonic_nanos().saturating_sub(BOOT_MONOTONIC_NANOS.load(Ordering::Relaxed));
+    let seconds = BOOT_UNIX_SECONDS.load(Ordering::Relaxed) + since / 1_000_000_000;
+    (seconds, (since % 1_000_000_000) as u32)
+}
+
+/// Spins for at least `nanos` nanoseconds.
+pub fn busy_wait_nanos(nanos: u64) {
+    let end = monotonic_nanos() + nanos;
+    while monotonic_nanos() < end {
+        core::hint::spin_loop();
+    }
+}

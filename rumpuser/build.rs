@@ -1,0 +1,48 @@
+//! Build script: compiles the C side of the boundary (dprintf and the header's ABI checks).
+//!
+//! `c/dprintf.c` is the only C in the crate (stable Rust cannot define a variadic function,
+//! contract §1.7). `c/abi_check.c` is compiled with the same flags so that a header change
+//! that breaks a struct layout or a prototype fails the build. Nothing here touches the
+//! network or anything outside this crate.
+
+use std::env;
+use std::path::PathBuf;
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
+    let include = manifest.join("include");
+    let target = env::var("TARGET").expect("cargo sets this");
+
+    let mut build = cc::Build::new();
+    build
+        .include(&include)
+        .file(manifest.join("c/dprintf.c"))
+        .file(manifest.join("c/abi_check.c"))
+        .flag_if_supported("-std=c11")
+        .warnings(true)
+        .extra_warnings(true)
+        .warnings_into_errors(true);
+    if target == "x86_64-unknown-none" {
+        // Same environment as the kernel's Rust code: no libc, no SSE, kernel code model.
+        build.compiler("gcc");
+        for flag in [
+            "-ffreestanding",
+            "-fno-stack-protector",
+            "-mno-red-zone",
+            "-mcmodel=kernel",
+            "-fno-pic",
+            "-mgeneral-regs-only",
+            "-nostdlib",
+        ] {
+            build.flag(flag);
+        }
+        build.pic(false);
+    } else {
+        build.flag("-ffreestanding").flag("-fno-stack-protector");
+    }
+    build.compile("rumpuser_c");
+
+    println!("cargo:include={}", include.display());
+    println!("cargo:rerun-if-changed=c");
+    println!("cargo:rerun-if-changed=include");
+}

@@ -1,0 +1,148 @@
+//! `struct rumpuser_mtx`: a futex mutex with owner tracking and the §2.4 enter protocol.
+
+use core::ffi::{c_int, c_void};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+use super::{misuse, SPIN_LIMIT};
+use crate::abi::{RUMPUSER_MTX_KMUTEX, RUMPUSER_MTX_SPIN};
+use crate::errno::Errno;
+use crate::install::host;
+use crate::sched;
+
+const UNLOCKED: u32 = 0;
+const LOCKED: u32 = 1;
+const CONTENDED: u32 = 2;
+
+/// A rump mutex (§1.11). `flags` are the `RUMPUSER_MTX_*` bits given at init.
+pub struct RumpuserMtx {
+    state: AtomicU32,
+    flags: c_int,
+    owner: AtomicPtr<c_void>,
+}
+
+impl RumpuserMtx {
+    /// A new unlocked mutex.
+    pub const fn new(flags: c_int) -> Self {
+        RumpuserMtx { state: AtomicU32::new(UNLOCKED), flags, owner: AtomicPtr::new(ptr::null_mut()) }
+    }
+
+    /// `RUMPUSER_MTX_SPIN`: acquiring never releases the vCPU.
+    pub fn is_spin(&self) -> bool {
+        self.flags & RUMPUSER_MTX_SPIN != 0
+    }
+
+    /// `RUMPUSER_MTX_KMUTEX`: the owner lwp is tracked.
+    pub fn is_kmutex(&self) -> bool {
+        self.flags & RUMPUSER_MTX_KMUTEX != 0
+    }
+
+    /// Whether anyone holds the mutex.
+    pub fn is_locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != UNLOCKED
+    }
+
+    /// Acquires without blocking; no owner bookkeeping, no upcalls.
+    pub fn try_lock_raw(&self) -> bool {
+        self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// Acquires, blocking the host thread if needed; no owner bookkeeping, no upcalls.
+    pub fn lock_raw(&self) {
+        if !self.try_lock_raw() {
+            self.lock_contended();
+        }
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        for _ in 0..SPIN_LIMIT {
+            if self.state.load(Ordering::Relaxed) == UNLOCKED && self.try_lock_raw() {
+                return;
+            }
+            core::hint::spin_loop();
+        }
+        // Taking it as CONTENDED is conservative: the next unlock may wake needlessly.
+        while self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
+            host().wait(&self.state, CONTENDED, None);
+        }
+    }
+
+    /// Releases; wakes one waiter if there may be any. No owner bookkeeping, no upcalls.
+    pub fn unlock_raw(&self) {
+        if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
+            host().wake(&self.state, 1);
+        }
+    }
+
+    pub(crate) fn set_owner(&self) {
+        if self.is_kmutex() {
+            self.owner.store(host().curlwp(), Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn clear_owner(&self) {
+        if self.is_kmutex() {
+            self.owner.store(ptr::null_mut(), Ordering::Relaxed);
+        }
+    }
+
+    /// `rumpuser_mutex_enter` (§1.11, §2.4): try first; a contended adaptive mutex releases
+    /// the vCPU around the blocking acquire and records the owner before rescheduling.
+    pub fn enter(&self) {
+        if self.try_lock_raw() {
+            self.set_owner();
+            return;
+        }
+        if self.is_spin() {
+            self.lock_contended();
+            self.set_owner();
+            return;
+        }
+        let _unscheduled = sched::Unscheduled::new();
+        self.lock_contended();
+        self.set_owner();
+    }
+
+    /// `rumpuser_mutex_enter_nowrap`: never touches the rump scheduler.
+    pub fn enter_nowrap(&self) {
+        self.lock_raw();
+        self.set_owner();
+    }
+
+    /// `rumpuser_mutex_tryenter`: 0 or EBUSY, never blocks.
+    pub fn try_enter(&self) -> Result<(), Errno> {
+        if self.try_lock_raw() {
+            self.set_owner();
+            Ok(())
+        } else {
+            Err(Errno::EBUSY)
+        }
+    }
+
+    /// `rumpuser_mutex_exit`: never blocks, never upcalls.
+    pub fn exit(&self) {
+        misuse!(!self.is_locked(), "rumpuser_mutex_exit: mutex {:p} is not held", self);
+        misuse!(
+            self.is_kmutex() && self.owner.load(Ordering::Relaxed) != host().curlwp(),
+            "rumpuser_mutex_exit: mutex {:p} is held by another lwp",
+            self
+        );
+        self.clear_owner();
+        self.unlock_raw();
+    }
+
+    /// `rumpuser_mutex_owner`: the owner lwp or NULL (KMUTEX only).
+    pub fn owner(&self) -> *mut c_void {
+        self.owner.load(Ordering::Relaxed)
+    }
+
+    /// Debug check of `rumpuser_mutex_destroy`: unlocked and without waiters.
+    pub fn check_destroy(&self) {
+        misuse!(
+            self.is_locked(),
+            "rumpuser_mutex_destroy: mutex {:p} is locked or has waiters",
+            self
+        );
+    }
+}
