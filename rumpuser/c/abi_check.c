@@ -82,80 +82,82 @@ CHECK_VALUE(RUMPUSER_RW_READER, 0);
 CHECK_VALUE(RUMPUSER_RW_WRITER, 1);
 
 /* Every prototype, spelled independently of the header. */
-#define PROTO(name, type) type __attribute__((unused)) check_##name = name
-static PROTO(rumpuser_init, int (*)(int, const struct rumpuser_hyperup *));
-static PROTO(rumpuser_malloc, int (*)(size_t, int, void **));
-static PROTO(rumpuser_free, void (*)(void *, size_t));
-static PROTO(rumpuser_anonmmap, int (*)(void *, size_t, int, int, void **));
-static PROTO(rumpuser_unmap, void (*)(void *, size_t));
-static PROTO(rumpuser_open, int (*)(const char *, int, int *));
-static PROTO(rumpuser_close, int (*)(int));
-static PROTO(rumpuser_getfileinfo, int (*)(const char *, uint64_t *, int *));
-static PROTO(rumpuser_bio, void (*)(int, int, void *, size_t, int64_t,
+#define PROTO(name, type) \
+	_Static_assert(__builtin_types_compatible_p(__typeof__(&name), type), #name " prototype")
+PROTO(rumpuser_init, int (*)(int, const struct rumpuser_hyperup *));
+PROTO(rumpuser_malloc, int (*)(size_t, int, void **));
+PROTO(rumpuser_free, void (*)(void *, size_t));
+PROTO(rumpuser_anonmmap, int (*)(void *, size_t, int, int, void **));
+PROTO(rumpuser_unmap, void (*)(void *, size_t));
+PROTO(rumpuser_open, int (*)(const char *, int, int *));
+PROTO(rumpuser_close, int (*)(int));
+PROTO(rumpuser_getfileinfo, int (*)(const char *, uint64_t *, int *));
+PROTO(rumpuser_bio, void (*)(int, int, void *, size_t, int64_t,
     void (*)(void *, size_t, int), void *));
-static PROTO(rumpuser_iovread, int (*)(int, struct rumpuser_iovec *, size_t, int64_t, size_t *));
-static PROTO(rumpuser_iovwrite,
+PROTO(rumpuser_iovread, int (*)(int, struct rumpuser_iovec *, size_t, int64_t, size_t *));
+PROTO(rumpuser_iovwrite,
     int (*)(int, const struct rumpuser_iovec *, size_t, int64_t, size_t *));
-static PROTO(rumpuser_syncfd, int (*)(int, int, uint64_t, uint64_t));
-static PROTO(rumpuser_clock_gettime, int (*)(int, int64_t *, long *));
-static PROTO(rumpuser_clock_sleep, int (*)(int, int64_t, long));
-static PROTO(rumpuser_getparam, int (*)(const char *, void *, size_t));
-static PROTO(rumpuser_seterrno, void (*)(int));
-static PROTO(rumpuser_kill, int (*)(int64_t, int));
-static PROTO(rumpuser_exit, void (*)(int));
-static PROTO(rumpuser_putchar, void (*)(int));
-static PROTO(rumpuser_dprintf, void (*)(const char *, ...));
-static PROTO(rumpuser_getrandom, int (*)(void *, size_t, int, size_t *));
-static PROTO(rumpuser_thread_create,
+PROTO(rumpuser_syncfd, int (*)(int, int, uint64_t, uint64_t));
+PROTO(rumpuser_clock_gettime, int (*)(int, int64_t *, long *));
+PROTO(rumpuser_clock_sleep, int (*)(int, int64_t, long));
+PROTO(rumpuser_getparam, int (*)(const char *, void *, size_t));
+PROTO(rumpuser_seterrno, void (*)(int));
+PROTO(rumpuser_kill, int (*)(int64_t, int));
+/* noreturn is part of the function's type in GCC: check by compatible redeclaration. */
+void rumpuser_exit(int);
+PROTO(rumpuser_putchar, void (*)(int));
+PROTO(rumpuser_dprintf, void (*)(const char *, ...));
+PROTO(rumpuser_getrandom, int (*)(void *, size_t, int, size_t *));
+PROTO(rumpuser_thread_create,
     int (*)(void *(*)(void *), void *, const char *, int, int, int, void **));
-static PROTO(rumpuser_thread_exit, void (*)(void));
-static PROTO(rumpuser_thread_join, int (*)(void *));
-static PROTO(rumpuser_curlwpop, void (*)(int, struct lwp *));
-static PROTO(rumpuser_curlwp, struct lwp *(*)(void));
-static PROTO(rumpuser_mutex_init, void (*)(struct rumpuser_mtx **, int));
-static PROTO(rumpuser_mutex_enter, void (*)(struct rumpuser_mtx *));
-static PROTO(rumpuser_mutex_enter_nowrap, void (*)(struct rumpuser_mtx *));
-static PROTO(rumpuser_mutex_tryenter, int (*)(struct rumpuser_mtx *));
-static PROTO(rumpuser_mutex_exit, void (*)(struct rumpuser_mtx *));
-static PROTO(rumpuser_mutex_destroy, void (*)(struct rumpuser_mtx *));
-static PROTO(rumpuser_mutex_owner, void (*)(struct rumpuser_mtx *, struct lwp **));
-static PROTO(rumpuser_rw_init, void (*)(struct rumpuser_rw **));
-static PROTO(rumpuser_rw_enter, void (*)(int, struct rumpuser_rw *));
-static PROTO(rumpuser_rw_tryenter, int (*)(int, struct rumpuser_rw *));
-static PROTO(rumpuser_rw_tryupgrade, int (*)(struct rumpuser_rw *));
-static PROTO(rumpuser_rw_downgrade, void (*)(struct rumpuser_rw *));
-static PROTO(rumpuser_rw_exit, void (*)(struct rumpuser_rw *));
-static PROTO(rumpuser_rw_destroy, void (*)(struct rumpuser_rw *));
-static PROTO(rumpuser_rw_held, void (*)(int, struct rumpuser_rw *, int *));
-static PROTO(rumpuser_cv_init, void (*)(struct rumpuser_cv **));
-static PROTO(rumpuser_cv_destroy, void (*)(struct rumpuser_cv *));
-static PROTO(rumpuser_cv_wait, void (*)(struct rumpuser_cv *, struct rumpuser_mtx *));
-static PROTO(rumpuser_cv_wait_nowrap, void (*)(struct rumpuser_cv *, struct rumpuser_mtx *));
-static PROTO(rumpuser_cv_timedwait,
+void rumpuser_thread_exit(void);
+PROTO(rumpuser_thread_join, int (*)(void *));
+PROTO(rumpuser_curlwpop, void (*)(int, struct lwp *));
+PROTO(rumpuser_curlwp, struct lwp *(*)(void));
+PROTO(rumpuser_mutex_init, void (*)(struct rumpuser_mtx **, int));
+PROTO(rumpuser_mutex_enter, void (*)(struct rumpuser_mtx *));
+PROTO(rumpuser_mutex_enter_nowrap, void (*)(struct rumpuser_mtx *));
+PROTO(rumpuser_mutex_tryenter, int (*)(struct rumpuser_mtx *));
+PROTO(rumpuser_mutex_exit, void (*)(struct rumpuser_mtx *));
+PROTO(rumpuser_mutex_destroy, void (*)(struct rumpuser_mtx *));
+PROTO(rumpuser_mutex_owner, void (*)(struct rumpuser_mtx *, struct lwp **));
+PROTO(rumpuser_rw_init, void (*)(struct rumpuser_rw **));
+PROTO(rumpuser_rw_enter, void (*)(int, struct rumpuser_rw *));
+PROTO(rumpuser_rw_tryenter, int (*)(int, struct rumpuser_rw *));
+PROTO(rumpuser_rw_tryupgrade, int (*)(struct rumpuser_rw *));
+PROTO(rumpuser_rw_downgrade, void (*)(struct rumpuser_rw *));
+PROTO(rumpuser_rw_exit, void (*)(struct rumpuser_rw *));
+PROTO(rumpuser_rw_destroy, void (*)(struct rumpuser_rw *));
+PROTO(rumpuser_rw_held, void (*)(int, struct rumpuser_rw *, int *));
+PROTO(rumpuser_cv_init, void (*)(struct rumpuser_cv **));
+PROTO(rumpuser_cv_destroy, void (*)(struct rumpuser_cv *));
+PROTO(rumpuser_cv_wait, void (*)(struct rumpuser_cv *, struct rumpuser_mtx *));
+PROTO(rumpuser_cv_wait_nowrap, void (*)(struct rumpuser_cv *, struct rumpuser_mtx *));
+PROTO(rumpuser_cv_timedwait,
     int (*)(struct rumpuser_cv *, struct rumpuser_mtx *, int64_t, int64_t));
-static PROTO(rumpuser_cv_signal, void (*)(struct rumpuser_cv *));
-static PROTO(rumpuser_cv_broadcast, void (*)(struct rumpuser_cv *));
-static PROTO(rumpuser_cv_has_waiters, void (*)(struct rumpuser_cv *, int *));
-static PROTO(rumpuser_dl_bootstrap, void (*)(void (*)(const struct modinfo *const *, size_t),
+PROTO(rumpuser_cv_signal, void (*)(struct rumpuser_cv *));
+PROTO(rumpuser_cv_broadcast, void (*)(struct rumpuser_cv *));
+PROTO(rumpuser_cv_has_waiters, void (*)(struct rumpuser_cv *, int *));
+PROTO(rumpuser_dl_bootstrap, void (*)(void (*)(const struct modinfo *const *, size_t),
     int (*)(void *, uint64_t, char *, uint64_t), void (*)(const struct rump_component *)));
-static PROTO(rumpuser_daemonize_begin, int (*)(void));
-static PROTO(rumpuser_daemonize_done, int (*)(int));
-static PROTO(rumpuser_sp_init, int (*)(const char *, const char *, const char *, const char *));
-static PROTO(rumpuser_sp_copyin, int (*)(void *, const void *, void *, size_t));
-static PROTO(rumpuser_sp_copyinstr, int (*)(void *, const void *, void *, size_t *));
-static PROTO(rumpuser_sp_copyout, int (*)(void *, const void *, void *, size_t));
-static PROTO(rumpuser_sp_copyoutstr, int (*)(void *, const void *, void *, size_t *));
-static PROTO(rumpuser_sp_anonmmap, int (*)(void *, size_t, void **));
-static PROTO(rumpuser_sp_raise, int (*)(void *, int));
-static PROTO(rumpuser_sp_fini, void (*)(void *));
-static PROTO(rumpcomp_pci_map, void *(*)(unsigned long, unsigned long));
-static PROTO(rumpcomp_pci_confread, int (*)(unsigned, unsigned, unsigned, int, unsigned int *));
-static PROTO(rumpcomp_pci_confwrite, int (*)(unsigned, unsigned, unsigned, int, unsigned int));
-static PROTO(rumpcomp_pci_irq_map, int (*)(unsigned, unsigned, unsigned, int, unsigned));
-static PROTO(rumpcomp_pci_irq_establish, void *(*)(unsigned, int (*)(void *), void *));
-static PROTO(rumpcomp_pci_dmalloc, int (*)(size_t, size_t, unsigned long *, unsigned long *));
-static PROTO(rumpcomp_pci_dmafree, void (*)(unsigned long, size_t));
-static PROTO(rumpcomp_pci_dmamem_map,
+PROTO(rumpuser_daemonize_begin, int (*)(void));
+PROTO(rumpuser_daemonize_done, int (*)(int));
+PROTO(rumpuser_sp_init, int (*)(const char *, const char *, const char *, const char *));
+PROTO(rumpuser_sp_copyin, int (*)(void *, const void *, void *, size_t));
+PROTO(rumpuser_sp_copyinstr, int (*)(void *, const void *, void *, size_t *));
+PROTO(rumpuser_sp_copyout, int (*)(void *, const void *, void *, size_t));
+PROTO(rumpuser_sp_copyoutstr, int (*)(void *, const void *, void *, size_t *));
+PROTO(rumpuser_sp_anonmmap, int (*)(void *, size_t, void **));
+PROTO(rumpuser_sp_raise, int (*)(void *, int));
+PROTO(rumpuser_sp_fini, void (*)(void *));
+PROTO(rumpcomp_pci_map, void *(*)(unsigned long, unsigned long));
+PROTO(rumpcomp_pci_confread, int (*)(unsigned, unsigned, unsigned, int, unsigned int *));
+PROTO(rumpcomp_pci_confwrite, int (*)(unsigned, unsigned, unsigned, int, unsigned int));
+PROTO(rumpcomp_pci_irq_map, int (*)(unsigned, unsigned, unsigned, int, unsigned));
+PROTO(rumpcomp_pci_irq_establish, void *(*)(unsigned, int (*)(void *), void *));
+PROTO(rumpcomp_pci_dmalloc, int (*)(size_t, size_t, unsigned long *, unsigned long *));
+PROTO(rumpcomp_pci_dmafree, void (*)(unsigned long, size_t));
+PROTO(rumpcomp_pci_dmamem_map,
     int (*)(struct rumpcomp_pci_dmaseg *, size_t, size_t, void **));
-static PROTO(rumpcomp_pci_virt_to_mach, unsigned long (*)(void *));
-static PROTO(rumpcomp_pci_iospace_init, int (*)(void));
+PROTO(rumpcomp_pci_virt_to_mach, unsigned long (*)(void *));
+PROTO(rumpcomp_pci_iospace_init, int (*)(void));

@@ -76,10 +76,19 @@ pub(crate) fn submit(request: Request) {
 fn start_workers() {
     while QUEUE.started.load(Ordering::Acquire) < WORKERS {
         let n = QUEUE.started.load(Ordering::Acquire);
-        if QUEUE.started.compare_exchange(n, n + 1, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        if QUEUE
+            .started
+            .compare_exchange(n, n + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
             continue;
         }
-        let attrs = ThreadAttrs { name: Some("rumpuser-bio"), joinable: false, priority: 123, cpu: None };
+        let attrs = ThreadAttrs {
+            name: Some("rumpuser-bio"),
+            joinable: false,
+            priority: 123,
+            cpu: None,
+        };
         if host().spawn(ThreadStart::new(worker), &attrs).is_err() {
             // Try again on the next request; with no worker at all, complete inline below.
             QUEUE.started.fetch_sub(1, Ordering::AcqRel);
@@ -122,7 +131,9 @@ fn complete(request: &Request, count: usize, error: c_int) {
 /// Does the transfer through the host; returns (bytes moved, NetBSD errno).
 fn perform(request: &Request) -> (usize, c_int) {
     let host = host();
-    let Ok(offset) = u64::try_from(request.offset) else { return (0, Errno::EINVAL.0) };
+    let Ok(offset) = u64::try_from(request.offset) else {
+        return (0, Errno::EINVAL.0);
+    };
     let write = request.op & RUMPUSER_BIO_WRITE != 0;
     if write == (request.op & RUMPUSER_BIO_READ != 0) {
         return (0, Errno::EINVAL.0);
@@ -147,7 +158,12 @@ fn perform(request: &Request) -> (usize, c_int) {
         }
     }
     if write && request.op & RUMPUSER_BIO_SYNC != 0 {
-        let flags = SyncFlags { read: false, write: true, barrier: false, wait_stable: true };
+        let flags = SyncFlags {
+            read: false,
+            write: true,
+            barrier: false,
+            wait_stable: true,
+        };
         if let Err(Errno(e)) = host.sync(request.fd, flags, offset, request.len as u64) {
             return (done, e);
         }

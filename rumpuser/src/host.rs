@@ -235,7 +235,14 @@ pub trait Host: Sync {
         Ok(0xffff_ffff)
     }
     /// Writes the dword at `reg` (serialised by the host).
-    fn pci_config_write(&self, _bus: u32, _dev: u32, _fun: u32, _reg: u32, _value: u32) -> Result<(), Errno> {
+    fn pci_config_write(
+        &self,
+        _bus: u32,
+        _dev: u32,
+        _fun: u32,
+        _reg: u32,
+        _value: u32,
+    ) -> Result<(), Errno> {
         Ok(())
     }
     /// Maps physical MMIO `[phys, phys+len)` uncached; keeps the sub-page offset.
@@ -243,7 +250,14 @@ pub trait Host: Sync {
         None
     }
     /// Records `cookie -> (bus, dev, fun, intrline)` (§9.7 step 2).
-    fn pci_irq_map(&self, _bus: u32, _dev: u32, _fun: u32, _intrline: i32, _cookie: u32) -> Result<(), Errno> {
+    fn pci_irq_map(
+        &self,
+        _bus: u32,
+        _dev: u32,
+        _fun: u32,
+        _intrline: i32,
+        _cookie: u32,
+    ) -> Result<(), Errno> {
         Ok(())
     }
     /// Routes the line of `cookie` to `line`: the host's ISR masks the line, acknowledges it

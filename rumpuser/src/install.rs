@@ -27,7 +27,10 @@ struct Slot {
 // WRITING, and read only after `state` was observed READY with acquire ordering.
 unsafe impl Sync for Slot {}
 
-static SLOT: Slot = Slot { state: AtomicU8::new(EMPTY), host: UnsafeCell::new(None) };
+static SLOT: Slot = Slot {
+    state: AtomicU8::new(EMPTY),
+    host: UnsafeCell::new(None),
+};
 
 /// Error of [`install`]: a host is already installed (it stays in place).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +38,11 @@ pub struct AlreadyInstalled;
 
 /// Installs the host every hypercall uses. Call once, before the first hypercall.
 pub fn install(host: &'static dyn Host) -> Result<(), AlreadyInstalled> {
-    if SLOT.state.compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Acquire).is_err() {
+    if SLOT
+        .state
+        .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Acquire)
+        .is_err()
+    {
         return Err(AlreadyInstalled);
     }
     // SAFETY: the successful EMPTY -> WRITING transition makes this the only writer, and no

@@ -32,6 +32,7 @@ pub mod hosted;
 
 pub use errno::Errno;
 pub use host::{
-    Access, FileInfo, FileKind, Host, IrqLine, JoinToken, OpenFlags, SyncFlags, ThreadAttrs, ThreadStart, WaitOutcome,
+    Access, FileInfo, FileKind, Host, IrqLine, JoinToken, OpenFlags, SyncFlags, ThreadAttrs,
+    ThreadStart, WaitOutcome,
 };
 pub use install::{install, installed, AlreadyInstalled};

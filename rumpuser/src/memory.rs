@@ -40,8 +40,11 @@ struct SideTable {
 // SAFETY: `entries` is only touched between `lock.lock_raw()` and `lock.unlock_raw()`.
 unsafe impl Sync for SideTable {}
 
-static OVER_ALIGNED: SideTable =
-    SideTable { lock: RumpuserMtx::new(0), entries: UnsafeCell::new(BTreeMap::new()), count: AtomicUsize::new(0) };
+static OVER_ALIGNED: SideTable = SideTable {
+    lock: RumpuserMtx::new(0),
+    entries: UnsafeCell::new(BTreeMap::new()),
+    count: AtomicUsize::new(0),
+};
 
 impl SideTable {
     fn with<T>(&self, work: impl FnOnce(&mut BTreeMap<usize, usize>) -> T) -> T {
@@ -81,7 +84,8 @@ pub unsafe fn free(ptr: NonNull<u8>, len: usize) {
             align = real;
         }
     }
-    let layout = Layout::from_size_align(len.max(1), align).expect("layout was valid at allocation");
+    let layout =
+        Layout::from_size_align(len.max(1), align).expect("layout was valid at allocation");
     // SAFETY: the caller guarantees `ptr` came from `allocate(len, _)`, which allocated
     // exactly this layout (same size rule; alignment natural or recorded in the table).
     unsafe { host().dealloc(ptr, layout) };

@@ -64,12 +64,27 @@ impl IrqLine {
 }
 
 /// `rumpcomp_pci_irq_establish`: creates the line and its dispatcher, attaches it.
-pub(crate) fn establish(cookie: u32, handler: RumpcompPciIntrFn, data: *mut c_void) -> Option<&'static IrqLine> {
+pub(crate) fn establish(
+    cookie: u32,
+    handler: RumpcompPciIntrFn,
+    data: *mut c_void,
+) -> Option<&'static IrqLine> {
     handler?;
-    let line: &'static IrqLine =
-        alloc::boxed::Box::leak(alloc::boxed::Box::new(IrqLine { pending: AtomicU32::new(0), cookie, handler, data }));
-    let attrs = ThreadAttrs { name: Some("rumpuser-irq"), joinable: false, priority: 127, cpu: None };
-    host().spawn(ThreadStart::new(move || line.dispatch_forever()), &attrs).ok()?;
+    let line: &'static IrqLine = alloc::boxed::Box::leak(alloc::boxed::Box::new(IrqLine {
+        pending: AtomicU32::new(0),
+        cookie,
+        handler,
+        data,
+    }));
+    let attrs = ThreadAttrs {
+        name: Some("rumpuser-irq"),
+        joinable: false,
+        priority: 127,
+        cpu: None,
+    };
+    host()
+        .spawn(ThreadStart::new(move || line.dispatch_forever()), &attrs)
+        .ok()?;
     host().pci_irq_attach(cookie, line).ok()?;
     Some(line)
 }

@@ -68,7 +68,10 @@ impl Unscheduled {
 
     /// Releases the vCPU; `interlock` is the mutex of a cv wait (§2.5 step 1).
     pub(crate) fn with_interlock(interlock: *mut c_void) -> Self {
-        Unscheduled { nlocks: backend_unschedule(interlock), interlock }
+        Unscheduled {
+            nlocks: backend_unschedule(interlock),
+            interlock,
+        }
     }
 }
 
@@ -88,14 +91,19 @@ pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
 /// hyp_unschedule` (§2.9). The thread is in state U afterwards.
 pub(crate) fn enter_persistent_lwp() {
     let Some(table) = upcalls() else { return };
-    if let (Some(schedule), Some(newlwp), Some(unschedule)) =
-        (table.hyp_schedule, table.hyp_lwproc_newlwp, table.hyp_unschedule)
-    {
+    if let (Some(schedule), Some(newlwp), Some(unschedule)) = (
+        table.hyp_schedule,
+        table.hyp_lwproc_newlwp,
+        table.hyp_unschedule,
+    ) {
         // SAFETY: called on a fresh host thread in state N, the sequence §2.9 prescribes.
         unsafe {
             schedule();
             let error = newlwp(0);
-            assert!(error == 0, "rumpuser: hyp_lwproc_newlwp(0) failed with {error}");
+            assert!(
+                error == 0,
+                "rumpuser: hyp_lwproc_newlwp(0) failed with {error}"
+            );
             unschedule();
         }
     }

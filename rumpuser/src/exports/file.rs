@@ -13,7 +13,8 @@ use crate::sched;
 
 /// Validates `RUMPUSER_OPEN_*` bits: access mode 3 and unknown bits are EINVAL.
 pub fn parse_open_flags(mode: c_int) -> Result<OpenFlags, Errno> {
-    let known = RUMPUSER_OPEN_ACCMODE | RUMPUSER_OPEN_CREATE | RUMPUSER_OPEN_EXCL | RUMPUSER_OPEN_BIO;
+    let known =
+        RUMPUSER_OPEN_ACCMODE | RUMPUSER_OPEN_CREATE | RUMPUSER_OPEN_EXCL | RUMPUSER_OPEN_BIO;
     if mode & !known != 0 {
         return Err(Errno::EINVAL);
     }
@@ -63,9 +64,15 @@ pub unsafe extern "C" fn rumpuser_close(fd: c_int) -> c_int {
 /// # Safety
 /// `name` is a C string; `size`/`type` are NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_getfileinfo(name: *const c_char, size: *mut u64, kind: *mut c_int) -> c_int {
+pub unsafe extern "C" fn rumpuser_getfileinfo(
+    name: *const c_char,
+    size: *mut u64,
+    kind: *mut c_int,
+) -> c_int {
     // SAFETY: `name` is NULL or a C string.
-    let Some(name) = (unsafe { c_str(name) }) else { return Errno::EFAULT.0 };
+    let Some(name) = (unsafe { c_str(name) }) else {
+        return Errno::EFAULT.0;
+    };
     let result = sched::blocking(|| host().file_info(name));
     c_return(result, |info| {
         // SAFETY: each pointer is NULL (skipped) or writable per the caller's contract.
@@ -95,7 +102,15 @@ pub unsafe extern "C" fn rumpuser_bio(
     biodone: RumpBiodoneFn,
     donearg: *mut c_void,
 ) {
-    bio::submit(bio::Request { fd, op, data: data.cast(), len: dlen, offset: off, done: biodone, done_arg: donearg });
+    bio::submit(bio::Request {
+        fd,
+        op,
+        data: data.cast(),
+        len: dlen,
+        offset: off,
+        done: biodone,
+        done_arg: donearg,
+    });
 }
 
 fn offset_arg(off: i64) -> Result<Option<u64>, Errno> {
@@ -218,7 +233,10 @@ unsafe fn bytes<'a>(element: &RumpuserIovec) -> &'a [u8] {
 
 /// Validates `RUMPUSER_SYNCFD_*` bits: READ and/or WRITE required, unknown bits EINVAL.
 pub fn parse_sync_flags(flags: c_int) -> Result<SyncFlags, Errno> {
-    let known = RUMPUSER_SYNCFD_READ | RUMPUSER_SYNCFD_WRITE | RUMPUSER_SYNCFD_BARRIER | RUMPUSER_SYNCFD_SYNC;
+    let known = RUMPUSER_SYNCFD_READ
+        | RUMPUSER_SYNCFD_WRITE
+        | RUMPUSER_SYNCFD_BARRIER
+        | RUMPUSER_SYNCFD_SYNC;
     let sync = SyncFlags {
         read: flags & RUMPUSER_SYNCFD_READ != 0,
         write: flags & RUMPUSER_SYNCFD_WRITE != 0,
@@ -237,6 +255,7 @@ pub fn parse_sync_flags(flags: c_int) -> Result<SyncFlags, Errno> {
 /// None beyond the C ABI.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_syncfd(fd: c_int, flags: c_int, start: u64, len: u64) -> c_int {
-    let result = parse_sync_flags(flags).and_then(|flags| sched::blocking(|| host().sync(fd, flags, start, len)));
+    let result = parse_sync_flags(flags)
+        .and_then(|flags| sched::blocking(|| host().sync(fd, flags, start, len)));
     c_status(result)
 }

@@ -6,8 +6,8 @@
 
 pub mod file;
 pub mod pci;
-pub mod sync;
 pub mod stubs;
+pub mod sync;
 pub mod system;
 pub mod thread;
 

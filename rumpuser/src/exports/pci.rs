@@ -15,7 +15,9 @@ use crate::pci;
 /// None beyond the C ABI.
 #[no_mangle]
 pub unsafe extern "C" fn rumpcomp_pci_map(addr: c_ulong, len: c_ulong) -> *mut c_void {
-    host().pci_map_mmio(addr, len).map_or(ptr::null_mut(), NonNull::as_ptr)
+    host()
+        .pci_map_mmio(addr, len)
+        .map_or(ptr::null_mut(), NonNull::as_ptr)
 }
 
 /// `int rumpcomp_pci_confread(unsigned int bus, unsigned int dev, unsigned int fun, int reg,
@@ -24,8 +26,16 @@ pub unsafe extern "C" fn rumpcomp_pci_map(addr: c_ulong, len: c_ulong) -> *mut c
 /// # Safety
 /// `value` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn rumpcomp_pci_confread(bus: c_uint, dev: c_uint, fun: c_uint, reg: c_int, value: *mut c_uint) -> c_int {
-    let result = u32::try_from(reg).map_err(|_| Errno::EINVAL).and_then(|reg| host().pci_config_read(bus, dev, fun, reg));
+pub unsafe extern "C" fn rumpcomp_pci_confread(
+    bus: c_uint,
+    dev: c_uint,
+    fun: c_uint,
+    reg: c_int,
+    value: *mut c_uint,
+) -> c_int {
+    let result = u32::try_from(reg)
+        .map_err(|_| Errno::EINVAL)
+        .and_then(|reg| host().pci_config_read(bus, dev, fun, reg));
     // SAFETY: `value` is writable per the caller's contract.
     c_return(result, |v| unsafe { value.write(v) })
 }
@@ -36,9 +46,16 @@ pub unsafe extern "C" fn rumpcomp_pci_confread(bus: c_uint, dev: c_uint, fun: c_
 /// # Safety
 /// None beyond the C ABI.
 #[no_mangle]
-pub unsafe extern "C" fn rumpcomp_pci_confwrite(bus: c_uint, dev: c_uint, fun: c_uint, reg: c_int, value: c_uint) -> c_int {
-    let result =
-        u32::try_from(reg).map_err(|_| Errno::EINVAL).and_then(|reg| host().pci_config_write(bus, dev, fun, reg, value));
+pub unsafe extern "C" fn rumpcomp_pci_confwrite(
+    bus: c_uint,
+    dev: c_uint,
+    fun: c_uint,
+    reg: c_int,
+    value: c_uint,
+) -> c_int {
+    let result = u32::try_from(reg)
+        .map_err(|_| Errno::EINVAL)
+        .and_then(|reg| host().pci_config_write(bus, dev, fun, reg, value));
     c_status(result)
 }
 
@@ -48,7 +65,13 @@ pub unsafe extern "C" fn rumpcomp_pci_confwrite(bus: c_uint, dev: c_uint, fun: c
 /// # Safety
 /// None beyond the C ABI.
 #[no_mangle]
-pub unsafe extern "C" fn rumpcomp_pci_irq_map(bus: c_uint, dev: c_uint, fun: c_uint, intrline: c_int, cookie: c_uint) -> c_int {
+pub unsafe extern "C" fn rumpcomp_pci_irq_map(
+    bus: c_uint,
+    dev: c_uint,
+    fun: c_uint,
+    intrline: c_int,
+    cookie: c_uint,
+) -> c_int {
     c_status(host().pci_irq_map(bus, dev, fun, intrline, cookie))
 }
 
@@ -58,8 +81,14 @@ pub unsafe extern "C" fn rumpcomp_pci_irq_map(bus: c_uint, dev: c_uint, fun: c_u
 /// # Safety
 /// `handler(data)` may be called from a host thread in state S for the rest of the program.
 #[no_mangle]
-pub unsafe extern "C" fn rumpcomp_pci_irq_establish(cookie: c_uint, handler: RumpcompPciIntrFn, data: *mut c_void) -> *mut c_void {
-    pci::establish(cookie, handler, data).map_or(ptr::null_mut(), |line| ptr::from_ref(line).cast_mut().cast())
+pub unsafe extern "C" fn rumpcomp_pci_irq_establish(
+    cookie: c_uint,
+    handler: RumpcompPciIntrFn,
+    data: *mut c_void,
+) -> *mut c_void {
+    pci::establish(cookie, handler, data).map_or(ptr::null_mut(), |line| {
+        ptr::from_ref(line).cast_mut().cast()
+    })
 }
 
 /// `int rumpcomp_pci_dmalloc(size_t size, size_t align, unsigned long *pap, unsigned long *vap);`
@@ -67,9 +96,18 @@ pub unsafe extern "C" fn rumpcomp_pci_irq_establish(cookie: c_uint, handler: Rum
 /// # Safety
 /// `pap` and `vap` are writable.
 #[no_mangle]
-pub unsafe extern "C" fn rumpcomp_pci_dmalloc(size: usize, align: usize, pap: *mut c_ulong, vap: *mut c_ulong) -> c_int {
+pub unsafe extern "C" fn rumpcomp_pci_dmalloc(
+    size: usize,
+    align: usize,
+    pap: *mut c_ulong,
+    vap: *mut c_ulong,
+) -> c_int {
     let align = align.max(PAGE_SIZE);
-    let result = if size == 0 || !align.is_power_of_two() { Err(Errno::EINVAL) } else { host().dma_alloc(size, align) };
+    let result = if size == 0 || !align.is_power_of_two() {
+        Err(Errno::EINVAL)
+    } else {
+        host().dma_alloc(size, align)
+    };
     c_return(result, |(bus, virt)| {
         // SAFETY: both pointers are writable per the caller's contract.
         unsafe {
@@ -97,7 +135,12 @@ pub unsafe extern "C" fn rumpcomp_pci_dmafree(vacookie: c_ulong, size: usize) {
 /// # Safety
 /// `dss` points to `nseg` segments; `vap` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn rumpcomp_pci_dmamem_map(dss: *mut RumpcompPciDmaseg, nseg: usize, totlen: usize, vap: *mut *mut c_void) -> c_int {
+pub unsafe extern "C" fn rumpcomp_pci_dmamem_map(
+    dss: *mut RumpcompPciDmaseg,
+    nseg: usize,
+    totlen: usize,
+    vap: *mut *mut c_void,
+) -> c_int {
     if dss.is_null() || nseg == 0 {
         return Errno::EINVAL.0;
     }

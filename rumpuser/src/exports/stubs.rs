@@ -23,7 +23,12 @@ pub unsafe extern "C" fn rumpuser_sp_init(
 /// # Safety
 /// None: the arguments are ignored.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_sp_copyin(_arg: *mut c_void, _raddr: *const c_void, _laddr: *mut c_void, _len: usize) -> c_int {
+pub unsafe extern "C" fn rumpuser_sp_copyin(
+    _arg: *mut c_void,
+    _raddr: *const c_void,
+    _laddr: *mut c_void,
+    _len: usize,
+) -> c_int {
     Errno::ENOSYS.0
 }
 
@@ -46,7 +51,12 @@ pub unsafe extern "C" fn rumpuser_sp_copyinstr(
 /// # Safety
 /// None: the arguments are ignored.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_sp_copyout(_arg: *mut c_void, _laddr: *const c_void, _raddr: *mut c_void, _len: usize) -> c_int {
+pub unsafe extern "C" fn rumpuser_sp_copyout(
+    _arg: *mut c_void,
+    _laddr: *const c_void,
+    _raddr: *mut c_void,
+    _len: usize,
+) -> c_int {
     Errno::ENOSYS.0
 }
 
@@ -69,7 +79,11 @@ pub unsafe extern "C" fn rumpuser_sp_copyoutstr(
 /// # Safety
 /// None: the arguments are ignored.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_sp_anonmmap(_arg: *mut c_void, _howmuch: usize, _addr: *mut *mut c_void) -> c_int {
+pub unsafe extern "C" fn rumpuser_sp_anonmmap(
+    _arg: *mut c_void,
+    _howmuch: usize,
+    _addr: *mut *mut c_void,
+) -> c_int {
     Errno::ENOSYS.0
 }
 

@@ -39,7 +39,10 @@ fn rw_kind(kind: c_int) -> RwKind {
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_mutex_init(mtxp: *mut *mut RumpuserMtx, flags: c_int) {
     let known = RUMPUSER_MTX_SPIN | RUMPUSER_MTX_KMUTEX;
-    assert!(flags & !known == 0, "rumpuser_mutex_init: unknown flags {flags:#x}");
+    assert!(
+        flags & !known == 0,
+        "rumpuser_mutex_init: unknown flags {flags:#x}"
+    );
     // SAFETY: `mtxp` is writable per the caller's contract.
     unsafe { mtxp.write(Box::into_raw(Box::new(RumpuserMtx::new(flags)))) };
 }
@@ -236,9 +239,16 @@ pub unsafe extern "C" fn rumpuser_cv_wait_nowrap(cv: *mut RumpuserCv, mtx: *mut 
 /// # Safety
 /// As for `rumpuser_cv_wait`.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_cv_timedwait(cv: *mut RumpuserCv, mtx: *mut RumpuserMtx, sec: i64, nsec: i64) -> c_int {
+pub unsafe extern "C" fn rumpuser_cv_timedwait(
+    cv: *mut RumpuserCv,
+    mtx: *mut RumpuserMtx,
+    sec: i64,
+    nsec: i64,
+) -> c_int {
     // The deadline is fixed before unscheduling (§1.13).
-    let deadline = host().monotonic().saturating_add(super::duration(sec, nsec));
+    let deadline = host()
+        .monotonic()
+        .saturating_add(super::duration(sec, nsec));
     // SAFETY: forwarded caller contract.
     match unsafe { object(cv).wait(object(mtx), Some(deadline)) } {
         Wake::Signalled => 0,
@@ -275,4 +285,3 @@ pub unsafe extern "C" fn rumpuser_cv_has_waiters(cv: *mut RumpuserCv, waitersp: 
     // SAFETY: forwarded caller contract.
     unsafe { waitersp.write(object(cv).waiters().min(c_int::MAX as u32) as c_int) };
 }
-

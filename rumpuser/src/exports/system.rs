@@ -22,7 +22,9 @@ pub unsafe extern "C" fn rumpuser_init(version: c_int, hyp: *const RumpuserHyper
         return Errno::EINVAL.0;
     }
     // SAFETY: the caller passes a valid table or NULL.
-    let Some(table) = (unsafe { hyp.as_ref() }) else { return Errno::EINVAL.0 };
+    let Some(table) = (unsafe { hyp.as_ref() }) else {
+        return Errno::EINVAL.0;
+    };
     sched::set_upcalls(*table);
     let _ = host();
     0
@@ -33,8 +35,14 @@ pub unsafe extern "C" fn rumpuser_init(version: c_int, hyp: *const RumpuserHyper
 /// # Safety
 /// `memp` is valid for a pointer write.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_malloc(len: usize, alignment: c_int, memp: *mut *mut c_void) -> c_int {
-    let result = usize::try_from(alignment).map_err(|_| Errno::EINVAL).and_then(|align| memory::allocate(len, align));
+pub unsafe extern "C" fn rumpuser_malloc(
+    len: usize,
+    alignment: c_int,
+    memp: *mut *mut c_void,
+) -> c_int {
+    let result = usize::try_from(alignment)
+        .map_err(|_| Errno::EINVAL)
+        .and_then(|align| memory::allocate(len, align));
     let mem = result.map_or(ptr::null_mut(), |p| p.as_ptr().cast());
     // SAFETY: `memp` is writable per the caller's contract; NULL is stored on failure (§1.2).
     unsafe { memp.write(mem) };
@@ -66,8 +74,14 @@ pub unsafe extern "C" fn rumpuser_anonmmap(
     memp: *mut *mut c_void,
 ) -> c_int {
     let result = (|| {
-        let shift = u32::try_from(alignbit).ok().filter(|s| *s < 40).ok_or(Errno::EINVAL)?;
-        let size = size.checked_next_multiple_of(PAGE_SIZE).filter(|s| *s > 0).ok_or(Errno::EINVAL)?;
+        let shift = u32::try_from(alignbit)
+            .ok()
+            .filter(|s| *s < 40)
+            .ok_or(Errno::EINVAL)?;
+        let size = size
+            .checked_next_multiple_of(PAGE_SIZE)
+            .filter(|s| *s > 0)
+            .ok_or(Errno::EINVAL)?;
         let mem = memory::allocate(size, (1usize << shift).max(PAGE_SIZE))?;
         // SAFETY: `mem` is a fresh allocation of `size` bytes.
         unsafe { mem.as_ptr().write_bytes(0, size) };
@@ -83,7 +97,10 @@ pub unsafe extern "C" fn rumpuser_anonmmap(
 /// `addr`/`len` describe one earlier `rumpuser_anonmmap` result.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_unmap(addr: *mut c_void, len: usize) {
-    if let (Some(addr), Some(len)) = (NonNull::new(addr.cast::<u8>()), len.checked_next_multiple_of(PAGE_SIZE)) {
+    if let (Some(addr), Some(len)) = (
+        NonNull::new(addr.cast::<u8>()),
+        len.checked_next_multiple_of(PAGE_SIZE),
+    ) {
         // SAFETY: anonmmap allocated exactly `len` rounded to pages at this address.
         unsafe { memory::free(addr, len) };
     }
@@ -94,7 +111,11 @@ pub unsafe extern "C" fn rumpuser_unmap(addr: *mut c_void, len: usize) {
 /// # Safety
 /// `sec` and `nsec` are valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_clock_gettime(clock: c_int, sec: *mut i64, nsec: *mut c_long) -> c_int {
+pub unsafe extern "C" fn rumpuser_clock_gettime(
+    clock: c_int,
+    sec: *mut i64,
+    nsec: *mut c_long,
+) -> c_int {
     let now = match clock {
         RUMPUSER_CLOCK_RELWALL => Ok(host().wall_clock()),
         RUMPUSER_CLOCK_ABSMONO => Ok(host().monotonic()),
@@ -130,16 +151,24 @@ pub unsafe extern "C" fn rumpuser_clock_sleep(clock: c_int, sec: i64, nsec: c_lo
 /// # Safety
 /// `name` is a C string; `buf` is writable for `buflen` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_getparam(name: *const c_char, buf: *mut c_void, buflen: usize) -> c_int {
+pub unsafe extern "C" fn rumpuser_getparam(
+    name: *const c_char,
+    buf: *mut c_void,
+    buflen: usize,
+) -> c_int {
     // SAFETY: `name` is NULL or a C string.
-    let Some(name) = (unsafe { c_str(name) }).and_then(|n| n.to_str().ok()) else { return Errno::EINVAL.0 };
+    let Some(name) = (unsafe { c_str(name) }).and_then(|n| n.to_str().ok()) else {
+        return Errno::EINVAL.0;
+    };
     let host = host();
     let value = match name {
         RUMPUSER_PARAM_NCPU => Some(alloc::format!("{}", host.ncpu().max(1))),
         RUMPUSER_PARAM_HOSTNAME => Some(host.hostname()),
         other => host.param(other),
     };
-    let Some(value) = value else { return Errno::ENOENT.0 };
+    let Some(value) = value else {
+        return Errno::ENOENT.0;
+    };
     if buf.is_null() || value.len() >= buflen {
         return Errno::ERANGE.0;
     }
@@ -192,7 +221,12 @@ pub unsafe extern "C" fn rumpuser_putchar(ch: c_int) {
 /// # Safety
 /// `buf` is writable for `buflen` bytes; `retp` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_getrandom(buf: *mut c_void, buflen: usize, flags: c_int, retp: *mut usize) -> c_int {
+pub unsafe extern "C" fn rumpuser_getrandom(
+    buf: *mut c_void,
+    buflen: usize,
+    flags: c_int,
+    retp: *mut usize,
+) -> c_int {
     if flags & !(RUMPUSER_RANDOM_HARD | RUMPUSER_RANDOM_NOWAIT) != 0 {
         return Errno::EINVAL.0;
     }
@@ -203,7 +237,13 @@ pub unsafe extern "C" fn rumpuser_getrandom(buf: *mut c_void, buflen: usize, fla
     } else {
         // SAFETY: `buf` is writable for `buflen` bytes per the caller's contract.
         let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), buflen) };
-        host().random(out).map(|n| n.min(buflen)).and_then(|n| if n == 0 { Err(Errno::EAGAIN) } else { Ok(n) })
+        host().random(out).map(|n| n.min(buflen)).and_then(|n| {
+            if n == 0 {
+                Err(Errno::EAGAIN)
+            } else {
+                Ok(n)
+            }
+        })
     };
     // SAFETY: `retp` is writable per the caller's contract.
     c_return(result, |n| unsafe { retp.write(n) })
@@ -219,11 +259,18 @@ pub unsafe extern "C" fn rumpuser_curlwpop(op: c_int, l: *mut Lwp) {
     match op {
         RUMPUSER_LWP_CREATE | RUMPUSER_LWP_DESTROY => {}
         RUMPUSER_LWP_SET => {
-            crate::sync::misuse!(!host.curlwp().is_null(), "rumpuser_curlwpop(SET): thread already has an lwp");
+            crate::sync::misuse!(
+                !host.curlwp().is_null(),
+                "rumpuser_curlwpop(SET): thread already has an lwp"
+            );
             host.set_curlwp(l.cast());
         }
         RUMPUSER_LWP_CLEAR => {
-            crate::sync::misuse!(host.curlwp() != l.cast(), "rumpuser_curlwpop(CLEAR): {:p} is not curlwp", l);
+            crate::sync::misuse!(
+                host.curlwp() != l.cast(),
+                "rumpuser_curlwpop(CLEAR): {:p} is not curlwp",
+                l
+            );
             host.set_curlwp(ptr::null_mut());
         }
         _ => panic!("rumpuser_curlwpop: unknown op {op}"),
@@ -245,7 +292,12 @@ pub unsafe extern "C" fn rumpuser_curlwp() -> *mut Lwp {
 /// # Safety
 /// None: the callbacks are not called.
 #[no_mangle]
-pub unsafe extern "C" fn rumpuser_dl_bootstrap(_domodinit: RumpModinitFn, _symload: RumpSymloadFn, _compload: RumpComploadFn) {}
+pub unsafe extern "C" fn rumpuser_dl_bootstrap(
+    _domodinit: RumpModinitFn,
+    _symload: RumpSymloadFn,
+    _compload: RumpComploadFn,
+) {
+}
 
 /// `int rumpuser_daemonize_begin(void);` — ENOSYS (§1.15).
 ///

@@ -50,7 +50,12 @@ pub unsafe extern "C" fn rumpuser_thread_create(
     }
     // SAFETY: `thrname` is NULL or a C string.
     let name = unsafe { c_str(thrname) }.and_then(|n| n.to_str().ok());
-    let attrs = ThreadAttrs { name, joinable, priority, cpu: u32::try_from(cpuidx).ok() };
+    let attrs = ThreadAttrs {
+        name,
+        joinable,
+        priority,
+        cpu: u32::try_from(cpuidx).ok(),
+    };
     let entry = RumpEntry { f, arg };
     let result = host().spawn(ThreadStart::new(move || entry.run()), &attrs);
     c_return(result, |token| {

@@ -30,7 +30,10 @@ impl Default for RumpuserCv {
 
 impl RumpuserCv {
     pub const fn new() -> Self {
-        RumpuserCv { seq: AtomicU32::new(0), waiters: AtomicU32::new(0) }
+        RumpuserCv {
+            seq: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+        }
     }
 
     /// Releases `mtx`, sleeps until signalled or `deadline` (monotonic), reacquires `mtx`
@@ -110,6 +113,10 @@ impl RumpuserCv {
 
     /// Debug check of `rumpuser_cv_destroy`: nobody waits.
     pub fn check_destroy(&self) {
-        misuse!(self.waiters() != 0, "rumpuser_cv_destroy: cv {:p} has waiters", self);
+        misuse!(
+            self.waiters() != 0,
+            "rumpuser_cv_destroy: cv {:p} has waiters",
+            self
+        );
     }
 }

@@ -24,7 +24,11 @@ pub struct RumpuserMtx {
 impl RumpuserMtx {
     /// A new unlocked mutex.
     pub const fn new(flags: c_int) -> Self {
-        RumpuserMtx { state: AtomicU32::new(UNLOCKED), flags, owner: AtomicPtr::new(ptr::null_mut()) }
+        RumpuserMtx {
+            state: AtomicU32::new(UNLOCKED),
+            flags,
+            owner: AtomicPtr::new(ptr::null_mut()),
+        }
     }
 
     /// `RUMPUSER_MTX_SPIN`: acquiring never releases the vCPU.
@@ -44,7 +48,9 @@ impl RumpuserMtx {
 
     /// Acquires without blocking; no owner bookkeeping, no upcalls.
     pub fn try_lock_raw(&self) -> bool {
-        self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.state
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Acquires, blocking the host thread if needed; no owner bookkeeping, no upcalls.
@@ -122,7 +128,11 @@ impl RumpuserMtx {
 
     /// `rumpuser_mutex_exit`: never blocks, never upcalls.
     pub fn exit(&self) {
-        misuse!(!self.is_locked(), "rumpuser_mutex_exit: mutex {:p} is not held", self);
+        misuse!(
+            !self.is_locked(),
+            "rumpuser_mutex_exit: mutex {:p} is not held",
+            self
+        );
         misuse!(
             self.is_kmutex() && self.owner.load(Ordering::Relaxed) != host().curlwp(),
             "rumpuser_mutex_exit: mutex {:p} is held by another lwp",

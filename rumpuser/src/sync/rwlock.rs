@@ -34,7 +34,10 @@ impl Default for RumpuserRw {
 
 impl RumpuserRw {
     pub const fn new() -> Self {
-        RumpuserRw { state: AtomicU32::new(0), owner: AtomicPtr::new(ptr::null_mut()) }
+        RumpuserRw {
+            state: AtomicU32::new(0),
+            owner: AtomicPtr::new(ptr::null_mut()),
+        }
     }
 
     fn try_lock_raw(&self, kind: RwKind) -> bool {
@@ -42,13 +45,19 @@ impl RumpuserRw {
         loop {
             let next = match kind {
                 RwKind::Reader if s & WRITER == 0 => {
-                    assert!(s & READERS != READERS, "rumpuser_rw_enter: too many readers");
+                    assert!(
+                        s & READERS != READERS,
+                        "rumpuser_rw_enter: too many readers"
+                    );
                     s + 1
                 }
                 RwKind::Writer if s & (WRITER | READERS) == 0 => s | WRITER,
                 _ => return false,
             };
-            match self.state.compare_exchange_weak(s, next, Ordering::Acquire, Ordering::Relaxed) {
+            match self
+                .state
+                .compare_exchange_weak(s, next, Ordering::Acquire, Ordering::Relaxed)
+            {
                 Ok(_) => return true,
                 Err(now) => s = now,
             }
@@ -70,7 +79,10 @@ impl RumpuserRw {
                 continue;
             }
             if s & WAITERS == 0
-                && self.state.compare_exchange(s, s | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err()
+                && self
+                    .state
+                    .compare_exchange(s, s | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
             {
                 continue;
             }
@@ -117,7 +129,12 @@ impl RumpuserRw {
             if s & WRITER != 0 || s & READERS != 1 {
                 return Err(Errno::EBUSY);
             }
-            match self.state.compare_exchange_weak(s, (s - 1) | WRITER, Ordering::Acquire, Ordering::Relaxed) {
+            match self.state.compare_exchange_weak(
+                s,
+                (s - 1) | WRITER,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => break,
                 Err(now) => s = now,
             }
@@ -129,12 +146,19 @@ impl RumpuserRw {
     /// `rumpuser_rw_downgrade`: write hold -> read hold, atomically (no writer gets in).
     /// Never waits, so it never needs to release the vCPU.
     pub fn downgrade(&self) {
-        misuse!(!self.write_held_by_me(), "rumpuser_rw_downgrade: lock {:p} is not write-held by this lwp", self);
+        misuse!(
+            !self.write_held_by_me(),
+            "rumpuser_rw_downgrade: lock {:p} is not write-held by this lwp",
+            self
+        );
         self.owner.store(ptr::null_mut(), Ordering::Relaxed);
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             let next = ((s & !(WRITER | WAITERS)) & READERS) + 1;
-            match self.state.compare_exchange_weak(s, next, Ordering::Release, Ordering::Relaxed) {
+            match self
+                .state
+                .compare_exchange_weak(s, next, Ordering::Release, Ordering::Relaxed)
+            {
                 Ok(_) => break,
                 Err(now) => s = now,
             }
@@ -149,14 +173,22 @@ impl RumpuserRw {
     pub fn exit(&self) {
         let s = self.state.load(Ordering::Relaxed);
         if s & WRITER != 0 {
-            misuse!(!self.write_held_by_me(), "rumpuser_rw_exit: lock {:p} is write-held by another lwp", self);
+            misuse!(
+                !self.write_held_by_me(),
+                "rumpuser_rw_exit: lock {:p} is write-held by another lwp",
+                self
+            );
             self.owner.store(ptr::null_mut(), Ordering::Relaxed);
             let prev = self.state.fetch_and(!(WRITER | WAITERS), Ordering::Release);
             if prev & WAITERS != 0 {
                 host().wake(&self.state, u32::MAX);
             }
         } else {
-            misuse!(s & READERS == 0, "rumpuser_rw_exit: lock {:p} is not held", self);
+            misuse!(
+                s & READERS == 0,
+                "rumpuser_rw_exit: lock {:p} is not held",
+                self
+            );
             let prev = self.state.fetch_sub(1, Ordering::Release);
             if prev & READERS == 1 && prev & WAITERS != 0 {
                 self.wake_all();
@@ -165,7 +197,8 @@ impl RumpuserRw {
     }
 
     fn write_held_by_me(&self) -> bool {
-        self.state.load(Ordering::Relaxed) & WRITER != 0 && self.owner.load(Ordering::Relaxed) == host().curlwp()
+        self.state.load(Ordering::Relaxed) & WRITER != 0
+            && self.owner.load(Ordering::Relaxed) == host().curlwp()
     }
 
     /// `rumpuser_rw_held`: WRITER = the calling lwp holds it for writing; READER = read-held
@@ -179,6 +212,10 @@ impl RumpuserRw {
 
     /// Debug check of `rumpuser_rw_destroy`.
     pub fn check_destroy(&self) {
-        misuse!(self.state.load(Ordering::Relaxed) != 0, "rumpuser_rw_destroy: lock {:p} is held or waited for", self);
+        misuse!(
+            self.state.load(Ordering::Relaxed) != 0,
+            "rumpuser_rw_destroy: lock {:p} is held or waited for",
+            self
+        );
     }
 }

@@ -1,0 +1,374 @@
+//! Hosted backend: `Host` on std + Linux, for `cargo test` and rump components in a process.
+//!
+//! Threads are std threads with a 1 MiB stack; `curlwp`/errno are thread-locals; blocking is
+//! the Linux futex (`FUTEX_WAIT_BITSET` with an absolute `CLOCK_MONOTONIC` deadline, so it
+//! agrees with [`Host::monotonic`]); memory is the std allocator; files are host paths opened
+//! with `open(2)` and used with `pread`/`pwrite`. There is no PCI: config reads return "no
+//! device", DMA memory is ordinary heap memory with bus address = virtual address, and
+//! [`HostedHost::raise_irq`] lets tests play the interrupt controller.
+//!
+//! Known limit: `exit_thread` cannot unwind through the rump kernel's C frames, so it marks the
+//! thread exited (waking any joiner) and parks the host thread for good, as the contract
+//! allows (§4.2). Each exited rump thread therefore keeps its (mostly untouched) stack.
+
+mod files;
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::cell::Cell;
+use core::ffi::c_void;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU32, Ordering};
+use core::time::Duration;
+use std::io::Write;
+use std::sync::Mutex;
+
+use crate::errno::Errno;
+use crate::host::{Host, IrqLine, JoinToken, ThreadAttrs, ThreadStart, WaitOutcome};
+
+/// Stack size of rump threads (NetBSD code expects user-space sized stacks, §4.1).
+const STACK_SIZE: usize = 1 << 20;
+
+std::thread_local! {
+    static CURLWP: Cell<*mut c_void> = const { Cell::new(ptr::null_mut()) };
+    static ERRNO: Cell<i32> = const { Cell::new(0) };
+    static EXIT_RECORD: Cell<*const ExitRecord> = const { Cell::new(ptr::null()) };
+}
+
+/// Shared between a thread and its joiner: 1 once the thread has exited.
+struct ExitRecord {
+    done: AtomicU32,
+}
+
+/// The std/Linux host. Use [`HostedHost::global`] (the `hosted` fallback installs it).
+pub struct HostedHost {
+    console: Mutex<Vec<u8>>,
+    capture: Mutex<Option<Vec<u8>>>,
+    irq_lines: Mutex<Vec<&'static IrqLine>>,
+    dma_aligns: Mutex<BTreeMap<usize, usize>>,
+}
+
+impl HostedHost {
+    /// The process-wide instance.
+    pub fn global() -> &'static HostedHost {
+        static GLOBAL: HostedHost = HostedHost {
+            console: Mutex::new(Vec::new()),
+            capture: Mutex::new(None),
+            irq_lines: Mutex::new(Vec::new()),
+            dma_aligns: Mutex::new(BTreeMap::new()),
+        };
+        &GLOBAL
+    }
+
+    /// Starts (`true`) or stops capturing console output instead of writing it to stderr.
+    pub fn capture_console(&self, on: bool) {
+        *self.capture.lock().unwrap_or_else(|e| e.into_inner()) = on.then(Vec::new);
+    }
+
+    /// Takes what was captured so far.
+    pub fn take_captured(&self) -> Vec<u8> {
+        self.capture
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .map(core::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The calling thread's last `rumpuser_seterrno` value.
+    pub fn last_errno() -> i32 {
+        ERRNO.with(Cell::get)
+    }
+
+    /// Plays the interrupt controller: raises every line established for `cookie`.
+    pub fn raise_irq(&self, cookie: u32) -> bool {
+        let lines = self.irq_lines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut any = false;
+        for line in lines.iter().filter(|l| l.cookie() == cookie) {
+            line.raise();
+            any = true;
+        }
+        any
+    }
+}
+
+fn timespec(d: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    }
+}
+
+fn clock(id: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; the clock ids used are always available.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Host for HostedHost {
+    fn spawn(&self, start: ThreadStart, attrs: &ThreadAttrs<'_>) -> Result<JoinToken, Errno> {
+        let record = Arc::new(ExitRecord {
+            done: AtomicU32::new(0),
+        });
+        let theirs = Arc::clone(&record);
+        let builder = std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .name(String::from(attrs.name.unwrap_or("rump")));
+        builder
+            .spawn(move || {
+                EXIT_RECORD.with(|r| r.set(Arc::as_ptr(&theirs)));
+                start.run();
+                // The work returned instead of calling exit_thread: same bookkeeping.
+                mark_exited(&theirs);
+            })
+            .map_err(|_| Errno::EAGAIN)?;
+        // The joiner's reference travels through the C cookie (joinable threads only).
+        Ok(JoinToken(if attrs.joinable {
+            Arc::into_raw(record) as usize
+        } else {
+            0
+        }))
+    }
+
+    fn exit_thread(&self) -> ! {
+        let record = EXIT_RECORD.with(Cell::get);
+        // SAFETY: set by `spawn` from an `Arc` that the thread's closure keeps alive while
+        // it runs, and this thread never leaves that closure again.
+        if let Some(record) = unsafe { record.as_ref() } {
+            mark_exited(record);
+        }
+        loop {
+            std::thread::park();
+        }
+    }
+
+    fn join(&self, token: JoinToken) -> Result<(), Errno> {
+        let record = token.0 as *const ExitRecord;
+        if record.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: a joinable token is `Arc::into_raw` from `spawn`, joined once (§4.3).
+        let record = unsafe { Arc::from_raw(record) };
+        while record.done.load(Ordering::Acquire) == 0 {
+            self.wait(&record.done, 0, None);
+        }
+        Ok(())
+    }
+
+    fn curlwp(&self) -> *mut c_void {
+        CURLWP.with(Cell::get)
+    }
+
+    fn set_curlwp(&self, lwp: *mut c_void) {
+        CURLWP.with(|c| c.set(lwp));
+    }
+
+    fn set_errno(&self, errno: i32) {
+        ERRNO.with(|e| e.set(errno));
+    }
+
+    fn wait(&self, word: &AtomicU32, expected: u32, deadline: Option<Duration>) -> WaitOutcome {
+        let ts = deadline.map(timespec);
+        let ts_ptr = ts
+            .as_ref()
+            .map_or(ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `word` is a live, aligned u32; `ts_ptr` is NULL or a valid timespec.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
+                expected,
+                ts_ptr,
+                ptr::null::<u32>(),
+                libc::FUTEX_BITSET_MATCH_ANY,
+            )
+        };
+        if rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT) {
+            WaitOutcome::TimedOut
+        } else {
+            WaitOutcome::Woken
+        }
+    }
+
+    fn wake(&self, word: &AtomicU32, count: u32) {
+        let count = count.min(i32::MAX as u32) as i32;
+        // SAFETY: FUTEX_WAKE only uses the address as a key.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                count,
+            )
+        };
+    }
+
+    fn monotonic(&self) -> Duration {
+        clock(libc::CLOCK_MONOTONIC)
+    }
+
+    fn wall_clock(&self) -> Duration {
+        clock(libc::CLOCK_REALTIME)
+    }
+
+    fn sleep_until(&self, deadline: Duration) {
+        let ts = timespec(deadline);
+        // SAFETY: valid timespec; an absolute sleep restarted after EINTR keeps its deadline.
+        while unsafe {
+            libc::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &ts,
+                ptr::null_mut(),
+            )
+        } == libc::EINTR
+        {}
+    }
+
+    fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: `layout` has a non-zero size (the memory module guarantees it).
+        NonNull::new(unsafe { std::alloc::alloc(layout) })
+    }
+
+    unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded caller contract (same layout as the allocation).
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) };
+    }
+
+    fn random(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        // SAFETY: `buf` is a valid writable buffer of its length.
+        let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
+        usize::try_from(n).map_err(|_| Errno::EAGAIN)
+    }
+
+    fn console_putc(&self, byte: u8) {
+        if let Some(buffer) = self
+            .capture
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            buffer.push(byte);
+            return;
+        }
+        let mut line = self.console.lock().unwrap_or_else(|e| e.into_inner());
+        line.push(byte);
+        if byte == b'\n' || line.len() >= 256 {
+            let _ = std::io::stderr().write_all(&line);
+            line.clear();
+        }
+    }
+
+    fn ncpu(&self) -> u32 {
+        std::env::var("RUMP_NCPU")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    }
+
+    fn hostname(&self) -> String {
+        String::from("rump-hosted")
+    }
+
+    fn param(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok()
+    }
+
+    fn kill(&self, pid: i64, signal: i32) -> Result<(), Errno> {
+        // Signals 1..=15 have the same numbers on NetBSD and Linux; others are ignored.
+        if pid == crate::abi::RUMPUSER_PID_SELF && (1..=15).contains(&signal) {
+            // SAFETY: raising a signal in this process has no memory-safety preconditions.
+            unsafe { libc::raise(signal) };
+        }
+        Ok(())
+    }
+
+    fn exit(&self, code: i32) -> ! {
+        let _ = std::io::stderr().flush();
+        if code == crate::abi::RUMPUSER_PANIC {
+            std::process::abort();
+        }
+        // SAFETY: `_exit` ends the process without running atexit handlers, which is right
+        // for a rump kernel halting from any thread (possibly in a forked child).
+        unsafe { libc::_exit(code) }
+    }
+
+    fn open(&self, name: &core::ffi::CStr, flags: crate::host::OpenFlags) -> Result<i32, Errno> {
+        files::open(name, flags)
+    }
+
+    fn close(&self, fd: i32) -> Result<(), Errno> {
+        files::close(fd)
+    }
+
+    fn file_info(&self, name: &core::ffi::CStr) -> Result<crate::host::FileInfo, Errno> {
+        files::file_info(name)
+    }
+
+    fn read(&self, fd: i32, buf: &mut [u8], offset: Option<u64>) -> Result<usize, Errno> {
+        files::read(fd, buf, offset)
+    }
+
+    fn write(&self, fd: i32, buf: &[u8], offset: Option<u64>) -> Result<usize, Errno> {
+        files::write(fd, buf, offset)
+    }
+
+    fn sync(
+        &self,
+        fd: i32,
+        flags: crate::host::SyncFlags,
+        _start: u64,
+        _len: u64,
+    ) -> Result<(), Errno> {
+        files::sync(fd, flags)
+    }
+
+    fn pci_irq_attach(&self, _cookie: u32, line: &'static IrqLine) -> Result<(), Errno> {
+        self.irq_lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(line);
+        Ok(())
+    }
+
+    fn dma_alloc(&self, size: usize, align: usize) -> Result<(u64, NonNull<u8>), Errno> {
+        let layout = Layout::from_size_align(size, align).map_err(|_| Errno::EINVAL)?;
+        let virt = self.alloc(layout).ok_or(Errno::ENOMEM)?;
+        self.dma_aligns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(virt.as_ptr() as usize, align);
+        Ok((virt.as_ptr() as u64, virt))
+    }
+
+    unsafe fn dma_free(&self, virt: NonNull<u8>, size: usize) {
+        let align = self
+            .dma_aligns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(virt.as_ptr() as usize));
+        let align = align.expect("rumpcomp_pci_dmafree: address did not come from dmalloc");
+        let layout = Layout::from_size_align(size, align).expect("valid at allocation");
+        // SAFETY: forwarded caller contract; same layout as in `dma_alloc`.
+        unsafe { self.dealloc(virt, layout) };
+    }
+
+    fn pci_iospace_init(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+}
+
+fn mark_exited(record: &ExitRecord) {
+    record.done.store(1, Ordering::Release);
+    HostedHost::global().wake(&record.done, u32::MAX);
+}
