@@ -360,7 +360,7 @@ impl Builder {
     /// Places a node at `path`, creating parents; a later entry replaces an earlier one.
     /// Returns what to report about the entry, if anything.
     fn insert(&mut self, path: &str, content: Content, meta: Meta) -> Option<DiagnosticKind> {
-        let mut parts = components(path).peekable();
+        let mut parts = components(path);
         let mut directory = ROOT;
         let Some(mut name) = parts.next() else {
             // The root itself (`./`): only a directory may describe it.
@@ -373,7 +373,7 @@ impl Builder {
                 _ => Some(DiagnosticKind::RootNotDirectory),
             };
         };
-        while let Some(next) = parts.next() {
+        for next in parts {
             directory = match self.child(directory, name) {
                 Some(id) if self.nodes[id].content.kind() == NodeKind::Directory => id,
                 Some(_) => return Some(DiagnosticKind::ParentNotDirectory),

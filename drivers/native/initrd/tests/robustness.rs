@@ -28,7 +28,12 @@ impl Rng {
 fn seeds() -> Vec<Vec<u8>> {
     let mut builder = TarBuilder::default();
     builder.entry(b"pax_global_header", b'g', b"", b"14 uid=123456\n");
-    builder.entry(b"././@LongLink", b'L', b"", format!("{}\0", "l".repeat(130)).as_bytes());
+    builder.entry(
+        b"././@LongLink",
+        b'L',
+        b"",
+        format!("{}\0", "l".repeat(130)).as_bytes(),
+    );
     builder.file("ignored", b"long name content");
     builder.entry(b"PaxHeaders/p", b'x', b"", b"16 path=dir/pax\n");
     builder.file("renamed-by-pax", &common::content(1, 3000));
@@ -41,7 +46,11 @@ fn seeds() -> Vec<Vec<u8>> {
     let temp = TempDir::new("robustness");
     fs::write(temp.join("seed.tar"), &tar).unwrap();
     let mut seeds = vec![tar];
-    for options in [&["-BX", "-B4"][..], &["-BD", "--content-size"], &["--no-frame-crc"]] {
+    for options in [
+        &["-BX", "-B4"][..],
+        &["-BD", "--content-size"],
+        &["--no-frame-crc"],
+    ] {
         lz4_compress(&temp.join("seed.tar"), &temp.join("seed.lz4"), options);
         seeds.push(fs::read(temp.join("seed.lz4")).unwrap());
     }
@@ -49,7 +58,10 @@ fn seeds() -> Vec<Vec<u8>> {
     for seed in &seeds {
         let (initrd, diagnostics) = Initrd::parse(seed).unwrap();
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
-        assert_eq!(initrd.data("l".repeat(130).as_str()).unwrap(), b"long name content");
+        assert_eq!(
+            initrd.data("l".repeat(130).as_str()).unwrap(),
+            b"long name content"
+        );
         assert_eq!(initrd.data("dir/pax").unwrap().len(), 3000);
         assert_eq!(initrd.stat("dir/hard").unwrap().uid, 123_456);
     }
@@ -123,7 +135,10 @@ fn exercise(input: &[u8]) {
         let _ = node.read(7, &mut buffer);
         let _ = initrd.resolve(&path);
         let _ = initrd.read_dir(&path).map(Iterator::count);
-        assert!(initrd.lookup(&path).is_some(), "walked path `{path}` not found");
+        assert!(
+            initrd.lookup(&path).is_some(),
+            "walked path `{path}` not found"
+        );
     }
 }
 
