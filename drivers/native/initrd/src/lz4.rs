@@ -134,13 +134,14 @@ impl<'a> Decoder<'a> {
 
         let frame_output_start = self.filled;
         if let Some(size) = content_size {
-            // A hint only: never trust it beyond the limit.
+            // Reserve once (a hint: never past the limit, and failure is not damage), so a
+            // large initrd is not copied by repeated growth.
             let wanted = usize::try_from(size)
                 .unwrap_or(usize::MAX)
                 .min(self.limit - self.filled);
-            self.output
-                .try_reserve(wanted.saturating_sub(self.output.len() - self.filled))
-                .map_err(|_| (frame_start, Lz4Damage::OutOfMemory))?;
+            let _ = self
+                .output
+                .try_reserve_exact(wanted.saturating_sub(self.output.len() - self.filled));
         }
         let mut content_hash = (flags & FLAG_CONTENT_CHECKSUM != 0).then(|| Xxh32::new(0));
         loop {
@@ -201,18 +202,19 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Decodes one block after the content already in `output[..filled]`.
+    /// Decodes one block after the content already in `output[..filled]`, expecting at most
+    /// `room` bytes of output (a block that decodes to more is corrupt).
     fn block(
         &mut self,
         block: &[u8],
         uncompressed: bool,
-        block_max: usize,
+        room: usize,
         independent: bool,
         frame_output_start: usize,
     ) -> Result<(), Lz4Damage> {
-        // Room for the largest possible block; the limit is checked on what was written, so
-        // memory may briefly exceed it by at most one block.
-        let room = if uncompressed { block.len() } else { block_max };
+        // The limit is checked on what was written, so memory may briefly exceed it by at most
+        // one block.
+        let room = if uncompressed { block.len() } else { room };
         let needed = self.filled + room;
         if self.output.len() < needed {
             self.output

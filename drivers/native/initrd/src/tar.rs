@@ -421,3 +421,39 @@ fn pax_time(text: &[u8]) -> Option<i64> {
     let value = i64::try_from(decimal(seconds)?).ok()?;
     Some(if negative { -value } else { value })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{number, pax_time};
+
+    #[test]
+    fn octal_fields() {
+        assert_eq!(number(b"0000644\0"), Some(0o644));
+        assert_eq!(number(b"   644 \0"), Some(0o644));
+        assert_eq!(number(b"\0\0\0\0"), Some(0));
+        assert_eq!(number(b"0009\0"), None);
+        assert_eq!(number(b"12 3"), None);
+    }
+
+    #[test]
+    fn base_256_fields() {
+        assert_eq!(
+            number(&[0x80, 0, 0, 0, 0, 0x2D, 0xC6, 0xC0]),
+            Some(3_000_000)
+        );
+        assert_eq!(number(&[0xFF; 8]), Some(-1));
+        assert_eq!(
+            number(&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE]),
+            Some(-2)
+        );
+        assert_eq!(number(&[0x80; 13]), None);
+    }
+
+    #[test]
+    fn pax_times() {
+        assert_eq!(pax_time(b"1700000000.5"), Some(1_700_000_000));
+        assert_eq!(pax_time(b"-12"), Some(-12));
+        assert_eq!(pax_time(b"12.x"), None);
+        assert_eq!(pax_time(b""), None);
+    }
+}
