@@ -205,3 +205,16 @@ fn timer_interrupts_arrive() -> Result<(), String> {
     Ok(())
 }
 kernel_test!(irq_local_apic_timer, timer_interrupts_arrive);
+
+/// Not a test: a fixed loop whose duration tells the host runner whether hardware acceleration
+/// really runs at hardware speed (some nested set-ups make KVM far slower than emulation).
+fn probe_speed() -> Result<(), String> {
+    let start = time::monotonic_nanos();
+    let mut x = 0u64;
+    for i in 0..2_000_000u64 {
+        x = core::hint::black_box(x.wrapping_add(i));
+    }
+    crate::println!("probe: 2M-iteration loop took {} us", (time::monotonic_nanos() - start) / 1000);
+    Ok(())
+}
+kernel_test!(probe_speed, probe_speed);

@@ -48,11 +48,6 @@ impl<D: BlockDevice> BlockCache<D> {
         self.device
     }
 
-    /// The device, for raw access by the mount code.
-    pub fn device_mut(&mut self) -> &mut D {
-        &mut self.device
-    }
-
     fn check(&self, block: u64) -> Result<()> {
         if block >= self.block_count {
             return Err(Corruption::BlockOutOfRange { block }.into());

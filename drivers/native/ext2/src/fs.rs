@@ -141,6 +141,11 @@ impl<D: BlockDevice> FileSystem<D> {
         }
     }
 
+    /// Blocks modified in the cache and not yet written to the device.
+    pub fn dirty_blocks(&self) -> usize {
+        self.cache.dirty_blocks()
+    }
+
     /// The root directory's inode number (2).
     pub fn root(&self) -> u32 {
         layout::ROOT_INODE

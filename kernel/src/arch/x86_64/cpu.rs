@@ -2,7 +2,7 @@
 
 use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
-use x86_64::registers::xcontrol::{XCr0, XCr0Flags};
+use x86_64::registers::xcontrol::XCr0Flags;
 
 /// Features the kernel cannot run without, checked once at boot with a clear message.
 #[derive(Debug, Clone, Copy)]
@@ -92,8 +92,13 @@ pub fn enable_vector_state(features: &Features) {
         if features.avx {
             xcr0 |= XCr0Flags::AVX;
         }
+        // Write XCR0 with XSETBV directly: some nested hypervisors cannot emulate the XGETBV
+        // that a read-modify-write would issue first.
+        let value = xcr0.bits();
         // SAFETY: OSXSAVE is set above and every requested component is supported (CPUID).
-        unsafe { XCr0::write(xcr0) };
+        unsafe {
+            core::arch::asm!("xsetbv", in("ecx") 0, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nomem, nostack))
+        };
     }
 }
 

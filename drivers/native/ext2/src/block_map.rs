@@ -1,0 +1,232 @@
+//! The indirect block map (ext2 layout, `i_block[15]`): lookup, allocation and freeing.
+//!
+//! Logical blocks 0..12 are direct; `i_block[12]`, `[13]` and `[14]` root single, double and
+//! triple indirect trees. Every pointer read from disk is range-checked; walks are bounded by
+//! the tree depth, and a cycle or shared block shows up as a double free, never a loop.
+
+use alloc::vec::Vec;
+
+use crate::device::BlockDevice;
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::inode::Inode;
+use crate::layout::{le32, put32};
+
+const DIRECT: u64 = 12;
+
+/// Where a logical block sits: root slot in `i_block`, tree depth, index at each level.
+struct Path {
+    root: usize,
+    depth: usize,
+    indexes: [usize; 3],
+}
+
+impl<D: BlockDevice> FileSystem<D> {
+    fn pointers_per_block(&self) -> u64 {
+        u64::from(self.sb.block_size / 4)
+    }
+
+    /// Highest number of logical blocks a file can map.
+    pub(crate) fn addressable_blocks(&self) -> u64 {
+        let p = self.pointers_per_block();
+        (DIRECT + p + p * p + p * p * p).min(u64::from(u32::MAX))
+    }
+
+    /// Largest file size the block map can express.
+    pub(crate) fn max_file_size(&self) -> u64 {
+        self.addressable_blocks() * u64::from(self.sb.block_size) - 1
+    }
+
+    fn sectors_per_block(&self) -> u64 {
+        u64::from(self.sb.block_size / 512)
+    }
+
+    fn path(&self, logical: u64) -> Option<Path> {
+        let p = self.pointers_per_block();
+        if logical < DIRECT {
+            return Some(Path { root: logical as usize, depth: 0, indexes: [0; 3] });
+        }
+        let mut rest = logical - DIRECT;
+        let mut span = p;
+        for depth in 1..=3usize {
+            if rest < span {
+                let mut indexes = [0usize; 3];
+                let mut divisor = span / p;
+                for slot in indexes.iter_mut().take(depth) {
+                    *slot = ((rest / divisor) % p) as usize;
+                    divisor /= p.max(1);
+                    if divisor == 0 {
+                        divisor = 1;
+                    }
+                }
+                return Some(Path { root: 11 + depth, depth, indexes });
+            }
+            rest -= span;
+            span *= p;
+        }
+        None
+    }
+
+    /// The physical block of `logical`, or `None` for a hole.
+    pub(crate) fn map_block(&mut self, inode: &Inode, logical: u64) -> Result<Option<u64>> {
+        inode.check_block_map()?;
+        let Some(path) = self.path(logical) else { return Ok(None) };
+        let mut block = u64::from(inode.block(path.root));
+        for &index in &path.indexes[..path.depth] {
+            if block == 0 {
+                return Ok(None);
+            }
+            self.check_data_block(block)?;
+            block = u64::from(le32(self.cache.get(block)?, index * 4));
+        }
+        if block == 0 {
+            return Ok(None);
+        }
+        self.check_data_block(block).map(Some)
+    }
+
+    fn charge(&self, inode: &mut Inode) -> Result<()> {
+        let sectors = inode.sectors() + self.sectors_per_block();
+        if sectors > u64::from(u32::MAX) {
+            return Err(Error::FileTooLarge);
+        }
+        inode.set_sectors(sectors);
+        Ok(())
+    }
+
+    fn new_zeroed_block(&mut self, inode: &mut Inode, goal: u64) -> Result<u64> {
+        if inode.sectors() + self.sectors_per_block() > u64::from(u32::MAX) {
+            return Err(Error::FileTooLarge);
+        }
+        let block = self.allocate_block(goal)?;
+        self.cache.zeroed(block)?;
+        self.charge(inode)?;
+        Ok(block)
+    }
+
+    /// Allocation goal for `logical`: after the previous block, else the inode's group.
+    fn goal(&mut self, inode: &Inode, logical: u64) -> Result<u64> {
+        if logical > 0 {
+            if let Some(previous) = self.map_block(inode, logical - 1)? {
+                return Ok(previous + 1);
+            }
+        }
+        let group = (inode.number - 1) / self.sb.inodes_per_group;
+        Ok(self.sb.group_start(group))
+    }
+
+    /// The physical block of `logical`, allocating it (zeroed) and any indirect blocks.
+    /// Returns the block and whether it is new.
+    pub(crate) fn map_or_allocate(&mut self, inode: &mut Inode, logical: u64) -> Result<(u64, bool)> {
+        inode.check_block_map()?;
+        let path = self.path(logical).ok_or(Error::FileTooLarge)?;
+        let goal = self.goal(inode, logical)?;
+        let mut block = u64::from(inode.block(path.root));
+        let mut fresh = false;
+        if block == 0 {
+            block = self.new_zeroed_block(inode, goal)?;
+            inode.set_block(path.root, block as u32);
+            fresh = true;
+        } else {
+            self.check_data_block(block)?;
+        }
+        for &index in &path.indexes[..path.depth] {
+            let mut child = u64::from(le32(self.cache.get(block)?, index * 4));
+            if child == 0 {
+                child = self.new_zeroed_block(inode, block + 1)?;
+                put32(self.cache.get_mut(block)?, index * 4, child as u32);
+                fresh = true;
+            } else {
+                self.check_data_block(child)?;
+                fresh = false;
+            }
+            block = child;
+        }
+        Ok((block, fresh))
+    }
+
+    fn read_pointers(&mut self, block: u64) -> Result<Vec<u32>> {
+        let data = self.cache.get(block)?;
+        Ok(data.chunks_exact(4).map(|chunk| le32(chunk, 0)).collect())
+    }
+
+    fn release(&mut self, inode: &mut Inode, block: u64) -> Result<()> {
+        self.free_block(block)?;
+        let sectors = inode.sectors().saturating_sub(self.sectors_per_block());
+        inode.set_sectors(sectors);
+        Ok(())
+    }
+
+    /// Frees `block` and, below it, a tree of `depth` levels.
+    fn free_tree(&mut self, inode: &mut Inode, block: u64, depth: usize) -> Result<()> {
+        self.check_data_block(block)?;
+        if depth > 0 {
+            for child in self.read_pointers(block)? {
+                if child != 0 {
+                    self.free_tree(inode, u64::from(child), depth - 1)?;
+                }
+            }
+        }
+        self.release(inode, block)
+    }
+
+    /// Frees the part of the tree at `block` mapping relative logical blocks `>= first`.
+    /// Returns whether the indirect block is now empty.
+    fn trim_tree(&mut self, inode: &mut Inode, block: u64, depth: usize, first: u64) -> Result<bool> {
+        self.check_data_block(block)?;
+        let p = self.pointers_per_block();
+        let child_span = p.pow(depth as u32 - 1);
+        let pointers = self.read_pointers(block)?;
+        for (index, &child) in pointers.iter().enumerate() {
+            let child_base = index as u64 * child_span;
+            if child == 0 || child_base + child_span <= first {
+                continue;
+            }
+            let child = u64::from(child);
+            let empty = if child_base >= first {
+                self.free_tree(inode, child, depth - 1)?;
+                true
+            } else if self.trim_tree(inode, child, depth - 1, first - child_base)? {
+                self.release(inode, child)?;
+                true
+            } else {
+                false
+            };
+            if empty {
+                put32(self.cache.get_mut(block)?, index * 4, 0);
+            }
+        }
+        Ok(self.read_pointers(block)?.iter().all(|&pointer| pointer == 0))
+    }
+
+    /// Frees every block mapping logical blocks `>= first`, and indirect blocks left empty.
+    pub(crate) fn free_blocks_from(&mut self, inode: &mut Inode, first: u64) -> Result<()> {
+        inode.check_block_map()?;
+        for index in first.min(DIRECT)..DIRECT {
+            let block = u64::from(inode.block(index as usize));
+            if block != 0 {
+                self.release(inode, block)?;
+                inode.set_block(index as usize, 0);
+            }
+        }
+        let p = self.pointers_per_block();
+        let mut base = DIRECT;
+        let mut span = p;
+        for depth in 1..=3usize {
+            let root = 11 + depth;
+            let block = u64::from(inode.block(root));
+            if block != 0 && first < base + span {
+                if first <= base {
+                    self.free_tree(inode, block, depth)?;
+                    inode.set_block(root, 0);
+                } else if self.trim_tree(inode, block, depth, first - base)? {
+                    self.release(inode, block)?;
+                    inode.set_block(root, 0);
+                }
+            }
+            base += span;
+            span *= p;
+        }
+        Ok(())
+    }
+}

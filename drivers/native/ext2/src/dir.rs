@@ -1,0 +1,299 @@
+//! Linear directories (ext2 layout, `ext2_dir_entry_2`): parse, look up, list, add, remove.
+//!
+//! Every entry is validated before use (rec_len bounds and alignment, name length, inode
+//! range). Indexed (htree) directories are read linearly; any change to one clears its
+//! index flag so the image stays valid without maintaining the hash tree.
+
+use alloc::vec::Vec;
+
+use crate::device::BlockDevice;
+use crate::error::{Corruption, Error, Result};
+use crate::fs::FileSystem;
+use crate::inode::{FileType, Inode, INDEX_FLAG};
+use crate::layout::{le16, le32, put16, put32};
+
+/// One name in a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Inode the name refers to.
+    pub inode: u32,
+    /// The name bytes (no terminator).
+    pub name: Vec<u8>,
+    /// Object type (from the entry with the filetype feature, else from the inode).
+    pub file_type: FileType,
+}
+
+/// A decoded entry header.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawEntry {
+    pub block: u64,
+    pub offset: usize,
+    pub inode: u32,
+    pub record_length: usize,
+    pub name_length: usize,
+    pub type_byte: u8,
+}
+
+/// Where an entry was found, plus the entry before it in the same block.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    pub entry: RawEntry,
+    pub previous: Option<RawEntry>,
+}
+
+/// Minimum record length for a name of `length` bytes.
+pub(crate) fn record_length(length: usize) -> usize {
+    (8 + length + 3) & !3
+}
+
+/// Writes one entry header and name at `offset`.
+fn encode_entry(filetype: bool, data: &mut [u8], offset: usize, record_length: usize, inode: u32, name: &[u8], kind: FileType) {
+    put32(data, offset, inode);
+    put16(data, offset + 4, record_length.min(65535) as u16);
+    if filetype {
+        data[offset + 6] = name.len() as u8;
+        data[offset + 7] = kind.entry_type();
+    } else {
+        put16(data, offset + 6, name.len() as u16);
+    }
+    data[offset + 8..offset + 8 + name.len()].copy_from_slice(name);
+}
+
+/// Checks a name for creation.
+pub(crate) fn check_name(name: &[u8]) -> Result<()> {
+    if name.len() > 255 {
+        return Err(Error::NameTooLong);
+    }
+    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0) {
+        return Err(Error::InvalidArgument("name is empty, '.', '..' or holds '/' or NUL"));
+    }
+    Ok(())
+}
+
+impl<D: BlockDevice> FileSystem<D> {
+    pub(crate) fn directory_inode(&mut self, number: u32) -> Result<Inode> {
+        let inode = self.read_inode(number)?;
+        if !inode.is_directory() {
+            return Err(Error::NotDirectory);
+        }
+        if inode.size() % self.block_size() as u64 != 0 || inode.size() > self.max_file_size() {
+            return Err(Corruption::Inode { inode: number, reason: "directory size" }.into());
+        }
+        Ok(inode)
+    }
+
+    fn parse_entry(&self, directory: u32, logical: u64, data: &[u8], offset: usize) -> Result<(RawEntry, usize)> {
+        let block_size = data.len();
+        let bad = |reason| -> Error {
+            let offset = logical * block_size as u64 + offset as u64;
+            Corruption::DirectoryEntry { inode: directory, offset, reason }.into()
+        };
+        if offset + 8 > block_size {
+            return Err(bad("header runs past the block"));
+        }
+        let inode = le32(data, offset);
+        let mut record_length = usize::from(le16(data, offset + 4));
+        if block_size >= 65536 && (record_length == 0 || record_length == 65535) {
+            record_length = 65536;
+        }
+        let (name_length, type_byte) = if self.sb.has_filetype() {
+            (usize::from(data[offset + 6]), data[offset + 7])
+        } else {
+            (usize::from(le16(data, offset + 6)), 0)
+        };
+        if record_length < 12 || record_length % 4 != 0 {
+            return Err(bad("record length is below 12 or unaligned"));
+        }
+        if offset + record_length > block_size {
+            return Err(bad("record runs past the block"));
+        }
+        if inode != 0 {
+            if name_length == 0 || name_length > 255 || 8 + name_length > record_length {
+                return Err(bad("name length does not fit the record"));
+            }
+            if inode > self.sb.inodes_count {
+                return Err(bad("inode number out of range"));
+            }
+        }
+        let name_end = if inode != 0 { offset + 8 + name_length } else { offset + 8 };
+        let entry = RawEntry { block: 0, offset, inode, record_length, name_length, type_byte };
+        Ok((entry, name_end))
+    }
+
+    /// Calls `visit` for every entry (free ones included) in directory order; stops early
+    /// when it returns `true`, giving back that entry and its predecessor in the block.
+    pub(crate) fn scan_directory(
+        &mut self,
+        directory: &Inode,
+        mut visit: impl FnMut(&RawEntry, &[u8]) -> bool,
+    ) -> Result<Option<Found>> {
+        let block_size = self.block_size() as u64;
+        let blocks = directory.size() / block_size;
+        for logical in 0..blocks {
+            let block = self.map_block(directory, logical)?.ok_or(Corruption::DirectoryEntry {
+                inode: directory.number,
+                offset: logical * block_size,
+                reason: "hole in a directory",
+            })?;
+            let mut offset = 0;
+            let mut previous = None;
+            let data = self.cache.get(block)?.to_vec();
+            while offset < data.len() {
+                let (mut entry, name_end) = self.parse_entry(directory.number, logical, &data, offset)?;
+                entry.block = block;
+                let name = &data[offset + 8..name_end];
+                if visit(&entry, name) {
+                    return Ok(Some(Found { entry, previous }));
+                }
+                previous = Some(entry);
+                offset += entry.record_length;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Looks `name` up in directory `directory`; returns its inode number.
+    ///
+    /// # Errors
+    /// `NotDirectory`; `NotFound`; `NameTooLong`; `Corrupted`; `Device`.
+    pub fn lookup(&mut self, directory: u32, name: &[u8]) -> Result<u32> {
+        Ok(self.find_entry(directory, name)?.entry.inode)
+    }
+
+    pub(crate) fn find_entry(&mut self, directory: u32, name: &[u8]) -> Result<Found> {
+        if name.len() > 255 {
+            return Err(Error::NameTooLong);
+        }
+        let inode = self.directory_inode(directory)?;
+        self.scan_directory(&inode, |entry, entry_name| entry.inode != 0 && entry_name == name)?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Every entry of directory `directory`, `.` and `..` included, in on-disk order.
+    ///
+    /// # Errors
+    /// `NotDirectory`; `Corrupted`; `Device`.
+    pub fn read_dir(&mut self, directory: u32) -> Result<Vec<DirEntry>> {
+        let inode = self.directory_inode(directory)?;
+        let mut entries = Vec::new();
+        self.scan_directory(&inode, |entry, name| {
+            if entry.inode != 0 {
+                let file_type = FileType::from_entry_type(entry.type_byte);
+                entries.push(DirEntry { inode: entry.inode, name: name.to_vec(), file_type });
+            }
+            false
+        })?;
+        if !self.sb.has_filetype() {
+            for entry in &mut entries {
+                entry.file_type = self.read_inode(entry.inode)?.file_type();
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Records that directory `inode` changed: times, and the htree flag cleared.
+    fn touch_directory(&mut self, inode: &mut Inode) {
+        inode.set_flags(inode.flags() & !INDEX_FLAG);
+        let now = self.now() as i64;
+        inode.set_mtime(now);
+        inode.set_ctime(now);
+    }
+
+    /// Adds `name -> child` to `directory`, reusing slack space or appending a block.
+    pub(crate) fn add_entry(&mut self, directory: u32, name: &[u8], child: u32, kind: FileType) -> Result<()> {
+        let mut inode = self.directory_inode(directory)?;
+        let needed = record_length(name.len());
+        let slot = self.scan_directory(&inode, |entry, _| {
+            let used = if entry.inode == 0 { 0 } else { record_length(entry.name_length) };
+            entry.record_length - used >= needed
+        })?;
+        match slot {
+            Some(Found { entry, .. }) => {
+                let used = if entry.inode == 0 { 0 } else { record_length(entry.name_length) };
+                let filetype = self.sb.has_filetype();
+                let data = self.cache.get_mut(entry.block)?;
+                if used > 0 {
+                    put16(data, entry.offset + 4, used as u16);
+                }
+                encode_entry(filetype, data, entry.offset + used, entry.record_length - used, child, name, kind);
+            }
+            None => {
+                let block_size = self.block_size();
+                let logical = inode.size() / block_size as u64;
+                self.allow_directory_growth(logical)?;
+                let (block, _) = self.map_or_allocate(&mut inode, logical)?;
+                let filetype = self.sb.has_filetype();
+                encode_entry(filetype, self.cache.zeroed(block)?, 0, block_size, child, name, kind);
+                inode.set_size(inode.size() + block_size as u64);
+            }
+        }
+        self.touch_directory(&mut inode);
+        self.write_inode(&inode)
+    }
+
+    fn allow_directory_growth(&self, logical: u64) -> Result<()> {
+        // Directory sizes stay below 2 GiB: i_size_high is not a size field for
+        // directories on older revisions.
+        if (logical + 1) * self.block_size() as u64 > (1 << 31) - 1 {
+            return Err(Error::NoSpace);
+        }
+        Ok(())
+    }
+
+    /// Removes `name` from `directory`, returning the inode it named.
+    pub(crate) fn remove_entry(&mut self, directory: u32, name: &[u8]) -> Result<u32> {
+        let found = self.find_entry(directory, name)?;
+        let data = self.cache.get_mut(found.entry.block)?;
+        match found.previous {
+            Some(previous) => {
+                let merged = previous.record_length + found.entry.record_length;
+                put16(data, previous.offset + 4, merged.min(65535) as u16);
+            }
+            None => put32(data, found.entry.offset, 0),
+        }
+        let mut inode = self.read_inode(directory)?;
+        self.touch_directory(&mut inode);
+        self.write_inode(&inode)?;
+        Ok(found.entry.inode)
+    }
+
+    /// Points the existing entry `name` in `directory` at `child`.
+    pub(crate) fn replace_entry(&mut self, directory: u32, name: &[u8], child: u32, kind: FileType) -> Result<()> {
+        let found = self.find_entry(directory, name)?;
+        let has_filetype = self.sb.has_filetype();
+        let data = self.cache.get_mut(found.entry.block)?;
+        put32(data, found.entry.offset, child);
+        if has_filetype {
+            data[found.entry.offset + 7] = kind.entry_type();
+        }
+        let mut inode = self.read_inode(directory)?;
+        self.touch_directory(&mut inode);
+        self.write_inode(&inode)
+    }
+
+    /// Whether `directory` holds nothing but `.` and `..`.
+    pub(crate) fn is_empty_directory(&mut self, directory: u32) -> Result<bool> {
+        let inode = self.directory_inode(directory)?;
+        let other = self.scan_directory(&inode, |entry, name| entry.inode != 0 && name != b"." && name != b"..")?;
+        Ok(other.is_none())
+    }
+
+    /// Points `..` of `directory` at `parent`.
+    pub(crate) fn set_parent_entry(&mut self, directory: u32, parent: u32) -> Result<()> {
+        let found = self.find_entry(directory, b"..")?;
+        put32(self.cache.get_mut(found.entry.block)?, found.entry.offset, parent);
+        let mut inode = self.read_inode(directory)?;
+        self.touch_directory(&mut inode);
+        self.write_inode(&inode)
+    }
+
+    /// Writes the `.` and `..` entries of a new directory block.
+    pub(crate) fn write_dot_entries(&mut self, block: u64, directory: u32, parent: u32) -> Result<()> {
+        let block_size = self.block_size();
+        let filetype = self.sb.has_filetype();
+        let data = self.cache.zeroed(block)?;
+        encode_entry(filetype, data, 0, 12, directory, b".", FileType::Directory);
+        encode_entry(filetype, data, 12, block_size - 12, parent, b"..", FileType::Directory);
+        Ok(())
+    }
+}

@@ -1,0 +1,195 @@
+//! File data: read, write at any offset, truncate, and symbolic link targets.
+//!
+//! Holes read as zeros; writing into a hole allocates. Bytes past the end of file inside the
+//! last block are kept zero, so growing a file never exposes stale data.
+
+use alloc::vec::Vec;
+
+use crate::device::BlockDevice;
+use crate::error::{Corruption, Error, Result};
+use crate::features;
+use crate::fs::FileSystem;
+use crate::inode::{FileType, Inode};
+
+/// Largest size without the large_file feature.
+const SMALL_FILE_LIMIT: u64 = (1 << 31) - 1;
+
+impl<D: BlockDevice> FileSystem<D> {
+    fn regular_inode(&mut self, number: u32) -> Result<Inode> {
+        let inode = self.read_inode(number)?;
+        match inode.file_type() {
+            FileType::Regular => {}
+            FileType::Directory => return Err(Error::IsDirectory),
+            _ => return Err(Error::InvalidArgument("not a regular file")),
+        }
+        if inode.size() > self.max_file_size() {
+            return Err(Corruption::Inode { inode: number, reason: "size beyond the format limit" }.into());
+        }
+        Ok(inode)
+    }
+
+    /// Reads from regular file `number` at `offset` into `buffer`; returns the bytes read
+    /// (0 at or past end of file). Access times are not updated (noatime).
+    ///
+    /// # Errors
+    /// `IsDirectory`, `InvalidArgument` for non-regular files; `Corrupted`; `Device`.
+    pub fn read(&mut self, number: u32, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        let inode = self.regular_inode(number)?;
+        let size = inode.size();
+        if offset >= size {
+            return Ok(0);
+        }
+        let length = (buffer.len() as u64).min(size - offset) as usize;
+        let block_size = self.block_size();
+        let mut done = 0;
+        while done < length {
+            let position = offset + done as u64;
+            let logical = position / block_size as u64;
+            let within = (position % block_size as u64) as usize;
+            let chunk = (block_size - within).min(length - done);
+            let target = &mut buffer[done..done + chunk];
+            match self.map_block(&inode, logical)? {
+                None => target.fill(0),
+                Some(block) if chunk == block_size => self.cache.read_through(block, target)?,
+                Some(block) => target.copy_from_slice(&self.cache.get(block)?[within..within + chunk]),
+            }
+            done += chunk;
+        }
+        Ok(length)
+    }
+
+    /// Makes sure a file of `size` bytes is allowed, setting large_file when needed.
+    fn allow_size(&mut self, size: u64) -> Result<()> {
+        if size > self.max_file_size() {
+            return Err(Error::FileTooLarge);
+        }
+        if size > SMALL_FILE_LIMIT && !self.sb.has_large_file() {
+            if self.sb.revision == 0 {
+                return Err(Error::FileTooLarge);
+            }
+            self.sb.ro_compat |= features::RO_COMPAT_LARGE_FILE;
+            self.metadata_dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Zeros the bytes after `size` in the block holding it.
+    fn zero_tail(&mut self, inode: &Inode, size: u64) -> Result<()> {
+        let block_size = self.block_size() as u64;
+        if size % block_size != 0 {
+            if let Some(block) = self.map_block(inode, size / block_size)? {
+                self.cache.get_mut(block)?[(size % block_size) as usize..].fill(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `data` into regular file `number` at `offset`, allocating as needed and
+    /// extending the file. Returns the bytes written (fewer only when space ran out midway).
+    ///
+    /// # Errors
+    /// `ReadOnly`; `IsDirectory`/`InvalidArgument` for non-regular files; `FileTooLarge`;
+    /// `NoSpace` when nothing could be written; `Corrupted`; `Device`.
+    pub fn write(&mut self, number: u32, offset: u64, data: &[u8]) -> Result<usize> {
+        self.check_writable()?;
+        self.check_user_inode(number)?;
+        let mut inode = self.regular_inode(number)?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let end = offset.checked_add(data.len() as u64).ok_or(Error::FileTooLarge)?;
+        self.allow_size(end)?;
+        let old_size = inode.size();
+        if offset > old_size {
+            self.zero_tail(&inode, old_size)?;
+        }
+        let block_size = self.block_size();
+        let mut done = 0;
+        let mut failure = None;
+        while done < data.len() {
+            let position = offset + done as u64;
+            let within = (position % block_size as u64) as usize;
+            let chunk = (block_size - within).min(data.len() - done);
+            let block = match self.map_or_allocate(&mut inode, position / block_size as u64) {
+                Ok((block, _)) => block,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            };
+            let target = if chunk == block_size { self.cache.zeroed(block)? } else { self.cache.get_mut(block)? };
+            target[within..within + chunk].copy_from_slice(&data[done..done + chunk]);
+            done += chunk;
+        }
+        let new_size = old_size.max(offset + done as u64);
+        inode.set_size(new_size);
+        if failure.is_some() {
+            // Drop indirect blocks allocated past the data that did get written.
+            let keep = new_size.div_ceil(block_size as u64);
+            self.free_blocks_from(&mut inode, keep)?;
+        }
+        if done > 0 {
+            let now = self.now() as i64;
+            inode.set_mtime(now);
+            inode.set_ctime(now);
+        }
+        self.write_inode(&inode)?;
+        match failure {
+            Some(error) if done == 0 => Err(error),
+            _ => Ok(done),
+        }
+    }
+
+    /// Sets the size of regular file `number`: shrinking frees blocks, growing leaves a hole.
+    ///
+    /// # Errors
+    /// `ReadOnly`; `IsDirectory`/`InvalidArgument`; `FileTooLarge`; `Corrupted`; `Device`.
+    pub fn truncate(&mut self, number: u32, size: u64) -> Result<()> {
+        self.check_writable()?;
+        self.check_user_inode(number)?;
+        let mut inode = self.regular_inode(number)?;
+        self.allow_size(size)?;
+        let old_size = inode.size();
+        let block_size = self.block_size() as u64;
+        if size < old_size {
+            self.free_blocks_from(&mut inode, size.div_ceil(block_size))?;
+            self.zero_tail(&inode, size)?;
+        } else if size > old_size {
+            self.zero_tail(&inode, old_size)?;
+        }
+        inode.set_size(size);
+        let now = self.now() as i64;
+        inode.set_mtime(now);
+        inode.set_ctime(now);
+        self.write_inode(&inode)
+    }
+
+    /// Whether a symlink keeps its target inside the inode (no data block).
+    pub(crate) fn is_fast_symlink(&self, inode: &Inode) -> bool {
+        let acl_sectors = if inode.file_acl() != 0 { u64::from(self.sb.block_size / 512) } else { 0 };
+        inode.size() < 60 && inode.sectors() == acl_sectors
+    }
+
+    /// The target of symbolic link `number`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when not a symlink; `Corrupted` for a bad size or block; `Device`.
+    pub fn read_link(&mut self, number: u32) -> Result<Vec<u8>> {
+        let inode = self.read_inode(number)?;
+        if inode.file_type() != FileType::Symlink {
+            return Err(Error::InvalidArgument("not a symbolic link"));
+        }
+        let size = inode.size();
+        if size == 0 || size >= u64::from(self.sb.block_size) {
+            return Err(Corruption::Inode { inode: number, reason: "symbolic link size" }.into());
+        }
+        let size = size as usize;
+        if self.is_fast_symlink(&inode) {
+            return Ok(inode.block_bytes()[..size].to_vec());
+        }
+        let block = self
+            .map_block(&inode, 0)?
+            .ok_or(Corruption::Inode { inode: number, reason: "symbolic link without a block" })?;
+        Ok(self.cache.get(block)?[..size].to_vec())
+    }
+}
