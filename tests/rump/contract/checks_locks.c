@@ -183,6 +183,7 @@ struct rw_probe {
 	struct rumpuser_rw *rw;
 	int op; /* 0 try reader, 1 try writer, 2 held reader/writer, 3 enter reader + hold, 4 enter writer */
 	int result, held_reader, held_writer, lwp;
+	unsigned entered_seq;
 	volatile int started, release, done;
 };
 
@@ -204,6 +205,7 @@ static void rw_thread(void *arg)
 		break;
 	case 3:
 		rumpuser_rw_enter(RUMPUSER_RW_READER, p->rw);
+		p->entered_seq = contract_seq();
 		__atomic_store_n(&p->result, 1, __ATOMIC_SEQ_CST);
 		wait_flag(&p->release, 2000);
 		rumpuser_rw_exit(p->rw);
@@ -260,7 +262,7 @@ void checks_rwlock(void)
 	rumpuser_rw_held(RUMPUSER_RW_READER, rw, &held);
 	CHECK("rw_downgrade_keeps_read", held, "not read-held after downgrade");
 	CHECK("rw_downgrade_admits_readers", wait_flag(&w.result, 2000), "waiting reader not admitted");
-	CHECK("rw_contended_enter_unschedules", contract_wrapped(w.lwp, 0, contract_seq()),
+	CHECK("rw_contended_enter_unschedules", contract_wrapped(w.lwp, 0, w.entered_seq),
 	    "blocking rw_enter not wrapped in backend_unschedule/schedule");
 	CHECK("rw_tryupgrade_two_readers_ebusy", rumpuser_rw_tryupgrade(rw) == NB_EBUSY,
 	    "upgrade succeeded with another reader");
