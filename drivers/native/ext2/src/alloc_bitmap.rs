@@ -40,7 +40,11 @@ impl<D: BlockDevice> FileSystem<D> {
             if self.groups[group as usize].free_blocks == 0 {
                 continue;
             }
-            let start = if step == 0 { (goal - self.sb.group_start(group)) as usize } else { 0 };
+            let start = if step == 0 {
+                (goal - self.sb.group_start(group)) as usize
+            } else {
+                0
+            };
             let length = self.sb.group_length(group) as usize;
             let bitmap_block = self.groups[group as usize].block_bitmap;
             let bitmap = self.cache.get(bitmap_block)?;
@@ -86,7 +90,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let per_group = self.sb.inodes_per_group;
         let group_count = self.sb.group_count;
         let start_group = if directory {
-            (0..group_count).max_by_key(|&g| (self.groups[g as usize].free_inodes, u32::MAX - g)).unwrap_or(0)
+            (0..group_count)
+                .max_by_key(|&g| (self.groups[g as usize].free_inodes, u32::MAX - g))
+                .unwrap_or(0)
         } else {
             (parent.saturating_sub(1) / per_group).min(group_count - 1)
         };
@@ -98,7 +104,11 @@ impl<D: BlockDevice> FileSystem<D> {
             let bitmap_block = self.groups[group as usize].inode_bitmap;
             let bitmap = self.cache.get(bitmap_block)?;
             // Inodes below s_first_ino are reserved.
-            let first_free = if group == 0 { self.sb.first_inode as usize - 1 } else { 0 };
+            let first_free = if group == 0 {
+                self.sb.first_inode as usize - 1
+            } else {
+                0
+            };
             let Some(bit) = find_zero_bit(bitmap, first_free, per_group as usize) else {
                 continue;
             };
@@ -118,13 +128,19 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Returns inode `number` to its group.
     pub(crate) fn free_inode(&mut self, number: u32, directory: bool) -> Result<()> {
         if number < self.sb.first_inode || number > self.sb.inodes_count {
-            return Err(Corruption::InodeOutOfRange { inode: u64::from(number) }.into());
+            return Err(Corruption::InodeOutOfRange {
+                inode: u64::from(number),
+            }
+            .into());
         }
         let group = ((number - 1) / self.sb.inodes_per_group) as usize;
         let bit = ((number - 1) % self.sb.inodes_per_group) as usize;
         let bitmap = self.cache.get_mut(self.groups[group].inode_bitmap)?;
         if bitmap[bit / 8] & (1 << (bit % 8)) == 0 {
-            return Err(Corruption::DoubleFree { number: u64::from(number) }.into());
+            return Err(Corruption::DoubleFree {
+                number: u64::from(number),
+            }
+            .into());
         }
         bitmap[bit / 8] &= !(1 << (bit % 8));
         let descriptor = &mut self.groups[group];
@@ -140,7 +156,10 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Whether inode `number` is marked in use.
     pub(crate) fn inode_in_use(&mut self, number: u32) -> Result<bool> {
         if number == 0 || number > self.sb.inodes_count {
-            return Err(Corruption::InodeOutOfRange { inode: u64::from(number) }.into());
+            return Err(Corruption::InodeOutOfRange {
+                inode: u64::from(number),
+            }
+            .into());
         }
         let group = ((number - 1) / self.sb.inodes_per_group) as usize;
         let bit = ((number - 1) % self.sb.inodes_per_group) as usize;

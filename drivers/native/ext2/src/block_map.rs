@@ -44,7 +44,11 @@ impl<D: BlockDevice> FileSystem<D> {
     fn path(&self, logical: u64) -> Option<Path> {
         let p = self.pointers_per_block();
         if logical < DIRECT {
-            return Some(Path { root: logical as usize, depth: 0, indexes: [0; 3] });
+            return Some(Path {
+                root: logical as usize,
+                depth: 0,
+                indexes: [0; 3],
+            });
         }
         let mut rest = logical - DIRECT;
         let mut span = p;
@@ -59,7 +63,11 @@ impl<D: BlockDevice> FileSystem<D> {
                         divisor = 1;
                     }
                 }
-                return Some(Path { root: 11 + depth, depth, indexes });
+                return Some(Path {
+                    root: 11 + depth,
+                    depth,
+                    indexes,
+                });
             }
             rest -= span;
             span *= p;
@@ -70,7 +78,9 @@ impl<D: BlockDevice> FileSystem<D> {
     /// The physical block of `logical`, or `None` for a hole.
     pub(crate) fn map_block(&mut self, inode: &Inode, logical: u64) -> Result<Option<u64>> {
         inode.check_block_map()?;
-        let Some(path) = self.path(logical) else { return Ok(None) };
+        let Some(path) = self.path(logical) else {
+            return Ok(None);
+        };
         let mut block = u64::from(inode.block(path.root));
         for &index in &path.indexes[..path.depth] {
             if block == 0 {
@@ -117,7 +127,11 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// The physical block of `logical`, allocating it (zeroed) and any indirect blocks.
     /// Returns the block and whether it is new.
-    pub(crate) fn map_or_allocate(&mut self, inode: &mut Inode, logical: u64) -> Result<(u64, bool)> {
+    pub(crate) fn map_or_allocate(
+        &mut self,
+        inode: &mut Inode,
+        logical: u64,
+    ) -> Result<(u64, bool)> {
         inode.check_block_map()?;
         let path = self.path(logical).ok_or(Error::FileTooLarge)?;
         let goal = self.goal(inode, logical)?;
@@ -172,7 +186,13 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// Frees the part of the tree at `block` mapping relative logical blocks `>= first`.
     /// Returns whether the indirect block is now empty.
-    fn trim_tree(&mut self, inode: &mut Inode, block: u64, depth: usize, first: u64) -> Result<bool> {
+    fn trim_tree(
+        &mut self,
+        inode: &mut Inode,
+        block: u64,
+        depth: usize,
+        first: u64,
+    ) -> Result<bool> {
         self.check_data_block(block)?;
         let p = self.pointers_per_block();
         let child_span = p.pow(depth as u32 - 1);
@@ -196,7 +216,10 @@ impl<D: BlockDevice> FileSystem<D> {
                 put32(self.cache.get_mut(block)?, index * 4, 0);
             }
         }
-        Ok(self.read_pointers(block)?.iter().all(|&pointer| pointer == 0))
+        Ok(self
+            .read_pointers(block)?
+            .iter()
+            .all(|&pointer| pointer == 0))
     }
 
     /// Frees every block mapping logical blocks `>= first`, and indirect blocks left empty.

@@ -67,7 +67,9 @@ impl<D: BlockDevice> BlockCache<D> {
 
     fn make_room(&mut self) -> Result<()> {
         while self.entries.len() >= self.capacity {
-            let Some((_, victim)) = self.recency.pop_first() else { break };
+            let Some((_, victim)) = self.recency.pop_first() else {
+                break;
+            };
             if let Some(entry) = self.entries.remove(&victim) {
                 if entry.dirty {
                     let offset = victim * self.block_size as u64;
@@ -87,7 +89,14 @@ impl<D: BlockDevice> BlockCache<D> {
         self.make_room()?;
         self.clock += 1;
         self.recency.insert(self.clock, block);
-        self.entries.insert(block, Entry { data, dirty, stamp: self.clock });
+        self.entries.insert(
+            block,
+            Entry {
+                data,
+                dirty,
+                stamp: self.clock,
+            },
+        );
         Ok(())
     }
 
@@ -98,14 +107,19 @@ impl<D: BlockDevice> BlockCache<D> {
             return Ok(());
         }
         let mut data = vec![0u8; self.block_size].into_boxed_slice();
-        self.device.read_at(block * self.block_size as u64, &mut data)?;
+        self.device
+            .read_at(block * self.block_size as u64, &mut data)?;
         self.insert(block, data, false)
     }
 
     /// The contents of `block`.
     pub fn get(&mut self, block: u64) -> Result<&[u8]> {
         self.load(block)?;
-        Ok(&self.entries.get(&block).map(|entry| &entry.data).expect("loaded")[..])
+        Ok(&self
+            .entries
+            .get(&block)
+            .map(|entry| &entry.data)
+            .expect("loaded")[..])
     }
 
     /// The contents of `block` for modification; the block becomes dirty.
@@ -138,14 +152,17 @@ impl<D: BlockDevice> BlockCache<D> {
             buffer.copy_from_slice(&entry.data);
             return Ok(());
         }
-        Ok(self.device.read_at(block * self.block_size as u64, buffer)?)
+        Ok(self
+            .device
+            .read_at(block * self.block_size as u64, buffer)?)
     }
 
     /// Writes every dirty block back in block order, then flushes the device.
     pub fn flush(&mut self) -> Result<()> {
         for (&block, entry) in self.entries.iter_mut() {
             if entry.dirty {
-                self.device.write_at(block * self.block_size as u64, &entry.data)?;
+                self.device
+                    .write_at(block * self.block_size as u64, &entry.data)?;
                 entry.dirty = false;
             }
         }

@@ -88,7 +88,10 @@ pub struct MemoryDevice {
 impl MemoryDevice {
     /// A device over `bytes` with 512-byte sectors; a trailing partial sector is unreachable.
     pub fn new(bytes: Vec<u8>) -> Self {
-        Self { bytes, sector_size: 512 }
+        Self {
+            bytes,
+            sector_size: 512,
+        }
     }
 
     /// The device contents.
@@ -156,7 +159,11 @@ mod file_device {
         pub fn open(path: impl AsRef<Path>, writable: bool) -> std::io::Result<Self> {
             let file = OpenOptions::new().read(true).write(writable).open(path)?;
             let length = file.metadata()?.len() / 512 * 512;
-            Ok(Self { file, length, writable })
+            Ok(Self {
+                file,
+                length,
+                writable,
+            })
         }
     }
 
@@ -171,7 +178,9 @@ mod file_device {
 
         fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
             check_range(512, self.length, offset, buffer.len())?;
-            self.file.read_exact_at(buffer, offset).map_err(|_| DeviceError::Io)
+            self.file
+                .read_exact_at(buffer, offset)
+                .map_err(|_| DeviceError::Io)
         }
 
         fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
@@ -179,7 +188,9 @@ mod file_device {
                 return Err(DeviceError::ReadOnly);
             }
             check_range(512, self.length, offset, data.len())?;
-            self.file.write_all_at(data, offset).map_err(|_| DeviceError::Io)
+            self.file
+                .write_all_at(data, offset)
+                .map_err(|_| DeviceError::Io)
         }
 
         fn flush(&mut self) -> Result<(), DeviceError> {

@@ -47,7 +47,15 @@ pub(crate) fn record_length(length: usize) -> usize {
 }
 
 /// Writes one entry header and name at `offset`.
-fn encode_entry(filetype: bool, data: &mut [u8], offset: usize, record_length: usize, inode: u32, name: &[u8], kind: FileType) {
+fn encode_entry(
+    filetype: bool,
+    data: &mut [u8],
+    offset: usize,
+    record_length: usize,
+    inode: u32,
+    name: &[u8],
+    kind: FileType,
+) {
     put32(data, offset, inode);
     put16(data, offset + 4, record_length.min(65535) as u16);
     if filetype {
@@ -64,8 +72,11 @@ pub(crate) fn check_name(name: &[u8]) -> Result<()> {
     if name.len() > 255 {
         return Err(Error::NameTooLong);
     }
-    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0) {
-        return Err(Error::InvalidArgument("name is empty, '.', '..' or holds '/' or NUL"));
+    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0)
+    {
+        return Err(Error::InvalidArgument(
+            "name is empty, '.', '..' or holds '/' or NUL",
+        ));
     }
     Ok(())
 }
@@ -77,16 +88,31 @@ impl<D: BlockDevice> FileSystem<D> {
             return Err(Error::NotDirectory);
         }
         if inode.size() % self.block_size() as u64 != 0 || inode.size() > self.max_file_size() {
-            return Err(Corruption::Inode { inode: number, reason: "directory size" }.into());
+            return Err(Corruption::Inode {
+                inode: number,
+                reason: "directory size",
+            }
+            .into());
         }
         Ok(inode)
     }
 
-    fn parse_entry(&self, directory: u32, logical: u64, data: &[u8], offset: usize) -> Result<(RawEntry, usize)> {
+    fn parse_entry(
+        &self,
+        directory: u32,
+        logical: u64,
+        data: &[u8],
+        offset: usize,
+    ) -> Result<(RawEntry, usize)> {
         let block_size = data.len();
         let bad = |reason| -> Error {
             let offset = logical * block_size as u64 + offset as u64;
-            Corruption::DirectoryEntry { inode: directory, offset, reason }.into()
+            Corruption::DirectoryEntry {
+                inode: directory,
+                offset,
+                reason,
+            }
+            .into()
         };
         if offset + 8 > block_size {
             return Err(bad("header runs past the block"));
@@ -115,8 +141,19 @@ impl<D: BlockDevice> FileSystem<D> {
                 return Err(bad("inode number out of range"));
             }
         }
-        let name_end = if inode != 0 { offset + 8 + name_length } else { offset + 8 };
-        let entry = RawEntry { block: 0, offset, inode, record_length, name_length, type_byte };
+        let name_end = if inode != 0 {
+            offset + 8 + name_length
+        } else {
+            offset + 8
+        };
+        let entry = RawEntry {
+            block: 0,
+            offset,
+            inode,
+            record_length,
+            name_length,
+            type_byte,
+        };
         Ok((entry, name_end))
     }
 
@@ -130,16 +167,19 @@ impl<D: BlockDevice> FileSystem<D> {
         let block_size = self.block_size() as u64;
         let blocks = directory.size() / block_size;
         for logical in 0..blocks {
-            let block = self.map_block(directory, logical)?.ok_or(Corruption::DirectoryEntry {
-                inode: directory.number,
-                offset: logical * block_size,
-                reason: "hole in a directory",
-            })?;
+            let block = self
+                .map_block(directory, logical)?
+                .ok_or(Corruption::DirectoryEntry {
+                    inode: directory.number,
+                    offset: logical * block_size,
+                    reason: "hole in a directory",
+                })?;
             let mut offset = 0;
             let mut previous = None;
             let data = self.cache.get(block)?.to_vec();
             while offset < data.len() {
-                let (mut entry, name_end) = self.parse_entry(directory.number, logical, &data, offset)?;
+                let (mut entry, name_end) =
+                    self.parse_entry(directory.number, logical, &data, offset)?;
                 entry.block = block;
                 let name = &data[offset + 8..name_end];
                 if visit(&entry, name) {
@@ -165,8 +205,10 @@ impl<D: BlockDevice> FileSystem<D> {
             return Err(Error::NameTooLong);
         }
         let inode = self.directory_inode(directory)?;
-        self.scan_directory(&inode, |entry, entry_name| entry.inode != 0 && entry_name == name)?
-            .ok_or(Error::NotFound)
+        self.scan_directory(&inode, |entry, entry_name| {
+            entry.inode != 0 && entry_name == name
+        })?
+        .ok_or(Error::NotFound)
     }
 
     /// Every entry of directory `directory`, `.` and `..` included, in on-disk order.
@@ -179,7 +221,11 @@ impl<D: BlockDevice> FileSystem<D> {
         self.scan_directory(&inode, |entry, name| {
             if entry.inode != 0 {
                 let file_type = FileType::from_entry_type(entry.type_byte);
-                entries.push(DirEntry { inode: entry.inode, name: name.to_vec(), file_type });
+                entries.push(DirEntry {
+                    inode: entry.inode,
+                    name: name.to_vec(),
+                    file_type,
+                });
             }
             false
         })?;
@@ -200,22 +246,44 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// Adds `name -> child` to `directory`, reusing slack space or appending a block.
-    pub(crate) fn add_entry(&mut self, directory: u32, name: &[u8], child: u32, kind: FileType) -> Result<()> {
+    pub(crate) fn add_entry(
+        &mut self,
+        directory: u32,
+        name: &[u8],
+        child: u32,
+        kind: FileType,
+    ) -> Result<()> {
         let mut inode = self.directory_inode(directory)?;
         let needed = record_length(name.len());
         let slot = self.scan_directory(&inode, |entry, _| {
-            let used = if entry.inode == 0 { 0 } else { record_length(entry.name_length) };
+            let used = if entry.inode == 0 {
+                0
+            } else {
+                record_length(entry.name_length)
+            };
             entry.record_length - used >= needed
         })?;
         match slot {
             Some(Found { entry, .. }) => {
-                let used = if entry.inode == 0 { 0 } else { record_length(entry.name_length) };
+                let used = if entry.inode == 0 {
+                    0
+                } else {
+                    record_length(entry.name_length)
+                };
                 let filetype = self.sb.has_filetype();
                 let data = self.cache.get_mut(entry.block)?;
                 if used > 0 {
                     put16(data, entry.offset + 4, used as u16);
                 }
-                encode_entry(filetype, data, entry.offset + used, entry.record_length - used, child, name, kind);
+                encode_entry(
+                    filetype,
+                    data,
+                    entry.offset + used,
+                    entry.record_length - used,
+                    child,
+                    name,
+                    kind,
+                );
             }
             None => {
                 let block_size = self.block_size();
@@ -223,7 +291,15 @@ impl<D: BlockDevice> FileSystem<D> {
                 self.allow_directory_growth(logical)?;
                 let (block, _) = self.map_or_allocate(&mut inode, logical)?;
                 let filetype = self.sb.has_filetype();
-                encode_entry(filetype, self.cache.zeroed(block)?, 0, block_size, child, name, kind);
+                encode_entry(
+                    filetype,
+                    self.cache.zeroed(block)?,
+                    0,
+                    block_size,
+                    child,
+                    name,
+                    kind,
+                );
                 inode.set_size(inode.size() + block_size as u64);
             }
         }
@@ -258,7 +334,13 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// Points the existing entry `name` in `directory` at `child`.
-    pub(crate) fn replace_entry(&mut self, directory: u32, name: &[u8], child: u32, kind: FileType) -> Result<()> {
+    pub(crate) fn replace_entry(
+        &mut self,
+        directory: u32,
+        name: &[u8],
+        child: u32,
+        kind: FileType,
+    ) -> Result<()> {
         let found = self.find_entry(directory, name)?;
         let has_filetype = self.sb.has_filetype();
         let data = self.cache.get_mut(found.entry.block)?;
@@ -274,26 +356,45 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Whether `directory` holds nothing but `.` and `..`.
     pub(crate) fn is_empty_directory(&mut self, directory: u32) -> Result<bool> {
         let inode = self.directory_inode(directory)?;
-        let other = self.scan_directory(&inode, |entry, name| entry.inode != 0 && name != b"." && name != b"..")?;
+        let other = self.scan_directory(&inode, |entry, name| {
+            entry.inode != 0 && name != b"." && name != b".."
+        })?;
         Ok(other.is_none())
     }
 
     /// Points `..` of `directory` at `parent`.
     pub(crate) fn set_parent_entry(&mut self, directory: u32, parent: u32) -> Result<()> {
         let found = self.find_entry(directory, b"..")?;
-        put32(self.cache.get_mut(found.entry.block)?, found.entry.offset, parent);
+        put32(
+            self.cache.get_mut(found.entry.block)?,
+            found.entry.offset,
+            parent,
+        );
         let mut inode = self.read_inode(directory)?;
         self.touch_directory(&mut inode);
         self.write_inode(&inode)
     }
 
     /// Writes the `.` and `..` entries of a new directory block.
-    pub(crate) fn write_dot_entries(&mut self, block: u64, directory: u32, parent: u32) -> Result<()> {
+    pub(crate) fn write_dot_entries(
+        &mut self,
+        block: u64,
+        directory: u32,
+        parent: u32,
+    ) -> Result<()> {
         let block_size = self.block_size();
         let filetype = self.sb.has_filetype();
         let data = self.cache.zeroed(block)?;
         encode_entry(filetype, data, 0, 12, directory, b".", FileType::Directory);
-        encode_entry(filetype, data, 12, block_size - 12, parent, b"..", FileType::Directory);
+        encode_entry(
+            filetype,
+            data,
+            12,
+            block_size - 12,
+            parent,
+            b"..",
+            FileType::Directory,
+        );
         Ok(())
     }
 }

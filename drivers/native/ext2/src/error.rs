@@ -191,7 +191,10 @@ impl fmt::Display for Corruption {
         match self {
             Corruption::Superblock(field) => write!(f, "superblock field {field} is invalid"),
             Corruption::DeviceTooSmall { needed, available } => {
-                write!(f, "device has {available} bytes but the file system needs {needed}")
+                write!(
+                    f,
+                    "device has {available} bytes but the file system needs {needed}"
+                )
             }
             Corruption::GroupDescriptor { group } => {
                 write!(f, "group descriptor {group} points outside its group")
@@ -204,9 +207,15 @@ impl fmt::Display for Corruption {
             Corruption::BlockOutOfRange { block } => {
                 write!(f, "block number {block} is outside the data area")
             }
-            Corruption::InodeOutOfRange { inode } => write!(f, "inode number {inode} is out of range"),
+            Corruption::InodeOutOfRange { inode } => {
+                write!(f, "inode number {inode} is out of range")
+            }
             Corruption::Inode { inode, reason } => write!(f, "inode {inode}: {reason}"),
-            Corruption::DirectoryEntry { inode, offset, reason } => {
+            Corruption::DirectoryEntry {
+                inode,
+                offset,
+                reason,
+            } => {
                 write!(f, "directory {inode}, entry at offset {offset}: {reason}")
             }
             Corruption::DoubleFree { number } => {
@@ -229,9 +238,9 @@ impl fmt::Display for Error {
                 f.write_str("unsupported incompatible features:")?;
                 features::write_names(f, features::INCOMPAT_NAMES, *mask)
             }
-            Error::JournalNeedsRecovery => {
-                f.write_str("journal needs recovery (needs_recovery set); replay it with e2fsck first")
-            }
+            Error::JournalNeedsRecovery => f.write_str(
+                "journal needs recovery (needs_recovery set); replay it with e2fsck first",
+            ),
             Error::ReadOnly => f.write_str("file system is mounted read-only"),
             Error::NotFound => f.write_str("no such file or directory"),
             Error::AlreadyExists => f.write_str("file exists"),

@@ -23,7 +23,11 @@ impl<D: BlockDevice> FileSystem<D> {
             _ => return Err(Error::InvalidArgument("not a regular file")),
         }
         if inode.size() > self.max_file_size() {
-            return Err(Corruption::Inode { inode: number, reason: "size beyond the format limit" }.into());
+            return Err(Corruption::Inode {
+                inode: number,
+                reason: "size beyond the format limit",
+            }
+            .into());
         }
         Ok(inode)
     }
@@ -51,7 +55,9 @@ impl<D: BlockDevice> FileSystem<D> {
             match self.map_block(&inode, logical)? {
                 None => target.fill(0),
                 Some(block) if chunk == block_size => self.cache.read_through(block, target)?,
-                Some(block) => target.copy_from_slice(&self.cache.get(block)?[within..within + chunk]),
+                Some(block) => {
+                    target.copy_from_slice(&self.cache.get(block)?[within..within + chunk])
+                }
             }
             done += chunk;
         }
@@ -97,7 +103,9 @@ impl<D: BlockDevice> FileSystem<D> {
         if data.is_empty() {
             return Ok(0);
         }
-        let end = offset.checked_add(data.len() as u64).ok_or(Error::FileTooLarge)?;
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or(Error::FileTooLarge)?;
         self.allow_size(end)?;
         let old_size = inode.size();
         if offset > old_size {
@@ -117,7 +125,11 @@ impl<D: BlockDevice> FileSystem<D> {
                     break;
                 }
             };
-            let target = if chunk == block_size { self.cache.zeroed(block)? } else { self.cache.get_mut(block)? };
+            let target = if chunk == block_size {
+                self.cache.zeroed(block)?
+            } else {
+                self.cache.get_mut(block)?
+            };
             target[within..within + chunk].copy_from_slice(&data[done..done + chunk]);
             done += chunk;
         }
@@ -166,7 +178,11 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// Whether a symlink keeps its target inside the inode (no data block).
     pub(crate) fn is_fast_symlink(&self, inode: &Inode) -> bool {
-        let acl_sectors = if inode.file_acl() != 0 { u64::from(self.sb.block_size / 512) } else { 0 };
+        let acl_sectors = if inode.file_acl() != 0 {
+            u64::from(self.sb.block_size / 512)
+        } else {
+            0
+        };
         inode.size() < 60 && inode.sectors() == acl_sectors
     }
 
@@ -181,15 +197,20 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let size = inode.size();
         if size == 0 || size >= u64::from(self.sb.block_size) {
-            return Err(Corruption::Inode { inode: number, reason: "symbolic link size" }.into());
+            return Err(Corruption::Inode {
+                inode: number,
+                reason: "symbolic link size",
+            }
+            .into());
         }
         let size = size as usize;
         if self.is_fast_symlink(&inode) {
             return Ok(inode.block_bytes()[..size].to_vec());
         }
-        let block = self
-            .map_block(&inode, 0)?
-            .ok_or(Corruption::Inode { inode: number, reason: "symbolic link without a block" })?;
+        let block = self.map_block(&inode, 0)?.ok_or(Corruption::Inode {
+            inode: number,
+            reason: "symbolic link without a block",
+        })?;
         Ok(self.cache.get(block)?[..size].to_vec())
     }
 }

@@ -11,7 +11,9 @@ use crate::cache::BlockCache;
 use crate::device::BlockDevice;
 use crate::error::{Corruption, Error, Result};
 use crate::features::ReadOnlyReason;
-use crate::layout::{self, GroupDescriptor, Superblock, STATE_VALID, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
+use crate::layout::{
+    self, GroupDescriptor, Superblock, STATE_VALID, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+};
 
 /// How to mount.
 #[derive(Clone, Copy, Debug)]
@@ -37,7 +39,11 @@ fn default_clock() -> u64 {
 impl Default for MountOptions {
     /// Read-write, 4096 cached blocks, and the host clock with `std` (else time 0).
     fn default() -> Self {
-        Self { read_only: false, cache_blocks: 4096, clock: default_clock }
+        Self {
+            read_only: false,
+            cache_blocks: 4096,
+            clock: default_clock,
+        }
     }
 }
 
@@ -79,7 +85,9 @@ impl<D: BlockDevice> FileSystem<D> {
     pub fn mount(mut device: D, options: MountOptions) -> Result<Self> {
         let sector = device.sector_size();
         if sector == 0 || !sector.is_power_of_two() || sector > 1024 {
-            return Err(Error::InvalidArgument("device sector size must be a power of two <= 1024"));
+            return Err(Error::InvalidArgument(
+                "device sector size must be a power of two <= 1024",
+            ));
         }
         let start = SUPERBLOCK_OFFSET;
         let mut raw = vec![0u8; SUPERBLOCK_SIZE];
@@ -107,7 +115,11 @@ impl<D: BlockDevice> FileSystem<D> {
         fs.groups = layout::parse_descriptors(&fs.sb, &fs.descriptor_table)?;
         let root = fs.read_inode(layout::ROOT_INODE)?;
         if !root.is_directory() {
-            return Err(Corruption::Inode { inode: layout::ROOT_INODE, reason: "root is not a directory" }.into());
+            return Err(Corruption::Inode {
+                inode: layout::ROOT_INODE,
+                reason: "root is not a directory",
+            }
+            .into());
         }
         if fs.read_only.is_none() {
             fs.verify_counts()?;
@@ -190,7 +202,11 @@ impl<D: BlockDevice> FileSystem<D> {
             let copy = self.sb.encode(group);
             let start = self.sb.group_start(group);
             // The primary lives at byte 1024; backups start their group's first block.
-            let (block, offset) = if group == 0 && block_size > 1024 { (0, 1024) } else { (start, 0) };
+            let (block, offset) = if group == 0 && block_size > 1024 {
+                (0, 1024)
+            } else {
+                (start, 0)
+            };
             self.cache.get_mut(block)?[offset..offset + SUPERBLOCK_SIZE].copy_from_slice(&copy);
             for (index, chunk) in self.descriptor_table.chunks(block_size).enumerate() {
                 let target = self.cache.get_mut(start + 1 + index as u64)?;
@@ -208,11 +224,20 @@ impl<D: BlockDevice> FileSystem<D> {
             let length = self.sb.group_length(group) as usize;
             let bitmap = self.cache.get(descriptor.block_bitmap)?;
             if count_zero_bits(bitmap, length) != descriptor.free_blocks {
-                return Err(Corruption::BitmapCount { group, inodes: false }.into());
+                return Err(Corruption::BitmapCount {
+                    group,
+                    inodes: false,
+                }
+                .into());
             }
             let bitmap = self.cache.get(descriptor.inode_bitmap)?;
-            if count_zero_bits(bitmap, self.sb.inodes_per_group as usize) != descriptor.free_inodes {
-                return Err(Corruption::BitmapCount { group, inodes: true }.into());
+            if count_zero_bits(bitmap, self.sb.inodes_per_group as usize) != descriptor.free_inodes
+            {
+                return Err(Corruption::BitmapCount {
+                    group,
+                    inodes: true,
+                }
+                .into());
             }
             free_blocks += u64::from(descriptor.free_blocks);
             free_inodes += descriptor.free_inodes;
@@ -248,7 +273,9 @@ impl<D: BlockDevice> FileSystem<D> {
             return true;
         }
         let group = ((block - first) / u64::from(self.sb.blocks_per_group)) as u32;
-        let Some(descriptor) = self.groups.get(group as usize) else { return true };
+        let Some(descriptor) = self.groups.get(group as usize) else {
+            return true;
+        };
         let offset = block - self.sb.group_start(group);
         offset < u64::from(self.sb.backup_blocks(group))
             || block == descriptor.block_bitmap

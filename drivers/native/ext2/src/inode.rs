@@ -233,9 +233,15 @@ impl Inode {
         let seconds = i64::from(le32(&self.raw, base) as i32);
         if self.extra_size() + 128 >= extra + 4 {
             let word = le32(&self.raw, extra);
-            Timestamp { seconds: seconds + (i64::from(word & 3) << 32), nanoseconds: word >> 2 }
+            Timestamp {
+                seconds: seconds + (i64::from(word & 3) << 32),
+                nanoseconds: word >> 2,
+            }
         } else {
-            Timestamp { seconds, nanoseconds: 0 }
+            Timestamp {
+                seconds,
+                nanoseconds: 0,
+            }
         }
     }
 
@@ -304,7 +310,10 @@ impl Inode {
 impl<D: BlockDevice> FileSystem<D> {
     fn inode_location(&self, number: u32) -> Result<(u64, usize)> {
         if number == 0 || number > self.sb.inodes_count {
-            return Err(Corruption::InodeOutOfRange { inode: u64::from(number) }.into());
+            return Err(Corruption::InodeOutOfRange {
+                inode: u64::from(number),
+            }
+            .into());
         }
         let index = number - 1;
         let group = (index / self.sb.inodes_per_group) as usize;
@@ -319,7 +328,10 @@ impl<D: BlockDevice> FileSystem<D> {
         let (block, offset) = self.inode_location(number)?;
         let size = self.sb.inode_size as usize;
         let data = self.cache.get(block)?;
-        Ok(Inode { number, raw: data[offset..offset + size].to_vec() })
+        Ok(Inode {
+            number,
+            raw: data[offset..offset + size].to_vec(),
+        })
     }
 
     /// Writes `inode` back into the inode table.

@@ -25,7 +25,12 @@ pub(crate) fn le16(bytes: &[u8], offset: usize) -> u16 {
 }
 
 pub(crate) fn le32(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]])
+    u32::from_le_bytes([
+        bytes[offset],
+        bytes[offset + 1],
+        bytes[offset + 2],
+        bytes[offset + 3],
+    ])
 }
 
 pub(crate) fn put16(bytes: &mut [u8], offset: usize, value: u16) {
@@ -77,8 +82,11 @@ impl Superblock {
             return Err(bad("s_log_block_size"));
         }
         let block_size = 1024u32 << log_block;
-        let (compat, incompat, ro_compat) =
-            if revision >= 1 { (le32(&raw, 92), le32(&raw, 96), le32(&raw, 100)) } else { (0, 0, 0) };
+        let (compat, incompat, ro_compat) = if revision >= 1 {
+            (le32(&raw, 92), le32(&raw, 96), le32(&raw, 100))
+        } else {
+            (0, 0, 0)
+        };
         if incompat & features::INCOMPAT_RECOVER != 0 {
             return Err(Error::JournalNeedsRecovery);
         }
@@ -132,12 +140,18 @@ impl Superblock {
         }
         let needed = blocks_count * u64::from(block_size);
         if needed > device_length {
-            return Err(Corruption::DeviceTooSmall { needed, available: device_length }.into());
+            return Err(Corruption::DeviceTooSmall {
+                needed,
+                available: device_length,
+            }
+            .into());
         }
         let read_only = if revision > 1 {
             Some(ReadOnlyReason::NewerRevision)
         } else if ro_compat & !features::RO_COMPAT_SUPPORTED != 0 {
-            Some(ReadOnlyReason::UnknownRoCompat(ro_compat & !features::RO_COMPAT_SUPPORTED))
+            Some(ReadOnlyReason::UnknownRoCompat(
+                ro_compat & !features::RO_COMPAT_SUPPORTED,
+            ))
         } else {
             None
         };
@@ -180,7 +194,8 @@ impl Superblock {
 
     /// Number of blocks in `group` (the last one may be short).
     pub fn group_length(&self, group: u32) -> u32 {
-        let end = (self.group_start(group) + u64::from(self.blocks_per_group)).min(self.blocks_count);
+        let end =
+            (self.group_start(group) + u64::from(self.blocks_per_group)).min(self.blocks_count);
         (end - self.group_start(group)) as u32
     }
 
@@ -188,7 +203,9 @@ impl Superblock {
     pub fn has_backup(&self, group: u32) -> bool {
         if self.compat & features::COMPAT_SPARSE_SUPER2 != 0 {
             // s_backup_bgs[2] at 0x24C names the only two backup groups.
-            return group == 0 || group == le32(&self.raw, 0x24C) || group == le32(&self.raw, 0x250);
+            return group == 0
+                || group == le32(&self.raw, 0x24C)
+                || group == le32(&self.raw, 0x250);
         }
         if group <= 1 || self.ro_compat & features::RO_COMPAT_SPARSE_SUPER == 0 {
             return true;
@@ -270,8 +287,16 @@ pub fn parse_descriptors(sb: &Superblock, table: &[u8]) -> Result<Vec<GroupDescr
             || !inside(descriptor.inode_bitmap, 1)
             || !inside(descriptor.inode_table, table_blocks)
             || descriptor.block_bitmap == descriptor.inode_bitmap
-            || overlaps(descriptor.block_bitmap, descriptor.inode_table, table_blocks)
-            || overlaps(descriptor.inode_bitmap, descriptor.inode_table, table_blocks)
+            || overlaps(
+                descriptor.block_bitmap,
+                descriptor.inode_table,
+                table_blocks,
+            )
+            || overlaps(
+                descriptor.inode_bitmap,
+                descriptor.inode_table,
+                table_blocks,
+            )
             || descriptor.free_blocks > sb.group_length(group)
             || descriptor.free_inodes > sb.inodes_per_group
             || descriptor.used_dirs > sb.inodes_per_group

@@ -26,9 +26,9 @@ mod layout;
 mod ops;
 mod path;
 
-pub use device::{check_range, BlockDevice, DeviceError, MemoryDevice};
 #[cfg(feature = "std")]
 pub use device::FileDevice;
+pub use device::{check_range, BlockDevice, DeviceError, MemoryDevice};
 pub use dir::DirEntry;
 pub use error::{Corruption, Error, ErrorKind, Result};
 pub use features::ReadOnlyReason;

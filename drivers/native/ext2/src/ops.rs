@@ -46,7 +46,11 @@ impl<D: BlockDevice> FileSystem<D> {
             return Err(Error::NotPermitted("reserved inode"));
         }
         if !self.inode_in_use(number)? {
-            return Err(Corruption::Inode { inode: number, reason: "referenced but marked free" }.into());
+            return Err(Corruption::Inode {
+                inode: number,
+                reason: "referenced but marked free",
+            }
+            .into());
         }
         Ok(())
     }
@@ -62,7 +66,13 @@ impl<D: BlockDevice> FileSystem<D> {
         }
     }
 
-    fn new_inode(&mut self, parent: u32, kind: FileType, permissions: u16, owner: Owner) -> Result<Inode> {
+    fn new_inode(
+        &mut self,
+        parent: u32,
+        kind: FileType,
+        permissions: u16,
+        owner: Owner,
+    ) -> Result<Inode> {
         let number = self.allocate_inode(parent, kind == FileType::Directory)?;
         let mut inode = self.fresh_inode(number);
         inode.set_mode(kind.mode_bits() | (permissions & 0o7777));
@@ -93,7 +103,13 @@ impl<D: BlockDevice> FileSystem<D> {
     /// # Errors
     /// `ReadOnly`; `AlreadyExists`; `NotDirectory`; `InvalidArgument`/`NameTooLong` for a
     /// bad name; `NoInodes`/`NoSpace`; `Corrupted`; `Device`.
-    pub fn create(&mut self, parent: u32, name: &[u8], permissions: u16, owner: Owner) -> Result<u32> {
+    pub fn create(
+        &mut self,
+        parent: u32,
+        name: &[u8],
+        permissions: u16,
+        owner: Owner,
+    ) -> Result<u32> {
         self.prepare_new_name(parent, name)?;
         let inode = self.new_inode(parent, FileType::Regular, permissions, owner)?;
         self.publish(parent, name, inode)
@@ -103,7 +119,13 @@ impl<D: BlockDevice> FileSystem<D> {
     ///
     /// # Errors
     /// As [`create`](Self::create), plus `TooManyLinks` when `parent` is full of subdirectories.
-    pub fn mkdir(&mut self, parent: u32, name: &[u8], permissions: u16, owner: Owner) -> Result<u32> {
+    pub fn mkdir(
+        &mut self,
+        parent: u32,
+        name: &[u8],
+        permissions: u16,
+        owner: Owner,
+    ) -> Result<u32> {
         self.prepare_new_name(parent, name)?;
         if self.read_inode(parent)?.links() >= LINK_MAX {
             return Err(Error::TooManyLinks);
@@ -129,9 +151,17 @@ impl<D: BlockDevice> FileSystem<D> {
     /// # Errors
     /// As [`create`](Self::create), plus `InvalidArgument` for an empty target, a target with
     /// NUL, or one not shorter than a block.
-    pub fn symlink(&mut self, parent: u32, name: &[u8], target: &[u8], owner: Owner) -> Result<u32> {
+    pub fn symlink(
+        &mut self,
+        parent: u32,
+        name: &[u8],
+        target: &[u8],
+        owner: Owner,
+    ) -> Result<u32> {
         if target.is_empty() || target.contains(&0) || target.len() >= self.block_size().min(4096) {
-            return Err(Error::InvalidArgument("symlink target empty, with NUL, or too long"));
+            return Err(Error::InvalidArgument(
+                "symlink target empty, with NUL, or too long",
+            ));
         }
         self.prepare_new_name(parent, name)?;
         let mut inode = self.new_inode(parent, FileType::Symlink, 0o777, owner)?;
@@ -214,7 +244,13 @@ impl<D: BlockDevice> FileSystem<D> {
     /// # Errors
     /// `NotFound`; `IsDirectory`/`NotDirectory` for mismatched kinds; `DirectoryNotEmpty`;
     /// `InvalidArgument` when moving a directory below itself; `TooManyLinks`; `Corrupted`.
-    pub fn rename(&mut self, parent: u32, name: &[u8], new_parent: u32, new_name: &[u8]) -> Result<()> {
+    pub fn rename(
+        &mut self,
+        parent: u32,
+        name: &[u8],
+        new_parent: u32,
+        new_name: &[u8],
+    ) -> Result<()> {
         self.check_writable()?;
         check_name(name)?;
         check_name(new_name)?;
@@ -282,7 +318,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let mut current = directory;
         for _ in 0..ANCESTRY_LIMIT {
             if current == ancestor {
-                return Err(Error::InvalidArgument("cannot move a directory below itself"));
+                return Err(Error::InvalidArgument(
+                    "cannot move a directory below itself",
+                ));
             }
             if current == ROOT_INODE {
                 return Ok(());
@@ -325,7 +363,10 @@ impl<D: BlockDevice> FileSystem<D> {
     /// # Errors
     /// As [`set_attributes`](Self::set_attributes).
     pub fn chmod(&mut self, number: u32, permissions: u16) -> Result<()> {
-        let changes = SetAttributes { permissions: Some(permissions), ..SetAttributes::default() };
+        let changes = SetAttributes {
+            permissions: Some(permissions),
+            ..SetAttributes::default()
+        };
         self.set_attributes(number, changes).map(|_| ())
     }
 
@@ -334,7 +375,11 @@ impl<D: BlockDevice> FileSystem<D> {
     /// # Errors
     /// As [`set_attributes`](Self::set_attributes).
     pub fn chown(&mut self, number: u32, uid: u32, gid: u32) -> Result<()> {
-        let changes = SetAttributes { uid: Some(uid), gid: Some(gid), ..SetAttributes::default() };
+        let changes = SetAttributes {
+            uid: Some(uid),
+            gid: Some(gid),
+            ..SetAttributes::default()
+        };
         self.set_attributes(number, changes).map(|_| ())
     }
 
@@ -343,7 +388,11 @@ impl<D: BlockDevice> FileSystem<D> {
     /// # Errors
     /// As [`set_attributes`](Self::set_attributes).
     pub fn utimes(&mut self, number: u32, atime: i64, mtime: i64) -> Result<()> {
-        let changes = SetAttributes { atime: Some(atime), mtime: Some(mtime), ..SetAttributes::default() };
+        let changes = SetAttributes {
+            atime: Some(atime),
+            mtime: Some(mtime),
+            ..SetAttributes::default()
+        };
         self.set_attributes(number, changes).map(|_| ())
     }
 
@@ -392,7 +441,11 @@ impl<D: BlockDevice> FileSystem<D> {
         self.check_data_block(block)?;
         let data = self.cache.get_mut(block)?;
         if le32(data, 0) != XATTR_MAGIC {
-            return Err(Corruption::Inode { inode: inode.number, reason: "xattr block without magic" }.into());
+            return Err(Corruption::Inode {
+                inode: inode.number,
+                reason: "xattr block without magic",
+            }
+            .into());
         }
         let references = le32(data, 4);
         if references > 1 {
@@ -400,7 +453,9 @@ impl<D: BlockDevice> FileSystem<D> {
         } else {
             self.free_block(block)?;
         }
-        let sectors = inode.sectors().saturating_sub(u64::from(self.sb.block_size / 512));
+        let sectors = inode
+            .sectors()
+            .saturating_sub(u64::from(self.sb.block_size / 512));
         inode.set_sectors(sectors);
         inode.set_file_acl(0);
         Ok(())

@@ -16,7 +16,8 @@ use crate::layout::ROOT_INODE;
 pub const SYMLINK_LIMIT: u32 = 40;
 
 fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    path.split(|&byte| byte == b'/').filter(|part| !part.is_empty() && *part != b".")
+    path.split(|&byte| byte == b'/')
+        .filter(|part| !part.is_empty() && *part != b".")
 }
 
 impl<D: BlockDevice> FileSystem<D> {
@@ -33,7 +34,8 @@ impl<D: BlockDevice> FileSystem<D> {
         while let Some(part) = pending.pop_front() {
             let next = self.lookup(current, &part)?;
             let is_last = pending.is_empty();
-            if self.read_inode(next)?.file_type() == FileType::Symlink && (!is_last || follow_last) {
+            if self.read_inode(next)?.file_type() == FileType::Symlink && (!is_last || follow_last)
+            {
                 followed += 1;
                 if followed > SYMLINK_LIMIT {
                     return Err(Error::TooManySymlinks);

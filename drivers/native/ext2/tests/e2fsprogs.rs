@@ -8,7 +8,9 @@ use std::os::unix::fs::{symlink, FileExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::{assert_same, debugfs_snapshot, driver_snapshot, e2fsck, make_image, ImageOptions, Rng, TempDir};
+use common::{
+    assert_same, debugfs_snapshot, driver_snapshot, e2fsck, make_image, ImageOptions, Rng, TempDir,
+};
 use ext2::{FileDevice, FileSystem, MountOptions, Owner};
 
 /// Bytes mapped by direct + single + double indirect blocks with 1 KiB blocks.
@@ -38,7 +40,11 @@ pub fn build_tree(root: &Path, block_size: u64, seed: u64) {
         (12 + p) * block_size + 7,
     ];
     for (index, size) in sizes.iter().enumerate() {
-        write_file(&root.join(format!("file{index}")), &[(0, rng.bytes(*size as usize))], *size);
+        write_file(
+            &root.join(format!("file{index}")),
+            &[(0, rng.bytes(*size as usize))],
+            *size,
+        );
     }
     // Sparse: data in the direct, single, double and triple indirect ranges, holes between.
     let triple = TRIPLE_THRESHOLD_1K.max((12 + p + p * p) * block_size);
@@ -48,8 +54,16 @@ pub fn build_tree(root: &Path, block_size: u64, seed: u64) {
         ((12 + p + 3) * block_size, rng.bytes(5000)),
         (triple + 4096, rng.bytes(2 * block_size as usize)),
     ];
-    write_file(&root.join("sparse-huge"), &pieces, triple + 3 * block_size + 11);
-    write_file(&root.join("sparse-hole"), &[(1 << 20, rng.bytes(10))], 2 << 20);
+    write_file(
+        &root.join("sparse-huge"),
+        &pieces,
+        triple + 3 * block_size + 11,
+    );
+    write_file(
+        &root.join("sparse-hole"),
+        &[(1 << 20, rng.bytes(10))],
+        2 << 20,
+    );
     write_file(&root.join("all-hole"), &[], 5 * block_size + 3);
     let long_name = "n".repeat(255);
     write_file(&root.join(&long_name), &[(0, b"long".to_vec())], 4);
@@ -61,12 +75,20 @@ pub fn build_tree(root: &Path, block_size: u64, seed: u64) {
     for level in 0..24 {
         deep = deep.join(format!("d{level}"));
         fs::create_dir(&deep).unwrap();
-        write_file(&deep.join("leaf"), &[(0, rng.bytes(level * 37))], (level * 37) as u64);
+        write_file(
+            &deep.join("leaf"),
+            &[(0, rng.bytes(level * 37))],
+            (level * 37) as u64,
+        );
     }
     let many = root.join("many");
     fs::create_dir(&many).unwrap();
     for index in 0..150 {
-        write_file(&many.join(format!("entry-with-a-longish-name-{index:04}")), &[], 0);
+        write_file(
+            &many.join(format!("entry-with-a-longish-name-{index:04}")),
+            &[],
+            0,
+        );
     }
     fs::hard_link(root.join("file2"), root.join("hard-link")).unwrap();
     fs::set_permissions(root.join("file1"), fs::Permissions::from_mode(0o600)).unwrap();
@@ -75,7 +97,12 @@ pub fn build_tree(root: &Path, block_size: u64, seed: u64) {
     let times = FileTimes::new()
         .set_accessed(UNIX_EPOCH + Duration::from_secs(1_000_000_000))
         .set_modified(UNIX_EPOCH + Duration::from_secs(1_234_567_890));
-    OpenOptions::new().write(true).open(root.join("file5")).unwrap().set_times(times).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(root.join("file5"))
+        .unwrap()
+        .set_times(times)
+        .unwrap();
 }
 
 fn configurations() -> Vec<(&'static str, ImageOptions)> {
@@ -104,7 +131,14 @@ fn configurations() -> Vec<(&'static str, ImageOptions)> {
 
 fn mount(image: &Path, read_only: bool) -> FileSystem<FileDevice> {
     let device = FileDevice::open(image, !read_only).expect("open image");
-    FileSystem::mount(device, MountOptions { read_only, ..MountOptions::default() }).expect("mount")
+    FileSystem::mount(
+        device,
+        MountOptions {
+            read_only,
+            ..MountOptions::default()
+        },
+    )
+    .expect("mount")
 }
 
 #[test]
@@ -121,7 +155,11 @@ fn driver_matches_debugfs_on_mke2fs_images() {
         assert_same(&driver, &reference, name);
         // Spot-check against the source tree too.
         let source = fs::read(tree.join("file6")).unwrap();
-        assert_eq!(driver["/file6"].data.as_deref(), Some(&source[..]), "{name}: file6 vs source");
+        assert_eq!(
+            driver["/file6"].data.as_deref(),
+            Some(&source[..]),
+            "{name}: file6 vs source"
+        );
         assert_eq!(driver["/file5"].times[1], 1_234_567_890, "{name}: mtime");
         assert_eq!(driver["/file4"].uid, 1000, "{name}: uid");
         assert_eq!(driver["/file2"].links, 2, "{name}: hard link count");
@@ -139,12 +177,25 @@ fn driver_writes_are_clean_and_visible_to_debugfs() {
         let block = u64::from(options.block_size);
         let mut rng = Rng(99);
         let mut fs = mount(&image, false);
-        assert!(fs.read_only_reason().is_none(), "{name}: {:?}", fs.read_only_reason());
+        assert!(
+            fs.read_only_reason().is_none(),
+            "{name}: {:?}",
+            fs.read_only_reason()
+        );
         let root = fs.root();
-        let owner = Owner { uid: 1000, gid: 1000 };
+        let owner = Owner {
+            uid: 1000,
+            gid: 1000,
+        };
         let new = fs.create(root, b"new-file", 0o644, owner).unwrap();
         let p = block / 4;
-        for offset in [0, 5 * block + 3, 13 * block, (12 + p + 1) * block - 7, TRIPLE_THRESHOLD_1K + 12345] {
+        for offset in [
+            0,
+            5 * block + 3,
+            13 * block,
+            (12 + p + 1) * block - 7,
+            TRIPLE_THRESHOLD_1K + 12345,
+        ] {
             let data = rng.bytes(3 * block as usize + 17);
             assert_eq!(fs.write(new, offset, &data).unwrap(), data.len());
         }
@@ -166,11 +217,16 @@ fn driver_writes_are_clean_and_visible_to_debugfs() {
         fs.unlink(root, b"hard-link").unwrap();
         let many = fs.resolve(b"many", true).unwrap();
         for index in 0..150 {
-            fs.unlink(many, format!("entry-with-a-longish-name-{index:04}").as_bytes()).unwrap();
+            fs.unlink(
+                many,
+                format!("entry-with-a-longish-name-{index:04}").as_bytes(),
+            )
+            .unwrap();
         }
         fs.rmdir(root, b"many").unwrap();
         for index in 0..40 {
-            fs.create(dir, format!("f{index}").as_bytes(), 0o600, owner).unwrap();
+            fs.create(dir, format!("f{index}").as_bytes(), 0o600, owner)
+                .unwrap();
         }
         fs.chmod(new, 0o4711).unwrap();
         fs.chown(new, 42, 43).unwrap();

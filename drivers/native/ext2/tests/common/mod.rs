@@ -18,7 +18,8 @@ impl TempDir {
     pub fn new(tag: &str) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("ext2-test-{tag}-{}-{unique}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("ext2-test-{tag}-{}-{unique}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).expect("create temp dir");
         Self(path)
@@ -58,7 +59,14 @@ pub struct ImageOptions {
 
 impl ImageOptions {
     pub fn new(block_size: u32, revision: u32, inode_size: u32) -> Self {
-        Self { block_size, revision, inode_size, filetype: true, blocks_per_group: None, size_mib: 24 }
+        Self {
+            block_size,
+            revision,
+            inode_size,
+            filetype: true,
+            blocks_per_group: None,
+            size_mib: 24,
+        }
     }
 }
 
@@ -67,7 +75,9 @@ pub fn make_image(directory: &Path, tree: Option<&Path>, options: &ImageOptions)
     let image = directory.join("image.ext2");
     let _ = fs::remove_file(&image);
     let mut command = Command::new(tool("mke2fs"));
-    command.args(["-q", "-F", "-t", "ext2", "-b"]).arg(options.block_size.to_string());
+    command
+        .args(["-q", "-F", "-t", "ext2", "-b"])
+        .arg(options.block_size.to_string());
     command.arg("-r").arg(options.revision.to_string());
     if options.revision >= 1 {
         command.arg("-I").arg(options.inode_size.to_string());
@@ -83,13 +93,21 @@ pub fn make_image(directory: &Path, tree: Option<&Path>, options: &ImageOptions)
     }
     command.arg(&image).arg(format!("{}M", options.size_mib));
     let output = command.output().expect("run mke2fs");
-    assert!(output.status.success(), "mke2fs failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "mke2fs failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     image
 }
 
 /// e2fsck -fn: Ok when clean, else the report.
 pub fn e2fsck(image: &Path) -> Result<(), String> {
-    let output = Command::new(tool("e2fsck")).arg("-fn").arg(image).output().expect("run e2fsck");
+    let output = Command::new(tool("e2fsck"))
+        .arg("-fn")
+        .arg(image)
+        .output()
+        .expect("run e2fsck");
     if output.status.success() {
         Ok(())
     } else {
@@ -110,8 +128,15 @@ pub fn debugfs(image: &Path, commands: &[String], write: bool) -> Vec<String> {
     if write {
         command.arg("-w");
     }
-    command.env("DEBUGFS_PAGER", "__none__").env("PAGER", "__none__");
-    let output = command.arg("-f").arg(&script).arg(image).output().expect("run debugfs");
+    command
+        .env("DEBUGFS_PAGER", "__none__")
+        .env("PAGER", "__none__");
+    let output = command
+        .arg("-f")
+        .arg(&script)
+        .arg(image)
+        .output()
+        .expect("run debugfs");
     let _ = fs::remove_file(&script);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let mut sections = Vec::new();
@@ -123,6 +148,14 @@ pub fn debugfs(image: &Path, commands: &[String], write: bool) -> Vec<String> {
         }
     }
     assert_eq!(sections.len(), commands.len(), "debugfs output:\n{stdout}");
+    for (command, section) in commands.iter().zip(&sections) {
+        if command.starts_with("stat") && section.is_empty() {
+            panic!(
+                "debugfs {command}: no output; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
     sections
 }
 
@@ -142,7 +175,10 @@ pub struct Node {
 }
 
 fn field<'a>(text: &'a str, key: &str) -> &'a str {
-    let start = text.find(key).unwrap_or_else(|| panic!("no {key} in {text}")) + key.len();
+    let start = text
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+        + key.len();
     text[start..].split_whitespace().next().expect("value")
 }
 
@@ -158,7 +194,10 @@ pub fn debugfs_snapshot(image: &Path, scratch: &Path) -> BTreeMap<String, Node> 
     let mut listing: BTreeMap<String, (u32, u16)> = BTreeMap::new();
     let mut level = vec![(String::new(), 2u32)];
     while !level.is_empty() {
-        let commands: Vec<String> = level.iter().map(|(_, inode)| format!("ls -p <{inode}>")).collect();
+        let commands: Vec<String> = level
+            .iter()
+            .map(|(_, inode)| format!("ls -p <{inode}>"))
+            .collect();
         let outputs = debugfs(image, &commands, false);
         let mut next = Vec::new();
         for ((path, _), output) in level.iter().zip(outputs) {
@@ -169,6 +208,9 @@ pub fn debugfs_snapshot(image: &Path, scratch: &Path) -> BTreeMap<String, Node> 
                     continue;
                 }
                 let inode: u32 = parts[1].parse().expect("inode");
+                if inode == 0 {
+                    continue; // debugfs lists empty directory blocks as inode 0
+                }
                 let mode = u16::from_str_radix(parts[2], 8).expect("mode");
                 let child = format!("{path}/{name}");
                 if FileType::from_mode(mode) == FileType::Directory {
@@ -204,7 +246,10 @@ pub fn debugfs_snapshot(image: &Path, scratch: &Path) -> BTreeMap<String, Node> 
                 let rest = &stat[start + 17..];
                 data = Some(rest[..rest.rfind('"').expect("quote")].as_bytes().to_vec());
             } else {
-                data = Some(fs::read(&dumped).unwrap_or_else(|error| panic!("dump of {inode}: {error}\n{stat}")));
+                data = Some(
+                    fs::read(&dumped)
+                        .unwrap_or_else(|error| panic!("dump of {inode}: {error}\n{stat}")),
+                );
             }
             let _ = fs::remove_file(&dumped);
         }
@@ -216,12 +261,19 @@ pub fn debugfs_snapshot(image: &Path, scratch: &Path) -> BTreeMap<String, Node> 
             gid: field(&stat, "Group:").parse().expect("gid"),
             size: field(&stat, "Size:").parse().expect("size"),
             links: field(&stat, "Links:").parse().expect("links"),
-            times: [time_field(&stat, "atime:"), time_field(&stat, "mtime:"), time_field(&stat, "ctime:")],
+            times: [
+                time_field(&stat, "atime:"),
+                time_field(&stat, "mtime:"),
+                time_field(&stat, "ctime:"),
+            ],
             data,
         };
         nodes.insert(inode, node);
     }
-    listing.into_iter().map(|(path, (inode, _))| (path, nodes[&inode].clone())).collect()
+    listing
+        .into_iter()
+        .map(|(path, (inode, _))| (path, nodes[&inode].clone()))
+        .collect()
 }
 
 /// The tree as the driver sees it.
@@ -272,14 +324,25 @@ pub fn driver_snapshot<D: BlockDevice>(fs: &mut FileSystem<D>) -> BTreeMap<Strin
 }
 
 /// Asserts two snapshots agree, entry by entry, with a readable message.
-pub fn assert_same(driver: &BTreeMap<String, Node>, reference: &BTreeMap<String, Node>, context: &str) {
+pub fn assert_same(
+    driver: &BTreeMap<String, Node>,
+    reference: &BTreeMap<String, Node>,
+    context: &str,
+) {
     let driver_paths: Vec<&String> = driver.keys().collect();
     let reference_paths: Vec<&String> = reference.keys().collect();
     assert_eq!(driver_paths, reference_paths, "{context}: path sets differ");
     for (path, expected) in reference {
         let actual = &driver[path];
-        let strip = |node: &Node| Node { data: None, ..node.clone() };
-        assert_eq!(strip(actual), strip(expected), "{context}: metadata of {path}");
+        let strip = |node: &Node| Node {
+            data: None,
+            ..node.clone()
+        };
+        assert_eq!(
+            strip(actual),
+            strip(expected),
+            "{context}: metadata of {path}"
+        );
         if actual.data != expected.data {
             let length = |data: &Option<Vec<u8>>| data.as_ref().map(Vec::len);
             let first_difference = match (&actual.data, &expected.data) {
