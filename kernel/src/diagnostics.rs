@@ -89,19 +89,23 @@ pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
     report!("error code: {:#x}\n", frame.error_code);
     if let Some(address) = cr2 {
         let code = frame.error_code;
-        report!(
-            "page fault address (CR2): {address:#018x} [{}, {}, {}{}]\n",
-            if code & 1 != 0 { "protection violation" } else { "page not present" },
-            if code & 2 != 0 { "write" } else { "read" },
-            if code & 16 != 0 { "instruction fetch" } else { "data access" },
-            if code & 4 != 0 { ", user mode" } else { "" }
-        );
+        if vector == 14 {
+            report!(
+                "page fault address (CR2): {address:#018x} [{}, {}, {}{}]\n",
+                if code & 1 != 0 { "protection violation" } else { "page not present" },
+                if code & 2 != 0 { "write" } else { "read" },
+                if code & 16 != 0 { "instruction fetch" } else { "data access" },
+                if code & 4 != 0 { ", user mode" } else { "" }
+            );
+        } else {
+            report!("last page-fault address (CR2): {address:#018x}\n");
+        }
         let mut described = false;
         crate::mm::stack::describe_guard_hit(address, &mut |name, owner| {
             report!("stack overflow: the address is in the guard page of stack '{name}' (cpu {owner})\n");
             described = true;
         });
-        if !described {
+        if !described && vector == 14 {
             if let Some(t) = crate::mm::paging::translate(address) {
                 report!(
                     "the page is mapped ({}{})\n",

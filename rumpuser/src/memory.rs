@@ -24,7 +24,7 @@ const MIN_ALIGN: usize = 16;
 
 /// Alignment derived from the length alone.
 fn natural_align(len: usize) -> usize {
-    if len >= PAGE_SIZE && len % PAGE_SIZE == 0 {
+    if len >= PAGE_SIZE && len & (PAGE_SIZE - 1) == 0 {
         PAGE_SIZE
     } else {
         MIN_ALIGN

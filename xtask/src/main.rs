@@ -1,1 +1,148 @@
-fn main() {}
+//! Project tasks: build the kernel, make boot images, run it in QEMU, run the QEMU test suite,
+//! and measure boot time. `cargo xtask help` lists them.
+
+mod qemu;
+mod scenarios;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use qemu::{Accel, Boot};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn run_command(command: &mut Command) -> Result<(), String> {
+    let status = command.status().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed with {status}"))
+    }
+}
+
+/// Builds the kernel and returns the ELF's path.
+pub fn build_kernel(release: bool) -> Result<PathBuf, String> {
+    let mut command = Command::new(env!("CARGO"));
+    command.current_dir(root()).args(["build", "--package", "kernel", "--target", "x86_64-unknown-none"]);
+    if release {
+        command.arg("--release");
+    }
+    run_command(&mut command)?;
+    let profile = if release { "release" } else { "debug" };
+    Ok(root().join("target/x86_64-unknown-none").join(profile).join("kernel"))
+}
+
+/// Builds the default initrd (`scripts/mkinitrd`) and the default ext2 disk image.
+pub fn build_images() -> Result<(Option<PathBuf>, Option<PathBuf>), String> {
+    let build = root().join("build");
+    std::fs::create_dir_all(&build).map_err(|e| e.to_string())?;
+    let initrd = build.join("initrd.tar.lz4");
+    let mkinitrd = root().join("scripts/mkinitrd");
+    let initrd = if mkinitrd.exists() {
+        run_command(Command::new(&mkinitrd).arg(&initrd))?;
+        Some(initrd)
+    } else {
+        None
+    };
+    let disk = build.join("disk.img");
+    if !disk.exists() {
+        let source = root().join("rootfs");
+        let mut command = Command::new("mke2fs");
+        command.args(["-q", "-F", "-t", "ext2", "-b", "4096", "-L", "kernel-disk"]);
+        if source.is_dir() {
+            command.arg("-d").arg(&source);
+        }
+        command.arg(&disk).arg("32M");
+        run_command(&mut command)?;
+    }
+    Ok((initrd, Some(disk)))
+}
+
+struct Options {
+    release: bool,
+    memory: String,
+    cpus: u32,
+    append: String,
+    accel: Option<Accel>,
+    timeout: Duration,
+}
+
+fn parse_options(arguments: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        release: false,
+        memory: "512M".into(),
+        cpus: 2,
+        append: "log=info".into(),
+        accel: None,
+        timeout: Duration::from_secs(4 * 3600),
+    };
+    let mut iter = arguments.iter();
+    while let Some(argument) = iter.next() {
+        let mut value = || iter.next().cloned().ok_or(format!("{argument} needs a value"));
+        match argument.as_str() {
+            "--release" => options.release = true,
+            "--memory" | "-m" => options.memory = value()?,
+            "--smp" => options.cpus = value()?.parse().map_err(|_| "--smp needs a number")?,
+            "--append" => options.append = value()?,
+            "--tcg" => options.accel = Some(Accel::Tcg),
+            "--kvm" => options.accel = Some(Accel::Kvm),
+            "--timeout" => options.timeout = Duration::from_secs(value()?.parse().map_err(|_| "--timeout needs seconds")?),
+            other => return Err(format!("unknown option '{other}'")),
+        }
+    }
+    Ok(options)
+}
+
+fn run(arguments: &[String]) -> Result<(), String> {
+    let options = parse_options(arguments)?;
+    let kernel = build_kernel(options.release)?;
+    let (initrd, disk) = build_images()?;
+    let accel = match options.accel {
+        Some(accel) => accel,
+        None if qemu::kvm_usable() => Accel::Kvm,
+        None => Accel::Tcg,
+    };
+    let boot = Boot { kernel, initrd, disk, memory: options.memory, cpus: options.cpus, append: options.append, accel, timeout: options.timeout };
+    eprintln!("booting with {} ({} CPUs, {} RAM, timeout {:?}); type 'poweroff' to leave, Ctrl-A X to kill QEMU", accel.name(), boot.cpus, boot.memory, boot.timeout);
+    let command = boot.command();
+    // Interactive: the terminal is the serial console; mon:stdio gives Ctrl-A X.
+    let arguments: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
+    let mut interactive = Command::new("timeout");
+    interactive.arg("--foreground").arg(boot.timeout.as_secs().to_string()).arg(command.get_program());
+    for argument in arguments {
+        interactive.arg(if argument == "stdio" { "mon:stdio".into() } else { argument });
+    }
+    let status = interactive.status().map_err(|e| e.to_string())?;
+    match status.code() {
+        Some(qemu::EXIT_SUCCESS) | Some(0) => Ok(()),
+        Some(code) => Err(format!("QEMU exited with {code}")),
+        None => Err("QEMU was killed".into()),
+    }
+}
+
+fn main() {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = arguments.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("help", &[]));
+    let result = match task {
+        "build" => build_kernel(rest.iter().any(|a| a == "--release")).map(|p| println!("{}", p.display())),
+        "images" => build_images().map(|_| ()),
+        "run" => run(rest),
+        "test" => scenarios::test(rest),
+        "bench" => scenarios::bench(rest),
+        _ => {
+            println!("cargo xtask build [--release]   build the kernel");
+            println!("cargo xtask images              build the default initrd and disk image");
+            println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release]");
+            println!("cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios");
+            println!("cargo xtask bench               boot time to the shell prompt, KVM and TCG");
+            Ok(())
+        }
+    };
+    if let Err(error) = result {
+        eprintln!("xtask {task}: {error}");
+        std::process::exit(1);
+    }
+}

@@ -29,8 +29,9 @@ macro_rules! kernel_test {
 }
 
 extern "C" {
-    static __kernel_tests_start: TestCase;
-    static __kernel_tests_end: TestCase;
+    // Declared as bytes: only their addresses are used.
+    static __kernel_tests_start: u8;
+    static __kernel_tests_end: u8;
 }
 
 /// All registered tests.
@@ -38,8 +39,8 @@ pub fn all() -> &'static [TestCase] {
     // SAFETY: the linker script brackets the `.kernel_tests` section, which only holds
     // `TestCase` statics emitted by `kernel_test!`, 8-byte aligned and contiguous.
     unsafe {
-        let start = &__kernel_tests_start as *const TestCase;
-        let end = &__kernel_tests_end as *const TestCase;
+        let start = &__kernel_tests_start as *const u8 as *const TestCase;
+        let end = &__kernel_tests_end as *const u8 as *const TestCase;
         let count = (end as usize - start as usize) / core::mem::size_of::<TestCase>();
         core::slice::from_raw_parts(start, count)
     }

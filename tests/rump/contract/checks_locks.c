@@ -151,12 +151,11 @@ void checks_mutex(void)
 	contract_probe_mtx = NULL;
 	CHECK("mutex_contended_unschedules", contract_wrapped(a.lwp, 0, contract_seq()),
 	    "no backend_unschedule/backend_schedule pair around the blocking enter");
-	if (last_backend_schedule(a.lwp, &bs)) {
-		CHECK("mutex_owner_set_before_reschedule", bs->owner != NULL && bs->owner->id == a.lwp,
-		    "owner at backend_schedule was lwp %d", bs->owner ? bs->owner->id : 0);
-		CHECK("mutex_reschedule_passes_nlocks", bs->nlocks == CONTRACT_NLOCKS,
-		    "backend_schedule(%d), backend_unschedule gave %d", bs->nlocks, CONTRACT_NLOCKS);
-	}
+	last_backend_schedule(a.lwp, &bs);
+	CHECK("mutex_owner_set_before_reschedule", bs != NULL && bs->owner != NULL && bs->owner->id == a.lwp,
+	    "owner at backend_schedule was lwp %d", bs && bs->owner ? bs->owner->id : 0);
+	CHECK("mutex_reschedule_passes_nlocks", bs != NULL && bs->nlocks == CONTRACT_NLOCKS,
+	    "backend_schedule(%d), backend_unschedule gave %d", bs ? bs->nlocks : -1, CONTRACT_NLOCKS);
 	CHECK("mutex_contended_acquires", a.owner_after != NULL && a.owner_after->id == a.lwp,
 	    "owner after enter: %p", (void *)a.owner_after);
 	rumpuser_mutex_destroy(m);

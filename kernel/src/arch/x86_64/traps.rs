@@ -109,7 +109,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             log::warn!("breakpoint at {:#x}", frame.rip);
             return;
         }
-        let cr2 = if vector == 14 { Some(cpu::read_cr2()) } else { None };
+        // A double fault is usually a page fault that could not be delivered (an overflowing stack),
+        // so CR2 still names the address that started it.
+        let cr2 = if vector == 14 || vector == 8 { Some(cpu::read_cr2()) } else { None };
         diagnostics::fatal_exception(frame, cr2);
     }
     if vector == VECTOR_SPURIOUS {

@@ -1,0 +1,162 @@
+//! Rust-side tests of the hosted build: dprintf formatting, misuse panics, IRQ dispatch.
+//!
+//! Misuse checks panic only in debug builds (`cargo test` default profile); the panics are
+//! tested on the safe Rust types because a panic cannot cross the `extern "C"` boundary
+//! (there it aborts the process after printing the same message).
+#![cfg(feature = "hosted")]
+
+use core::ffi::{c_char, c_int, c_void};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use rumpuser::exports::pci::{rumpcomp_pci_irq_establish, rumpcomp_pci_irq_map};
+use rumpuser::hosted::HostedHost;
+use rumpuser::sync::mutex::RumpuserMtx;
+use rumpuser::sync::rwlock::{RumpuserRw, RwKind};
+use rumpuser::sync::RumpuserCv;
+
+extern "C" {
+    fn rumpuser_dprintf(fmt: *const c_char, ...);
+}
+
+/// Console capture is process-wide: tests that use it take this lock.
+static CONSOLE: Mutex<()> = Mutex::new(());
+
+fn host() -> &'static HostedHost {
+    let _ = rumpuser::install(HostedHost::global());
+    HostedHost::global()
+}
+
+#[test]
+fn dprintf_formats_every_conversion() {
+    let _guard = CONSOLE.lock().unwrap();
+    let host = host();
+    host.capture_console(true);
+    // SAFETY: the format matches the arguments' C types.
+    unsafe {
+        rumpuser_dprintf(
+            c"%d|%i|%u|%x|%X|%o|%s|%c|%%|%5d|%-5d|%05d|%ld|%lld|%zu|%hd|%hhu|%lx|%p|%.2s|%s\n"
+                .as_ptr(),
+            -42 as c_int,
+            7 as c_int,
+            3_000_000_000u32,
+            0xbeef as c_int,
+            0xbeef as c_int,
+            8 as c_int,
+            c"str".as_ptr(),
+            b'z' as c_int,
+            42 as c_int,
+            42 as c_int,
+            -42 as c_int,
+            -1i64,
+            i64::MIN,
+            usize::MAX,
+            70000 as c_int,
+            300 as c_int,
+            0xdead_beef_cafe_u64,
+            0x1000usize as *const c_void,
+            c"abcdef".as_ptr(),
+            core::ptr::null::<c_char>(),
+        );
+    }
+    let text = String::from_utf8(host.take_captured()).unwrap();
+    host.capture_console(false);
+    assert_eq!(
+        text,
+        "-42|7|3000000000|beef|BEEF|10|str|z|%|   42|42   |-0042|-1|-9223372036854775808|18446744073709551615|4464|44|deadbeefcafe|0x1000|ab|(null)\n"
+    );
+}
+
+#[test]
+#[cfg_attr(not(debug_assertions), ignore = "misuse checks are debug-only")]
+#[should_panic(expected = "rumpuser_mutex_exit: mutex")]
+fn mutex_exit_of_unowned_mutex_panics() {
+    host();
+    RumpuserMtx::new(0).exit();
+}
+
+#[test]
+#[cfg_attr(not(debug_assertions), ignore = "misuse checks are debug-only")]
+#[should_panic(expected = "rumpuser_mutex_destroy: mutex")]
+fn mutex_destroy_while_held_panics() {
+    host();
+    let m = RumpuserMtx::new(0);
+    m.enter_nowrap();
+    m.check_destroy();
+}
+
+#[test]
+#[cfg_attr(not(debug_assertions), ignore = "misuse checks are debug-only")]
+#[should_panic(expected = "rumpuser_rw_exit: lock")]
+fn rw_exit_unheld_panics() {
+    host();
+    RumpuserRw::new().exit();
+}
+
+#[test]
+#[cfg_attr(not(debug_assertions), ignore = "misuse checks are debug-only")]
+#[should_panic(expected = "rumpuser_cv_destroy: cv")]
+fn cv_destroy_with_waiters_panics() {
+    host();
+    let cv: &'static RumpuserCv = Box::leak(Box::new(RumpuserCv::new()));
+    let m: &'static RumpuserMtx = Box::leak(Box::new(RumpuserMtx::new(0)));
+    std::thread::spawn(move || {
+        m.enter_nowrap();
+        cv.wait_nowrap(m);
+    });
+    while cv.waiters() == 0 {
+        std::thread::yield_now();
+    }
+    cv.check_destroy();
+}
+
+#[test]
+fn rw_lock_excludes_across_threads() {
+    host();
+    let rw: &'static RumpuserRw = Box::leak(Box::new(RumpuserRw::new()));
+    let counter: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..2000 {
+                    rw.enter(RwKind::Writer);
+                    let v = counter.load(Ordering::Relaxed);
+                    counter.store(v + 1, Ordering::Relaxed);
+                    rw.exit();
+                    rw.enter(RwKind::Reader);
+                    rw.exit();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(counter.load(Ordering::Relaxed), 8000);
+}
+
+static IRQ_HITS: AtomicU32 = AtomicU32::new(0);
+
+unsafe extern "C" fn irq_handler(data: *mut c_void) -> c_int {
+    IRQ_HITS.fetch_add(data as usize as u32, Ordering::SeqCst);
+    1
+}
+
+#[test]
+fn irq_dispatch_runs_handler_on_a_host_thread() {
+    let host = host();
+    // SAFETY: plain values; the handler is a valid function for the rest of the program.
+    let handle = unsafe {
+        assert_eq!(rumpcomp_pci_irq_map(0, 3, 0, 11, 77), 0);
+        rumpcomp_pci_irq_establish(77, Some(irq_handler), 5 as *mut c_void)
+    };
+    assert!(!handle.is_null());
+    assert!(host.raise_irq(77));
+    for _ in 0..2000 {
+        if IRQ_HITS.load(Ordering::SeqCst) == 5 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("handler did not run");
+}

@@ -1,0 +1,188 @@
+//! The QEMU test suite: the in-kernel tests on several machine shapes, shell scenarios that check
+//! what the kernel reports against what QEMU was given, and deliberate faults whose reports are
+//! checked line by line. Ends with an `N passed, N failed` line.
+
+use std::time::{Duration, Instant};
+
+use crate::qemu::{self, Accel, Boot, Session};
+
+struct Suite {
+    passed: u32,
+    failed: u32,
+    filter: String,
+}
+
+impl Suite {
+    fn record(&mut self, name: &str, result: Result<String, String>) {
+        match result {
+            Ok(detail) => {
+                self.passed += 1;
+                println!("qemu {name} ... ok{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") });
+            }
+            Err(why) => {
+                self.failed += 1;
+                println!("qemu {name} ... FAILED\n{why}");
+            }
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        name.contains(&self.filter)
+    }
+}
+
+fn boot(kernel: &std::path::Path, accel: Accel, memory: &str, cpus: u32, append: &str) -> Boot {
+    // TCG on a loaded 2-core machine is slow; the timeouts are generous but always present.
+    let timeout = if accel == Accel::Kvm { 120 } else { 300 };
+    Boot {
+        kernel: kernel.to_path_buf(),
+        initrd: None,
+        disk: None,
+        memory: memory.into(),
+        cpus,
+        append: append.into(),
+        accel,
+        timeout: Duration::from_secs(timeout),
+    }
+}
+
+fn kernel_tests(kernel: &std::path::Path, accel: Accel, memory: &str, cpus: u32) -> Result<String, String> {
+    let (code, output) = qemu::run_to_exit(&boot(kernel, accel, memory, cpus, "test log=warn"))?;
+    let failures: Vec<&str> = output.lines().filter(|l| l.contains("... FAILED")).collect();
+    let counts = output.lines().rev().find(|l| l.ends_with(" failed") && l.contains(" passed, ")).map(str::to_owned);
+    match (code, counts) {
+        (qemu::EXIT_SUCCESS, Some(counts)) => Ok(counts),
+        (_, counts) => Err(format!(
+            "exit code {code}, counts {:?}, failures:\n{}\n--- serial output ---\n{output}",
+            counts,
+            failures.join("\n")
+        )),
+    }
+}
+
+/// Drives the shell: waits for the prompt, runs commands, checks the answers, powers off.
+fn shell_scenario(kernel: &std::path::Path, accel: Accel, memory_mib: u64, cpus: u32) -> Result<String, String> {
+    let mut session = Session::start(&boot(kernel, accel, &format!("{memory_mib}M"), cpus, "log=warn"))?;
+    let mut at = session.wait_for("kernel> ", 0)?;
+    let mut ask = |session: &mut Session, command: &str| -> Result<String, String> {
+        session.send(command)?;
+        let end = session.wait_for("kernel> ", at)?;
+        let answer = session.output()[at..end].to_owned();
+        at = end;
+        Ok(answer)
+    };
+    let mem = ask(&mut session, "mem")?;
+    let expected = format!("memory: {memory_mib} MiB installed");
+    if !mem.contains(&expected) {
+        return Err(format!("'mem' should report '{expected}', said:\n{mem}"));
+    }
+    let cpus_answer = ask(&mut session, "cpus")?;
+    let expected = format!("cpus: {cpus} present");
+    if !cpus_answer.contains(&expected) {
+        return Err(format!("'cpus' should report '{expected}', said:\n{cpus_answer}"));
+    }
+    let uptime = ask(&mut session, "uptime")?;
+    if !uptime.contains("up ") || !uptime.contains("UTC") {
+        return Err(format!("'uptime' answer malformed:\n{uptime}"));
+    }
+    let help = ask(&mut session, "help")?;
+    for command in ["mem", "cpus", "uptime", "log", "reboot"] {
+        if !help.contains(command) {
+            return Err(format!("'help' does not list '{command}':\n{help}"));
+        }
+    }
+    let log = ask(&mut session, "log debug")?;
+    if !log.contains("log level: DEBUG") {
+        return Err(format!("'log debug' not accepted:\n{log}"));
+    }
+    let unknown = ask(&mut session, "frobnicate")?;
+    if !unknown.contains("unknown command 'frobnicate'") {
+        return Err(format!("unknown command not reported:\n{unknown}"));
+    }
+    session.send("poweroff")?;
+    let code = session.wait_exit()?;
+    if code != qemu::EXIT_SUCCESS {
+        return Err(format!("poweroff ended QEMU with {code}"));
+    }
+    Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
+}
+
+/// Boots with `fault=NAME` and checks the fatal report.
+fn fault_scenario(kernel: &std::path::Path, accel: Accel, fault: &str, expected: &[&str]) -> Result<String, String> {
+    let (code, output) = qemu::run_to_exit(&boot(kernel, accel, "256M", 1, &format!("fault={fault} log=warn")))?;
+    if code != qemu::EXIT_PANIC {
+        return Err(format!("expected exit code {} (fatal report), got {code}; output:\n{output}", qemu::EXIT_PANIC));
+    }
+    for needle in expected.iter().chain(["backtrace:", "kernel stopped."].iter()) {
+        if !output.contains(needle) {
+            return Err(format!("report lacks '{needle}'; output:\n{output}"));
+        }
+    }
+    Ok(String::new())
+}
+
+pub fn test(arguments: &[String]) -> Result<(), String> {
+    let kernel = crate::build_kernel(false)?;
+    let (accel, why) = qemu::choose_accel(&kernel);
+    println!("qemu: using {} ({why})", accel.name());
+    let mut suite = Suite { passed: 0, failed: 0, filter: arguments.first().cloned().unwrap_or_default() };
+    for (memory, cpus) in [("512M", 2), ("2G", 4), ("256M", 1)] {
+        let name = format!("kernel_tests_{memory}_smp{cpus}");
+        if suite.wants(&name) {
+            suite.record(&name, kernel_tests(&kernel, accel, memory, cpus));
+        }
+    }
+    for (memory, cpus) in [(512, 2), (2048, 4)] {
+        let name = format!("shell_mem_cpus_{memory}M_smp{cpus}");
+        if suite.wants(&name) {
+            suite.record(&name, shell_scenario(&kernel, accel, memory, cpus));
+        }
+    }
+    let faults: &[(&str, &[&str])] = &[
+        ("guard-page", &["CPU EXCEPTION: page fault (#PF) (vector 14)", "page fault address (CR2)", "guard page of stack 'boot'", "thread 'boot'", "RIP "]),
+        ("stack-overflow", &["double fault (#DF)", "stack overflow", "guard page of stack 'overflow-test'"]),
+        ("write-text", &["page fault (#PF", "protection violation, write", "read-only, executable"]),
+        ("general-protection", &["CPU EXCEPTION: general protection fault (#GP) (vector 13)", "error code: 0x0", "RIP "]),
+        ("panic", &["KERNEL PANIC on cpu 0", "deliberate test panic", "kernel/src/testing/mod.rs"]),
+    ];
+    for (fault, expected) in faults {
+        let name = format!("fault_report_{fault}");
+        if suite.wants(&name) {
+            suite.record(&name, fault_scenario(&kernel, accel, fault, expected));
+        }
+    }
+    println!("{} passed, {} failed", suite.passed, suite.failed);
+    if suite.failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{} QEMU tests failed", suite.failed))
+    }
+}
+
+pub fn bench(_arguments: &[String]) -> Result<(), String> {
+    let kernel = crate::build_kernel(true)?;
+    let mut accels = vec![Accel::Tcg];
+    if qemu::kvm_usable() {
+        accels.insert(0, Accel::Kvm);
+    }
+    for accel in accels {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let start = Instant::now();
+            let mut session = Session::start(&boot(&kernel, accel, "512M", 2, "log=warn"))?;
+            session.wait_for("kernel> ", 0)?;
+            times.push(start.elapsed());
+            session.send("poweroff")?;
+            let _ = session.wait_exit();
+        }
+        times.sort();
+        println!(
+            "boot to shell prompt under {}: median {:.1} ms (min {:.1}, max {:.1}) over 5 runs",
+            accel.name(),
+            times[2].as_secs_f64() * 1000.0,
+            times[0].as_secs_f64() * 1000.0,
+            times[4].as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
