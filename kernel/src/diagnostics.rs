@@ -40,7 +40,9 @@ pub fn unexpected_interrupts() -> u64 {
 }
 
 fn plausible_frame(address: u64) -> bool {
-    address % 8 == 0 && address >= crate::mm::DIRECT_MAP_BASE && crate::mm::paging::translate(address).is_some()
+    address % 8 == 0
+        && address >= crate::mm::DIRECT_MAP_BASE
+        && crate::mm::paging::translate(address).is_some()
 }
 
 /// Prints a frame-pointer backtrace starting at `rbp`.
@@ -75,7 +77,10 @@ fn finish(status: ExitStatus) -> ! {
 /// Reports a CPU exception and stops the machine.
 pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
     if PANICKING.swap(true, Ordering::SeqCst) {
-        report!("\nnested fault (vector {}) while reporting; stopping\n", frame.vector);
+        report!(
+            "\nnested fault (vector {}) while reporting; stopping\n",
+            frame.vector
+        );
         finish(ExitStatus::Panic);
     }
     let vector = frame.vector as u8;
@@ -92,9 +97,17 @@ pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
         if vector == 14 {
             report!(
                 "page fault address (CR2): {address:#018x} [{}, {}, {}{}]\n",
-                if code & 1 != 0 { "protection violation" } else { "page not present" },
+                if code & 1 != 0 {
+                    "protection violation"
+                } else {
+                    "page not present"
+                },
                 if code & 2 != 0 { "write" } else { "read" },
-                if code & 16 != 0 { "instruction fetch" } else { "data access" },
+                if code & 16 != 0 {
+                    "instruction fetch"
+                } else {
+                    "data access"
+                },
                 if code & 4 != 0 { ", user mode" } else { "" }
             );
         } else {
@@ -110,7 +123,11 @@ pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
                 report!(
                     "the page is mapped ({}{})\n",
                     if t.writable { "writable" } else { "read-only" },
-                    if t.executable { ", executable" } else { ", no-execute" }
+                    if t.executable {
+                        ", executable"
+                    } else {
+                        ", no-execute"
+                    }
                 );
             }
         }
@@ -140,9 +157,19 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         report!("\nnested panic: {}\n", info.message());
         finish(ExitStatus::Panic);
     }
-    report!("\n!!! KERNEL PANIC on cpu {} in thread '{}': {}\n", cpu_index(), current_context_name(), info.message());
+    report!(
+        "\n!!! KERNEL PANIC on cpu {} in thread '{}': {}\n",
+        cpu_index(),
+        current_context_name(),
+        info.message()
+    );
     if let Some(location) = info.location() {
-        report!("at {}:{}:{}\n", location.file(), location.line(), location.column());
+        report!(
+            "at {}:{}:{}\n",
+            location.file(),
+            location.line(),
+            location.column()
+        );
     }
     print_backtrace(cpu::frame_pointer(), None);
     finish(ExitStatus::Panic)

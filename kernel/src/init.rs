@@ -14,7 +14,9 @@ static PLATFORM: Once<Platform> = Once::new();
 
 /// The boot information (after start-up).
 pub fn boot_info() -> &'static BootInfo {
-    BOOT_INFO.get().expect("boot information is recorded first thing at start-up")
+    BOOT_INFO
+        .get()
+        .expect("boot information is recorded first thing at start-up")
 }
 
 /// The firmware's platform description (after start-up).
@@ -27,13 +29,21 @@ struct EarlyPhysicalReader;
 
 impl PhysicalReader for EarlyPhysicalReader {
     fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), BootError> {
-        let end = address.checked_add(buffer.len() as u64).ok_or(BootError::Unreadable(address))?;
+        let end = address
+            .checked_add(buffer.len() as u64)
+            .ok_or(BootError::Unreadable(address))?;
         if end > mm::BOOT_DIRECT_MAP_LIMIT {
             return Err(BootError::Unreadable(address));
         }
         // SAFETY: [address, end) lies in the first GiB, which the boot page tables map at the
         // direct-map base; the loader's structures are plain bytes.
-        unsafe { core::ptr::copy_nonoverlapping(mm::phys_to_virt(address) as *const u8, buffer.as_mut_ptr(), buffer.len()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                mm::phys_to_virt(address) as *const u8,
+                buffer.as_mut_ptr(),
+                buffer.len(),
+            )
+        };
         Ok(())
     }
 }
@@ -61,7 +71,11 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
     if let Err(word) = console::init_logger(info.option("log")) {
         println!("warning: unknown log level '{word}' on the command line; using info");
     }
-    log::info!("boot protocol {}, command line '{}'", info.protocol, info.command_line());
+    log::info!(
+        "boot protocol {}, command line '{}'",
+        info.protocol,
+        info.command_line()
+    );
 
     // 3. Refuse CPUs without what the kernel relies on, before using any of it.
     let features = cpu::features();
@@ -100,7 +114,13 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
     let cpu_count = smp::register_cpus(bsp_apic_id, platform.cpus.iter().map(|c| c.apic_id));
     for io in &platform.ioapics {
         match ioapic::add(io.address, io.gsi_base) {
-            Ok(pins) => log::debug!("I/O APIC {} at {:#x}: GSIs {}..{}", io.id, io.address, io.gsi_base, io.gsi_base + pins),
+            Ok(pins) => log::debug!(
+                "I/O APIC {} at {:#x}: GSIs {}..{}",
+                io.id,
+                io.address,
+                io.gsi_base,
+                io.gsi_base + pins
+            ),
             Err(error) => log::error!("I/O APIC {} at {:#x} unusable: {error}", io.id, io.address),
         }
     }
@@ -116,7 +136,12 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
         log::warn!("the TSC is not invariant; the monotonic clock may drift with CPU frequency");
     }
     time::init_wall_clock();
-    log::info!("TSC {} MHz (calibrated against {:?}); {} CPUs reported by ACPI", tsc_hz / 1_000_000, reference, cpu_count);
+    log::info!(
+        "TSC {} MHz (calibrated against {:?}); {} CPUs reported by ACPI",
+        tsc_hz / 1_000_000,
+        reference,
+        cpu_count
+    );
 
     // 8. Interrupts on: the timer needs the calibrated TSC; the serial line needs the IOAPIC.
     let timer_count = interrupts::start_timer_this_cpu();
@@ -127,7 +152,12 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
     x86_64::instructions::interrupts::enable();
 
     let (free, total) = frames::statistics();
-    log::info!("memory: {} MiB usable, {} of {} frames free", info.usable_bytes() >> 20, free, total);
+    log::info!(
+        "memory: {} MiB usable, {} of {} frames free",
+        info.usable_bytes() >> 20,
+        free,
+        total
+    );
 
     // 9. What to run: a deliberate fault, the test suite, or the shell.
     if let Some(fault) = info.option("fault") {

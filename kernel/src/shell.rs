@@ -50,13 +50,41 @@ struct Command {
 }
 
 const COMMANDS: &[Command] = &[
-    Command { name: "help", help: "list commands", run: help },
-    Command { name: "mem", help: "physical memory, frames and heap", run: mem },
-    Command { name: "cpus", help: "CPUs reported by the firmware and their state", run: cpus },
-    Command { name: "uptime", help: "time since boot and wall-clock time", run: uptime },
-    Command { name: "log", help: "show or set the log level: log [off|error|warn|info|debug|trace]", run: log_level },
-    Command { name: "reboot", help: "reset the machine", run: reboot },
-    Command { name: "poweroff", help: "stop the machine (leaves QEMU)", run: poweroff },
+    Command {
+        name: "help",
+        help: "list commands",
+        run: help,
+    },
+    Command {
+        name: "mem",
+        help: "physical memory, frames and heap",
+        run: mem,
+    },
+    Command {
+        name: "cpus",
+        help: "CPUs reported by the firmware and their state",
+        run: cpus,
+    },
+    Command {
+        name: "uptime",
+        help: "time since boot and wall-clock time",
+        run: uptime,
+    },
+    Command {
+        name: "log",
+        help: "show or set the log level: log [off|error|warn|info|debug|trace]",
+        run: log_level,
+    },
+    Command {
+        name: "reboot",
+        help: "reset the machine",
+        run: reboot,
+    },
+    Command {
+        name: "poweroff",
+        help: "stop the machine (leaves QEMU)",
+        run: poweroff,
+    },
 ];
 
 /// Runs one command line; returns false for an unknown command.
@@ -97,14 +125,25 @@ fn help(_: &str) {
 
 fn mem(_: &str) {
     let info = crate::boot_info();
-    let ram: u64 = info.regions().iter().filter(|r| r.kind == crate::boot::RegionKind::Usable).map(|r| r.length).sum();
+    let ram: u64 = info
+        .regions()
+        .iter()
+        .filter(|r| r.kind == crate::boot::RegionKind::Usable)
+        .map(|r| r.length)
+        .sum();
     // Firmware keeps a few hundred KiB of RAM for itself; the installed size is the usable total
     // rounded up to the 2 MiB granularity QEMU and real memory come in.
     let installed_mib = ram.next_multiple_of(2 << 20) >> 20;
     let (free_frames, managed_frames) = crate::mm::frames::statistics();
     let heap = crate::mm::heap::statistics();
-    println!("memory: {installed_mib} MiB installed, {} KiB usable", ram / 1024);
-    println!("frames: {free_frames} free of {managed_frames} ({} KiB free)", free_frames * 4);
+    println!(
+        "memory: {installed_mib} MiB installed, {} KiB usable",
+        ram / 1024
+    );
+    println!(
+        "frames: {free_frames} free of {managed_frames} ({} KiB free)",
+        free_frames * 4
+    );
     println!(
         "heap: {} bytes in {} allocations, {} KiB claimed",
         heap.allocated_bytes,
@@ -112,7 +151,12 @@ fn mem(_: &str) {
         heap.claimed_bytes / 1024
     );
     for region in info.regions() {
-        println!("  {:#014x}-{:#014x} {:?}", region.start, region.end(), region.kind);
+        println!(
+            "  {:#014x}-{:#014x} {:?}",
+            region.start,
+            region.end(),
+            region.kind
+        );
     }
 }
 
@@ -126,13 +170,21 @@ fn cpus(_: &str) {
     );
     for index in 0..crate::smp::cpu_count() {
         let apic = crate::smp::apic_id_of(index).unwrap_or(u32::MAX);
-        let state = if index < crate::smp::online_count() { "online" } else { "present" };
+        let state = if index < crate::smp::online_count() {
+            "online"
+        } else {
+            "present"
+        };
         println!("  cpu{index}: apic id {apic}, {state}");
     }
     println!(
         "tsc {} MHz{}, timer ticks {}, unexpected interrupts {}",
         crate::time::tsc::frequency() / 1_000_000,
-        if features.invariant_tsc { " (invariant)" } else { "" },
+        if features.invariant_tsc {
+            " (invariant)"
+        } else {
+            ""
+        },
         crate::interrupts::timer_ticks(),
         crate::diagnostics::unexpected_interrupts()
     );
@@ -158,7 +210,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;

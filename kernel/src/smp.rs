@@ -31,7 +31,10 @@ pub fn register_cpus(bsp_apic_id: u32, apic_ids: impl Iterator<Item = u32>) -> u
 /// Index of the CPU with `apic_id` (0 if unknown).
 pub fn index_of_apic(apic_id: u32) -> usize {
     let count = CPU_COUNT.load(Ordering::Acquire);
-    APIC_IDS[..count].iter().position(|id| id.load(Ordering::Relaxed) == apic_id).unwrap_or(0)
+    APIC_IDS[..count]
+        .iter()
+        .position(|id| id.load(Ordering::Relaxed) == apic_id)
+        .unwrap_or(0)
 }
 
 /// APIC ID of CPU `index`.

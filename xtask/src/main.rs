@@ -11,11 +11,16 @@ use std::time::Duration;
 use qemu::{Accel, Boot};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn run_command(command: &mut Command) -> Result<(), String> {
-    let status = command.status().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -26,13 +31,22 @@ fn run_command(command: &mut Command) -> Result<(), String> {
 /// Builds the kernel and returns the ELF's path.
 pub fn build_kernel(release: bool) -> Result<PathBuf, String> {
     let mut command = Command::new(env!("CARGO"));
-    command.current_dir(root()).args(["build", "--package", "kernel", "--target", "x86_64-unknown-none"]);
+    command.current_dir(root()).args([
+        "build",
+        "--package",
+        "kernel",
+        "--target",
+        "x86_64-unknown-none",
+    ]);
     if release {
         command.arg("--release");
     }
     run_command(&mut command)?;
     let profile = if release { "release" } else { "debug" };
-    Ok(root().join("target/x86_64-unknown-none").join(profile).join("kernel"))
+    Ok(root()
+        .join("target/x86_64-unknown-none")
+        .join(profile)
+        .join("kernel"))
 }
 
 /// Builds the default initrd (`scripts/mkinitrd`) and the default ext2 disk image.
@@ -81,7 +95,11 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
     };
     let mut iter = arguments.iter();
     while let Some(argument) = iter.next() {
-        let mut value = || iter.next().cloned().ok_or(format!("{argument} needs a value"));
+        let mut value = || {
+            iter.next()
+                .cloned()
+                .ok_or(format!("{argument} needs a value"))
+        };
         match argument.as_str() {
             "--release" => options.release = true,
             "--memory" | "-m" => options.memory = value()?,
@@ -89,7 +107,10 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
             "--append" => options.append = value()?,
             "--tcg" => options.accel = Some(Accel::Tcg),
             "--kvm" => options.accel = Some(Accel::Kvm),
-            "--timeout" => options.timeout = Duration::from_secs(value()?.parse().map_err(|_| "--timeout needs seconds")?),
+            "--timeout" => {
+                options.timeout =
+                    Duration::from_secs(value()?.parse().map_err(|_| "--timeout needs seconds")?)
+            }
             other => return Err(format!("unknown option '{other}'")),
         }
     }
@@ -105,15 +126,31 @@ fn run(arguments: &[String]) -> Result<(), String> {
         None if qemu::kvm_usable() => Accel::Kvm,
         None => Accel::Tcg,
     };
-    let boot = Boot { kernel, initrd, disk, memory: options.memory, cpus: options.cpus, append: options.append, accel, timeout: options.timeout };
+    let boot = Boot {
+        kernel,
+        initrd,
+        disk,
+        memory: options.memory,
+        cpus: options.cpus,
+        append: options.append,
+        accel,
+        timeout: options.timeout,
+    };
     eprintln!("booting with {} ({} CPUs, {} RAM, timeout {:?}); type 'poweroff' to leave, Ctrl-A X to kill QEMU", accel.name(), boot.cpus, boot.memory, boot.timeout);
     let command = boot.command();
     // Interactive: the terminal is the serial console; mon:stdio gives Ctrl-A X.
     let arguments: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
     let mut interactive = Command::new("timeout");
-    interactive.arg("--foreground").arg(boot.timeout.as_secs().to_string()).arg(command.get_program());
+    interactive
+        .arg("--foreground")
+        .arg(boot.timeout.as_secs().to_string())
+        .arg(command.get_program());
     for argument in arguments {
-        interactive.arg(if argument == "stdio" { "mon:stdio".into() } else { argument });
+        interactive.arg(if argument == "stdio" {
+            "mon:stdio".into()
+        } else {
+            argument
+        });
     }
     let status = interactive.status().map_err(|e| e.to_string())?;
     match status.code() {
@@ -125,9 +162,14 @@ fn run(arguments: &[String]) -> Result<(), String> {
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let (task, rest) = arguments.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("help", &[]));
+    let (task, rest) = arguments
+        .split_first()
+        .map(|(t, r)| (t.as_str(), r))
+        .unwrap_or(("help", &[]));
     let result = match task {
-        "build" => build_kernel(rest.iter().any(|a| a == "--release")).map(|p| println!("{}", p.display())),
+        "build" => {
+            build_kernel(rest.iter().any(|a| a == "--release")).map(|p| println!("{}", p.display()))
+        }
         "images" => build_images().map(|_| ()),
         "run" => run(rest),
         "test" => scenarios::test(rest),
@@ -136,7 +178,9 @@ fn main() {
             println!("cargo xtask build [--release]   build the kernel");
             println!("cargo xtask images              build the default initrd and disk image");
             println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release]");
-            println!("cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios");
+            println!(
+                "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"
+            );
             println!("cargo xtask bench               boot time to the shell prompt, KVM and TCG");
             Ok(())
         }

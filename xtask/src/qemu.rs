@@ -27,7 +27,11 @@ impl Accel {
 
 /// Whether /dev/kvm can be opened for reading and writing.
 pub fn kvm_usable() -> bool {
-    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
 }
 
 /// How to boot the kernel once.
@@ -46,7 +50,14 @@ pub struct Boot {
 impl Boot {
     pub fn command(&self) -> Command {
         let mut command = Command::new("qemu-system-x86_64");
-        command.args(["-machine", "q35", "-m", &self.memory, "-smp", &self.cpus.to_string()]);
+        command.args([
+            "-machine",
+            "q35",
+            "-m",
+            &self.memory,
+            "-smp",
+            &self.cpus.to_string(),
+        ]);
         match self.accel {
             Accel::Kvm => command.args(["-accel", "kvm", "-cpu", "host"]),
             Accel::Tcg => command.args(["-accel", "tcg", "-cpu", "max"]),
@@ -56,7 +67,9 @@ impl Boot {
             command.arg("-initrd").arg(initrd);
         }
         if let Some(disk) = &self.disk {
-            command.arg("-drive").arg(format!("file={},if=none,id=vda,format=raw", disk.display()));
+            command
+                .arg("-drive")
+                .arg(format!("file={},if=none,id=vda,format=raw", disk.display()));
             command.args(["-device", "virtio-blk-pci,drive=vda"]);
         }
         command.args(["-append", &self.append]);
@@ -93,9 +106,18 @@ impl Session {
             .spawn()
             .map_err(|e| format!("cannot start qemu-system-x86_64: {e} (run scripts/setup)"))?;
         let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)]
-            .into_iter()
-            .flatten()
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let sink = Arc::clone(&output);
             std::thread::spawn(move || {
@@ -111,7 +133,12 @@ impl Session {
         }
         let stdin = child.stdin.take();
         let started = Instant::now();
-        Ok(Self { child, stdin, output, deadline: started + boot.timeout })
+        Ok(Self {
+            child,
+            stdin,
+            output,
+            deadline: started + boot.timeout,
+        })
     }
 
     pub fn output(&self) -> String {

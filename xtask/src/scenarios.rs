@@ -17,7 +17,14 @@ impl Suite {
         match result {
             Ok(detail) => {
                 self.passed += 1;
-                println!("qemu {name} ... ok{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") });
+                println!(
+                    "qemu {name} ... ok{}",
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({detail})")
+                    }
+                );
             }
             Err(why) => {
                 self.failed += 1;
@@ -46,10 +53,22 @@ fn boot(kernel: &std::path::Path, accel: Accel, memory: &str, cpus: u32, append:
     }
 }
 
-fn kernel_tests(kernel: &std::path::Path, accel: Accel, memory: &str, cpus: u32) -> Result<String, String> {
+fn kernel_tests(
+    kernel: &std::path::Path,
+    accel: Accel,
+    memory: &str,
+    cpus: u32,
+) -> Result<String, String> {
     let (code, output) = qemu::run_to_exit(&boot(kernel, accel, memory, cpus, "test log=warn"))?;
-    let failures: Vec<&str> = output.lines().filter(|l| l.contains("... FAILED")).collect();
-    let counts = output.lines().rev().find(|l| l.ends_with(" failed") && l.contains(" passed, ")).map(str::to_owned);
+    let failures: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("... FAILED"))
+        .collect();
+    let counts = output
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
+        .map(str::to_owned);
     match (code, counts) {
         (qemu::EXIT_SUCCESS, Some(counts)) => Ok(counts),
         (_, counts) => Err(format!(
@@ -61,8 +80,19 @@ fn kernel_tests(kernel: &std::path::Path, accel: Accel, memory: &str, cpus: u32)
 }
 
 /// Drives the shell: waits for the prompt, runs commands, checks the answers, powers off.
-fn shell_scenario(kernel: &std::path::Path, accel: Accel, memory_mib: u64, cpus: u32) -> Result<String, String> {
-    let mut session = Session::start(&boot(kernel, accel, &format!("{memory_mib}M"), cpus, "log=warn"))?;
+fn shell_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+    memory_mib: u64,
+    cpus: u32,
+) -> Result<String, String> {
+    let mut session = Session::start(&boot(
+        kernel,
+        accel,
+        &format!("{memory_mib}M"),
+        cpus,
+        "log=warn",
+    ))?;
     let mut at = session.wait_for("kernel> ", 0)?;
     let mut ask = |session: &mut Session, command: &str| -> Result<String, String> {
         session.send(command)?;
@@ -79,7 +109,9 @@ fn shell_scenario(kernel: &std::path::Path, accel: Accel, memory_mib: u64, cpus:
     let cpus_answer = ask(&mut session, "cpus")?;
     let expected = format!("cpus: {cpus} present");
     if !cpus_answer.contains(&expected) {
-        return Err(format!("'cpus' should report '{expected}', said:\n{cpus_answer}"));
+        return Err(format!(
+            "'cpus' should report '{expected}', said:\n{cpus_answer}"
+        ));
     }
     let uptime = ask(&mut session, "uptime")?;
     if !uptime.contains("up ") || !uptime.contains("UTC") {
@@ -108,12 +140,29 @@ fn shell_scenario(kernel: &std::path::Path, accel: Accel, memory_mib: u64, cpus:
 }
 
 /// Boots with `fault=NAME` and checks the fatal report.
-fn fault_scenario(kernel: &std::path::Path, accel: Accel, fault: &str, expected: &[&str]) -> Result<String, String> {
-    let (code, output) = qemu::run_to_exit(&boot(kernel, accel, "256M", 1, &format!("fault={fault} log=warn")))?;
+fn fault_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+    fault: &str,
+    expected: &[&str],
+) -> Result<String, String> {
+    let (code, output) = qemu::run_to_exit(&boot(
+        kernel,
+        accel,
+        "256M",
+        1,
+        &format!("fault={fault} log=warn"),
+    ))?;
     if code != qemu::EXIT_PANIC {
-        return Err(format!("expected exit code {} (fatal report), got {code}; output:\n{output}", qemu::EXIT_PANIC));
+        return Err(format!(
+            "expected exit code {} (fatal report), got {code}; output:\n{output}",
+            qemu::EXIT_PANIC
+        ));
     }
-    for needle in expected.iter().chain(["backtrace:", "kernel stopped."].iter()) {
+    for needle in expected
+        .iter()
+        .chain(["backtrace:", "kernel stopped."].iter())
+    {
         if !output.contains(needle) {
             return Err(format!("report lacks '{needle}'; output:\n{output}"));
         }
@@ -125,7 +174,11 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
     let kernel = crate::build_kernel(false)?;
     let (accel, why) = qemu::choose_accel(&kernel);
     println!("qemu: using {} ({why})", accel.name());
-    let mut suite = Suite { passed: 0, failed: 0, filter: arguments.first().cloned().unwrap_or_default() };
+    let mut suite = Suite {
+        passed: 0,
+        failed: 0,
+        filter: arguments.first().cloned().unwrap_or_default(),
+    };
     for (memory, cpus) in [("512M", 2), ("2G", 4), ("256M", 1)] {
         let name = format!("kernel_tests_{memory}_smp{cpus}");
         if suite.wants(&name) {
@@ -139,11 +192,48 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
         }
     }
     let faults: &[(&str, &[&str])] = &[
-        ("guard-page", &["CPU EXCEPTION: page fault (#PF) (vector 14)", "page fault address (CR2)", "guard page of stack 'boot'", "thread 'boot'", "RIP "]),
-        ("stack-overflow", &["double fault (#DF)", "stack overflow", "guard page of stack 'overflow-test'"]),
-        ("write-text", &["page fault (#PF", "protection violation, write", "read-only, executable"]),
-        ("general-protection", &["CPU EXCEPTION: general protection fault (#GP) (vector 13)", "error code: 0x0", "RIP "]),
-        ("panic", &["KERNEL PANIC on cpu 0", "deliberate test panic", "kernel/src/testing/mod.rs"]),
+        (
+            "guard-page",
+            &[
+                "CPU EXCEPTION: page fault (#PF) (vector 14)",
+                "page fault address (CR2)",
+                "guard page of stack 'boot'",
+                "thread 'boot'",
+                "RIP ",
+            ],
+        ),
+        (
+            "stack-overflow",
+            &[
+                "double fault (#DF)",
+                "stack overflow",
+                "guard page of stack 'overflow-test'",
+            ],
+        ),
+        (
+            "write-text",
+            &[
+                "page fault (#PF",
+                "protection violation, write",
+                "read-only, executable",
+            ],
+        ),
+        (
+            "general-protection",
+            &[
+                "CPU EXCEPTION: general protection fault (#GP) (vector 13)",
+                "error code: 0x0",
+                "RIP ",
+            ],
+        ),
+        (
+            "panic",
+            &[
+                "KERNEL PANIC on cpu 0",
+                "deliberate test panic",
+                "kernel/src/testing/mod.rs",
+            ],
+        ),
     ];
     for (fault, expected) in faults {
         let name = format!("fault_report_{fault}");

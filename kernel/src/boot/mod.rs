@@ -32,7 +32,10 @@ pub enum RegionKind {
 impl RegionKind {
     /// Whether the region is RAM (direct-mapped, write-back).
     pub fn is_ram(self) -> bool {
-        matches!(self, RegionKind::Usable | RegionKind::AcpiReclaimable | RegionKind::AcpiNvs)
+        matches!(
+            self,
+            RegionKind::Usable | RegionKind::AcpiReclaimable | RegionKind::AcpiNvs
+        )
     }
 }
 
@@ -74,9 +77,13 @@ pub enum BootError {
 impl core::fmt::Display for BootError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            BootError::BadMagic(m) => write!(f, "boot information has bad magic {m:#x} (not a PVH start)"),
+            BootError::BadMagic(m) => {
+                write!(f, "boot information has bad magic {m:#x} (not a PVH start)")
+            }
             BootError::MissingMemoryMap => write!(f, "the boot loader passed no memory map"),
-            BootError::MalformedMemoryMap(why) => write!(f, "the boot memory map is malformed: {why}"),
+            BootError::MalformedMemoryMap(why) => {
+                write!(f, "the boot memory map is malformed: {why}")
+            }
             BootError::Unreadable(a) => write!(f, "boot information at {a:#x} cannot be read"),
         }
     }
@@ -100,9 +107,16 @@ impl BootInfo {
     fn empty(protocol: &'static str) -> Self {
         Self {
             protocol,
-            regions: [Region { start: 0, length: 0, kind: RegionKind::Reserved }; MAX_REGIONS],
+            regions: [Region {
+                start: 0,
+                length: 0,
+                kind: RegionKind::Reserved,
+            }; MAX_REGIONS],
             region_count: 0,
-            modules: [Module { start: 0, length: 0 }; MAX_MODULES],
+            modules: [Module {
+                start: 0,
+                length: 0,
+            }; MAX_MODULES],
             module_count: 0,
             command_line: [0; MAX_COMMAND_LINE],
             command_line_length: 0,
@@ -131,21 +145,32 @@ impl BootInfo {
 
     /// Value of `key=value` on the command line, or `Some("")` for a bare `key`.
     pub fn option(&self, key: &str) -> Option<&str> {
-        self.command_line().split_ascii_whitespace().find_map(|word| match word.split_once('=') {
-            Some((k, v)) if k == key => Some(v),
-            None if word == key => Some(""),
-            _ => None,
-        })
+        self.command_line()
+            .split_ascii_whitespace()
+            .find_map(|word| match word.split_once('=') {
+                Some((k, v)) if k == key => Some(v),
+                None if word == key => Some(""),
+                _ => None,
+            })
     }
 
     /// Total usable RAM in bytes.
     pub fn usable_bytes(&self) -> u64 {
-        self.regions().iter().filter(|r| r.kind == RegionKind::Usable).map(|r| r.length).sum()
+        self.regions()
+            .iter()
+            .filter(|r| r.kind == RegionKind::Usable)
+            .map(|r| r.length)
+            .sum()
     }
 
     /// One past the highest RAM address.
     pub fn highest_ram_address(&self) -> u64 {
-        self.regions().iter().filter(|r| r.kind.is_ram()).map(|r| r.end()).max().unwrap_or(0)
+        self.regions()
+            .iter()
+            .filter(|r| r.kind.is_ram())
+            .map(|r| r.end())
+            .max()
+            .unwrap_or(0)
     }
 
     fn push_region(&mut self, region: Region) -> Result<(), BootError> {
@@ -153,7 +178,9 @@ impl BootInfo {
             return Ok(());
         }
         if self.region_count == MAX_REGIONS {
-            return Err(BootError::MalformedMemoryMap("more entries than the kernel keeps"));
+            return Err(BootError::MalformedMemoryMap(
+                "more entries than the kernel keeps",
+            ));
         }
         self.regions[self.region_count] = region;
         self.region_count += 1;
@@ -180,11 +207,19 @@ impl BootInfo {
             return Err(BootError::MissingMemoryMap);
         }
         self.regions[..self.region_count].sort_unstable_by_key(|r| r.start);
-        if self.regions().iter().any(|r| r.start.checked_add(r.length).is_none()) {
-            return Err(BootError::MalformedMemoryMap("an entry wraps past the end of the address space"));
+        if self
+            .regions()
+            .iter()
+            .any(|r| r.start.checked_add(r.length).is_none())
+        {
+            return Err(BootError::MalformedMemoryMap(
+                "an entry wraps past the end of the address space",
+            ));
         }
         if self.usable_bytes() < 16 << 20 {
-            return Err(BootError::MalformedMemoryMap("less than 16 MiB of usable RAM"));
+            return Err(BootError::MalformedMemoryMap(
+                "less than 16 MiB of usable RAM",
+            ));
         }
         Ok(())
     }

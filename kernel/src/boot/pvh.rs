@@ -44,7 +44,9 @@ pub fn parse(memory: &dyn PhysicalReader, address: u64) -> Result<BootInfo, Boot
         return Err(BootError::MissingMemoryMap);
     }
     if entries as usize > super::MAX_REGIONS {
-        return Err(BootError::MalformedMemoryMap("more entries than the kernel keeps"));
+        return Err(BootError::MalformedMemoryMap(
+            "more entries than the kernel keeps",
+        ));
     }
     for i in 0..entries as u64 {
         let mut entry = [0u8; 24];
@@ -57,13 +59,20 @@ pub fn parse(memory: &dyn PhysicalReader, address: u64) -> Result<BootInfo, Boot
             5 => RegionKind::Unusable,
             other => RegionKind::Other(other),
         };
-        info.push_region(Region { start: u64_at(&entry, 0), length: u64_at(&entry, 8), kind })?;
+        info.push_region(Region {
+            start: u64_at(&entry, 0),
+            length: u64_at(&entry, 8),
+            kind,
+        })?;
     }
 
     for i in 0..module_count.min(super::MAX_MODULES as u32) as u64 {
         let mut entry = [0u8; 32];
         memory.read(module_list + i * 32, &mut entry)?;
-        info.push_module(Module { start: u64_at(&entry, 0), length: u64_at(&entry, 8) });
+        info.push_module(Module {
+            start: u64_at(&entry, 0),
+            length: u64_at(&entry, 8),
+        });
     }
 
     if command_line != 0 {
@@ -96,7 +105,10 @@ mod tests {
     impl PhysicalReader for Fake {
         fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), BootError> {
             let start = address as usize;
-            let src = self.0.get(start..start + buffer.len()).ok_or(BootError::Unreadable(address))?;
+            let src = self
+                .0
+                .get(start..start + buffer.len())
+                .ok_or(BootError::Unreadable(address))?;
             buffer.copy_from_slice(src);
             Ok(())
         }
@@ -132,10 +144,24 @@ mod tests {
 
     #[test]
     fn parses_qemu_like_start_info() {
-        let fake = image(1, &[(0x10_0000, 0x1fee_0000, 1), (0, 0x9fc00, 1), (0xf0000, 0x10000, 2)], b"log=debug test");
+        let fake = image(
+            1,
+            &[
+                (0x10_0000, 0x1fee_0000, 1),
+                (0, 0x9fc00, 1),
+                (0xf0000, 0x10000, 2),
+            ],
+            b"log=debug test",
+        );
         let info = parse(&fake, 0).unwrap();
         assert_eq!(info.regions()[0].start, 0, "map is sorted");
-        assert_eq!(info.modules(), &[Module { start: 0x0800_0000, length: 12345 }]);
+        assert_eq!(
+            info.modules(),
+            &[Module {
+                start: 0x0800_0000,
+                length: 12345
+            }]
+        );
         assert_eq!(info.command_line(), "log=debug test");
         assert_eq!(info.option("log"), Some("debug"));
         assert_eq!(info.option("test"), Some(""));
@@ -150,10 +176,19 @@ mod tests {
         fake.0[0] ^= 1;
         assert!(matches!(parse(&fake, 0), Err(BootError::BadMagic(_))));
         let at0 = |f: Fake| parse(&f, 0).err();
-        assert_eq!(at0(image(0, &[(0, 1 << 30, 1)], b"")), Some(BootError::MissingMemoryMap));
+        assert_eq!(
+            at0(image(0, &[(0, 1 << 30, 1)], b"")),
+            Some(BootError::MissingMemoryMap)
+        );
         assert_eq!(at0(image(1, &[], b"")), Some(BootError::MissingMemoryMap));
-        assert!(matches!(at0(image(1, &[(0, 0x1000, 1)], b"")), Some(BootError::MalformedMemoryMap(_))));
-        assert!(matches!(at0(image(1, &[(u64::MAX - 5, 0x1000, 1)], b"")), Some(BootError::MalformedMemoryMap(_))));
+        assert!(matches!(
+            at0(image(1, &[(0, 0x1000, 1)], b"")),
+            Some(BootError::MalformedMemoryMap(_))
+        ));
+        assert!(matches!(
+            at0(image(1, &[(u64::MAX - 5, 0x1000, 1)], b"")),
+            Some(BootError::MalformedMemoryMap(_))
+        ));
         assert!(matches!(parse(&fake, 8000), Err(BootError::Unreadable(_))));
     }
 

@@ -16,7 +16,11 @@ use crate::mm::{paging, phys_to_virt};
 pub struct KernelAcpiHandler;
 
 impl AcpiHandler for KernelAcpiHandler {
-    unsafe fn map_physical_region<T>(&self, physical: usize, size: usize) -> PhysicalMapping<Self, T> {
+    unsafe fn map_physical_region<T>(
+        &self,
+        physical: usize,
+        size: usize,
+    ) -> PhysicalMapping<Self, T> {
         let first = phys_to_virt(physical as u64);
         let last = phys_to_virt((physical + size.max(1) - 1) as u64);
         let virt = if paging::translate(first).is_some() && paging::translate(last).is_some() {
@@ -31,7 +35,8 @@ impl AcpiHandler for KernelAcpiHandler {
                 Err(error) => panic!("cannot map ACPI table at {physical:#x}: {error}"),
             }
         };
-        let pointer = NonNull::new(virt as *mut T).expect("mapped ACPI tables are never at address 0");
+        let pointer =
+            NonNull::new(virt as *mut T).expect("mapped ACPI tables are never at address 0");
         // SAFETY: `pointer` maps `size` bytes of the physical region the caller named.
         unsafe { PhysicalMapping::new(physical, pointer, size, size, *self) }
     }
@@ -100,9 +105,15 @@ pub enum AcpiError {
 impl core::fmt::Display for AcpiError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            AcpiError::NoRsdp => write!(f, "no ACPI RSDP found (boot information and BIOS area searched)"),
+            AcpiError::NoRsdp => write!(
+                f,
+                "no ACPI RSDP found (boot information and BIOS area searched)"
+            ),
             AcpiError::Invalid(e) => write!(f, "ACPI tables are invalid: {e:?}"),
-            AcpiError::NoMadt => write!(f, "ACPI has no MADT: CPUs and interrupt controllers unknown"),
+            AcpiError::NoMadt => write!(
+                f,
+                "ACPI has no MADT: CPUs and interrupt controllers unknown"
+            ),
         }
     }
 }
@@ -128,21 +139,29 @@ pub fn discover(rsdp: Option<u64>) -> Result<Platform, AcpiError> {
     platform.oem_id = madt.get().header.oem_id;
     for entry in madt.get().entries() {
         match entry {
-            MadtEntry::LocalApic(cpu) if cpu.flags & 0b11 != 0 => {
-                platform.cpus.push(CpuEntry { apic_id: cpu.apic_id as u32, processor_uid: cpu.processor_id as u32 })
-            }
-            MadtEntry::LocalX2Apic(cpu) if cpu.flags & 0b11 != 0 => {
-                platform.cpus.push(CpuEntry { apic_id: cpu.x2apic_id, processor_uid: cpu.processor_uid })
-            }
+            MadtEntry::LocalApic(cpu) if cpu.flags & 0b11 != 0 => platform.cpus.push(CpuEntry {
+                apic_id: cpu.apic_id as u32,
+                processor_uid: cpu.processor_id as u32,
+            }),
+            MadtEntry::LocalX2Apic(cpu) if cpu.flags & 0b11 != 0 => platform.cpus.push(CpuEntry {
+                apic_id: cpu.x2apic_id,
+                processor_uid: cpu.processor_uid,
+            }),
             MadtEntry::IoApic(io) => platform.ioapics.push(IoApicEntry {
                 id: io.io_apic_id,
                 address: io.io_apic_address as u64,
                 gsi_base: io.global_system_interrupt_base,
             }),
             MadtEntry::InterruptSourceOverride(o) if o.bus == 0 => {
-                platform.overrides.push(Override { isa_irq: o.irq, gsi: o.global_system_interrupt, flags: o.flags })
+                platform.overrides.push(Override {
+                    isa_irq: o.irq,
+                    gsi: o.global_system_interrupt,
+                    flags: o.flags,
+                })
             }
-            MadtEntry::LocalApicAddressOverride(o) => platform.local_apic_address = o.local_apic_address,
+            MadtEntry::LocalApicAddressOverride(o) => {
+                platform.local_apic_address = o.local_apic_address
+            }
             _ => {}
         }
     }
@@ -182,7 +201,13 @@ impl Platform {
             Some(o) => {
                 let active_low = o.flags & 0b11 == 0b11;
                 let level_triggered = (o.flags >> 2) & 0b11 == 0b11;
-                (o.gsi, Polarity { level_triggered, active_low })
+                (
+                    o.gsi,
+                    Polarity {
+                        level_triggered,
+                        active_low,
+                    },
+                )
             }
         }
     }

@@ -34,8 +34,18 @@ impl DmaBuffer {
         };
         let physical = frames::allocate(frames_needed, align_frames, ceiling)?;
         // SAFETY: freshly allocated frames, owned by this buffer, reached through the direct map.
-        unsafe { core::ptr::write_bytes(phys_to_virt(physical) as *mut u8, 0, (frames_needed * FRAME_SIZE) as usize) };
-        Ok(Self { physical, frames: frames_needed, length })
+        unsafe {
+            core::ptr::write_bytes(
+                phys_to_virt(physical) as *mut u8,
+                0,
+                (frames_needed * FRAME_SIZE) as usize,
+            )
+        };
+        Ok(Self {
+            physical,
+            frames: frames_needed,
+            length,
+        })
     }
 
     /// Bus (physical) address of the first byte.

@@ -21,7 +21,9 @@ impl core::fmt::Display for FrameError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             FrameError::NotAllocated(a) => write!(f, "frame {a:#x} freed but not allocated"),
-            FrameError::BadAddress(a) => write!(f, "frame address {a:#x} is not a managed, aligned frame"),
+            FrameError::BadAddress(a) => {
+                write!(f, "frame address {a:#x} is not a managed, aligned frame")
+            }
         }
     }
 }
@@ -45,7 +47,12 @@ impl<'a> FrameBitmap<'a> {
         let words = Self::words_for(frame_count).min(bits.len());
         bits[..words].fill(u64::MAX);
         let frame_count = frame_count.min(words as u64 * 64);
-        Self { bits, frame_count, free: 0, cursor: 0 }
+        Self {
+            bits,
+            frame_count,
+            free: 0,
+            cursor: 0,
+        }
     }
 
     fn is_used(&self, frame: u64) -> bool {
@@ -93,7 +100,11 @@ impl<'a> FrameBitmap<'a> {
         }
         let align = align.max(1);
         let end_frame = (limit / FRAME_SIZE).min(self.frame_count);
-        let start = if count == 1 && align == 1 { self.cursor.min(end_frame) } else { 0 };
+        let start = if count == 1 && align == 1 {
+            self.cursor.min(end_frame)
+        } else {
+            0
+        };
         let found = self.find_run(start, end_frame, count, align).or_else(|| {
             if start > 0 {
                 self.find_run(0, end_frame.min(start + count), count, align)

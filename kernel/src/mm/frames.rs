@@ -19,7 +19,10 @@ impl core::fmt::Display for FrameInitError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             FrameInitError::NoRoomForBitmap(bytes) => {
-                write!(f, "no usable memory below 1 GiB for the {bytes}-byte frame bitmap")
+                write!(
+                    f,
+                    "no usable memory below 1 GiB for the {bytes}-byte frame bitmap"
+                )
             }
         }
     }
@@ -31,8 +34,15 @@ pub fn init(info: &BootInfo, reserved: &[(u64, u64)]) -> Result<(), FrameInitErr
     let words = FrameBitmap::words_for(frame_count);
     let bytes = (words * 8) as u64;
     let mut placement = None;
-    'regions: for region in info.regions().iter().filter(|r| r.kind == RegionKind::Usable) {
-        let mut start = region.start.max(LOW_MEMORY_END).next_multiple_of(FRAME_SIZE);
+    'regions: for region in info
+        .regions()
+        .iter()
+        .filter(|r| r.kind == RegionKind::Usable)
+    {
+        let mut start = region
+            .start
+            .max(LOW_MEMORY_END)
+            .next_multiple_of(FRAME_SIZE);
         let end = region.end().min(BOOT_DIRECT_MAP_LIMIT);
         while start + bytes <= end {
             let blocker = reserved
@@ -53,13 +63,22 @@ pub fn init(info: &BootInfo, reserved: &[(u64, u64)]) -> Result<(), FrameInitErr
     // SAFETY: [bitmap_start, +bytes) is usable RAM below 1 GiB (mapped by the boot page tables at
     // the direct-map base), overlaps neither the kernel, the modules nor boot data, and is
     // reserved in the bitmap below, so nothing else will ever alias it.
-    let storage = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(bitmap_start) as *mut u64, words) };
+    let storage =
+        unsafe { core::slice::from_raw_parts_mut(phys_to_virt(bitmap_start) as *mut u64, words) };
     let mut bitmap = FrameBitmap::new(storage, frame_count);
-    for region in info.regions().iter().filter(|r| r.kind == RegionKind::Usable) {
+    for region in info
+        .regions()
+        .iter()
+        .filter(|r| r.kind == RegionKind::Usable)
+    {
         bitmap.add_free_range(region.start.max(LOW_MEMORY_END), region.end());
     }
     // A reservation listed in the map wins over a usable range that overlaps it.
-    for region in info.regions().iter().filter(|r| r.kind != RegionKind::Usable) {
+    for region in info
+        .regions()
+        .iter()
+        .filter(|r| r.kind != RegionKind::Usable)
+    {
         bitmap.reserve_range(region.start, region.end());
     }
     for &(start, end) in reserved {
@@ -78,7 +97,11 @@ pub fn allocate(count: u64, align: u64, limit: u64) -> Result<u64, MemoryError> 
     if count == 0 {
         return Err(MemoryError::InvalidRequest);
     }
-    FRAMES.lock().as_mut().and_then(|b| b.allocate(count, align, limit)).ok_or(MemoryError::OutOfMemory)
+    FRAMES
+        .lock()
+        .as_mut()
+        .and_then(|b| b.allocate(count, align, limit))
+        .ok_or(MemoryError::OutOfMemory)
 }
 
 /// Returns frames to the allocator. A double free is a kernel bug and panics with the address.
@@ -91,5 +114,9 @@ pub fn free(address: u64, count: u64) {
 
 /// (free frames, managed frames).
 pub fn statistics() -> (u64, u64) {
-    FRAMES.lock().as_ref().map(|b| (b.free_frames(), b.frame_count())).unwrap_or((0, 0))
+    FRAMES
+        .lock()
+        .as_ref()
+        .map(|b| (b.free_frames(), b.frame_count()))
+        .unwrap_or((0, 0))
 }

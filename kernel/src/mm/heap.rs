@@ -29,7 +29,9 @@ impl OomHandler for GrowFromFrames {
         let needed = (layout.size() + layout.align() + 4096) as u64;
         let bytes = needed.max(CHUNK_BYTES).next_multiple_of(FRAME_SIZE);
         let count = bytes / FRAME_SIZE;
-        let phys = frames::allocate(count, 1, BELOW_4G).or_else(|_| frames::allocate(count, 1, u64::MAX)).map_err(|_| ())?;
+        let phys = frames::allocate(count, 1, BELOW_4G)
+            .or_else(|_| frames::allocate(count, 1, u64::MAX))
+            .map_err(|_| ())?;
         let base = phys_to_virt(phys) as *mut u8;
         // SAFETY: the frames are freshly allocated, owned by the heap from now on, and mapped
         // read-write through the direct map.

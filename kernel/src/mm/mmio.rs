@@ -29,7 +29,12 @@ impl MmioRegion {
         if window + pages * 4096 > MMIO_BASE + MMIO_SIZE {
             return Err(MemoryError::OutOfVirtualSpace);
         }
-        let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_CACHE | Flags::WRITE_THROUGH | Flags::NO_EXECUTE | Flags::GLOBAL;
+        let flags = Flags::PRESENT
+            | Flags::WRITABLE
+            | Flags::NO_CACHE
+            | Flags::WRITE_THROUGH
+            | Flags::NO_EXECUTE
+            | Flags::GLOBAL;
         for i in 0..pages {
             if let Err(error) = paging::map_page(window + i * 4096, first_page + i * 4096, flags) {
                 for j in 0..i {
@@ -38,7 +43,12 @@ impl MmioRegion {
                 return Err(error);
             }
         }
-        Ok(Self { virtual_base: window + (physical - first_page), physical, length, mapped_pages: pages })
+        Ok(Self {
+            virtual_base: window + (physical - first_page),
+            physical,
+            length,
+            mapped_pages: pages,
+        })
     }
 
     /// Virtual address of the first byte.
@@ -81,7 +91,9 @@ impl MmioRegion {
     pub fn write_u32(&self, offset: usize, value: u32) {
         self.check(offset, 4);
         // SAFETY: bounds and alignment checked above; the page is mapped uncached.
-        unsafe { core::ptr::write_volatile((self.virtual_base as usize + offset) as *mut u32, value) }
+        unsafe {
+            core::ptr::write_volatile((self.virtual_base as usize + offset) as *mut u32, value)
+        }
     }
 
     /// Reads a 64-bit register.
@@ -95,7 +107,9 @@ impl MmioRegion {
     pub fn write_u64(&self, offset: usize, value: u64) {
         self.check(offset, 8);
         // SAFETY: bounds and alignment checked above; the page is mapped uncached.
-        unsafe { core::ptr::write_volatile((self.virtual_base as usize + offset) as *mut u64, value) }
+        unsafe {
+            core::ptr::write_volatile((self.virtual_base as usize + offset) as *mut u64, value)
+        }
     }
 }
 

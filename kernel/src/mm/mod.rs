@@ -6,9 +6,9 @@
 //! - `STACK_BASE`: kernel stacks, each with an unmapped guard page below it;
 //! - `KERNEL_VMA` + phys: the kernel image, mapped W^X section by section.
 
-pub mod frame;
 #[cfg(target_os = "none")]
 pub mod dma;
+pub mod frame;
 #[cfg(target_os = "none")]
 pub mod frames;
 #[cfg(target_os = "none")]

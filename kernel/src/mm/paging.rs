@@ -8,16 +8,19 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
 use x86_64::structures::paging::mapper::{MapToError, MappedFrame, TranslateResult};
 use x86_64::structures::paging::{
-    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size2MiB,
-    Size4KiB, Translate,
+    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame,
+    Size2MiB, Size4KiB, Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
-use super::{frames, phys_to_virt, MemoryError, BOOT_DIRECT_MAP_LIMIT, DIRECT_MAP_BASE, KERNEL_VMA};
+use super::{
+    frames, phys_to_virt, MemoryError, BOOT_DIRECT_MAP_LIMIT, DIRECT_MAP_BASE, KERNEL_VMA,
+};
 use crate::boot::BootInfo;
 use crate::sync::spin::IrqSpinLock;
 
-static KERNEL_TABLES: IrqSpinLock<Option<OffsetPageTable<'static>>> = IrqSpinLock::new("page-tables", None);
+static KERNEL_TABLES: IrqSpinLock<Option<OffsetPageTable<'static>>> =
+    IrqSpinLock::new("page-tables", None);
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
 /// Page-table frames must be reachable through the direct map: below 1 GiB until the full
 /// direct map is live.
@@ -64,7 +67,10 @@ pub fn kernel_sections() -> KernelSections {
     unsafe {
         KernelSections {
             text: (symbol_address(&__text_start), symbol_address(&__text_end)),
-            rodata: (symbol_address(&__rodata_start), symbol_address(&__rodata_end)),
+            rodata: (
+                symbol_address(&__rodata_start),
+                symbol_address(&__rodata_end),
+            ),
             data: (symbol_address(&__data_start), symbol_address(&__kernel_end)),
             boot_stack_guard: symbol_address(&boot_stack_guard),
         }
@@ -77,19 +83,30 @@ pub fn kernel_physical_range() -> (u64, u64) {
     (sections.text.0 - KERNEL_VMA, sections.data.1 - KERNEL_VMA)
 }
 
-fn map_range_4k(table: &mut OffsetPageTable<'static>, start: u64, end: u64, flags: Flags) -> Result<(), MemoryError> {
+fn map_range_4k(
+    table: &mut OffsetPageTable<'static>,
+    start: u64,
+    end: u64,
+    flags: Flags,
+) -> Result<(), MemoryError> {
     let mut virt = start;
     while virt < end {
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
         let frame = PhysFrame::containing_address(PhysAddr::new(virt - KERNEL_VMA));
         // SAFETY: maps the kernel image onto its own physical frames with the section's rights.
-        unsafe { table.map_to(page, frame, flags, &mut TableFrames) }.map_err(|_| MemoryError::MappingFailed)?.ignore();
+        unsafe { table.map_to(page, frame, flags, &mut TableFrames) }
+            .map_err(|_| MemoryError::MappingFailed)?
+            .ignore();
         virt += 4096;
     }
     Ok(())
 }
 
-fn direct_map(table: &mut OffsetPageTable<'static>, start: u64, end: u64) -> Result<(), MemoryError> {
+fn direct_map(
+    table: &mut OffsetPageTable<'static>,
+    start: u64,
+    end: u64,
+) -> Result<(), MemoryError> {
     let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
     let mut phys = start & !0xfff;
     let end = end.next_multiple_of(4096);
@@ -142,21 +159,50 @@ pub fn init(info: &BootInfo) -> Result<(), MemoryError> {
     }
 
     let sections = kernel_sections();
-    map_range_4k(&mut table, sections.text.0, sections.text.1, Flags::PRESENT | Flags::GLOBAL)?;
-    map_range_4k(&mut table, sections.rodata.0, sections.rodata.1, Flags::PRESENT | Flags::GLOBAL | Flags::NO_EXECUTE)?;
+    map_range_4k(
+        &mut table,
+        sections.text.0,
+        sections.text.1,
+        Flags::PRESENT | Flags::GLOBAL,
+    )?;
+    map_range_4k(
+        &mut table,
+        sections.rodata.0,
+        sections.rodata.1,
+        Flags::PRESENT | Flags::GLOBAL | Flags::NO_EXECUTE,
+    )?;
     let data_flags = Flags::PRESENT | Flags::WRITABLE | Flags::GLOBAL | Flags::NO_EXECUTE;
-    map_range_4k(&mut table, sections.data.0, sections.boot_stack_guard, data_flags)?;
-    map_range_4k(&mut table, sections.boot_stack_guard + 4096, sections.data.1, data_flags)?;
+    map_range_4k(
+        &mut table,
+        sections.data.0,
+        sections.boot_stack_guard,
+        data_flags,
+    )?;
+    map_range_4k(
+        &mut table,
+        sections.boot_stack_guard + 4096,
+        sections.data.1,
+        data_flags,
+    )?;
 
     // Preallocate the top-level entries of the MMIO and stack windows so that every CPU sees
     // later mappings there without PML4 changes.
     for base in [super::MMIO_BASE, super::STACK_BASE] {
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(base));
-        let frame = TableFrames.allocate_frame().ok_or(MemoryError::OutOfMemory)?;
+        let frame = TableFrames
+            .allocate_frame()
+            .ok_or(MemoryError::OutOfMemory)?;
         // SAFETY: maps and immediately unmaps a scratch page; only the intermediate tables stay.
-        unsafe { table.map_to(page, frame, Flags::PRESENT | Flags::NO_EXECUTE, &mut TableFrames) }
-            .map_err(|_| MemoryError::MappingFailed)?
-            .ignore();
+        unsafe {
+            table.map_to(
+                page,
+                frame,
+                Flags::PRESENT | Flags::NO_EXECUTE,
+                &mut TableFrames,
+            )
+        }
+        .map_err(|_| MemoryError::MappingFailed)?
+        .ignore();
         let (frame, flush) = table.unmap(page).map_err(|_| MemoryError::MappingFailed)?;
         flush.ignore();
         frames::free(frame.start_address().as_u64(), 1);
@@ -225,7 +271,11 @@ pub fn translate(virt: u64) -> Option<Translation> {
     let guard = KERNEL_TABLES.try_lock()?;
     let table = guard.as_ref()?;
     match table.translate(VirtAddr::try_new(virt).ok()?) {
-        TranslateResult::Mapped { frame, offset, flags } => {
+        TranslateResult::Mapped {
+            frame,
+            offset,
+            flags,
+        } => {
             let base = match frame {
                 MappedFrame::Size4KiB(f) => f.start_address().as_u64(),
                 MappedFrame::Size2MiB(f) => f.start_address().as_u64(),

@@ -45,16 +45,26 @@ fn copy_name(name: &str) -> ([u8; NAME_LENGTH], usize) {
 /// Registers a guard page that the kernel did not create through [`KernelStack`] (the boot stack).
 pub fn register_guard(page: u64, name: &str, owner: usize) {
     let (name, name_length) = copy_name(name);
-    GUARDS.lock().push(Guard { page, name, name_length, owner });
+    GUARDS.lock().push(Guard {
+        page,
+        name,
+        name_length,
+        owner,
+    });
 }
 
 /// If `address` lies in a registered guard page, calls `f` with the stack's name and owner CPU.
 /// Uses `try_lock`, so it is safe from a fault handler.
 pub fn describe_guard_hit(address: u64, f: &mut dyn FnMut(&str, usize)) -> bool {
-    let Some(guards) = GUARDS.try_lock() else { return false };
+    let Some(guards) = GUARDS.try_lock() else {
+        return false;
+    };
     for guard in guards.iter() {
         if (guard.page..guard.page + FRAME_SIZE).contains(&address) {
-            f(core::str::from_utf8(&guard.name[..guard.name_length]).unwrap_or("?"), guard.owner);
+            f(
+                core::str::from_utf8(&guard.name[..guard.name_length]).unwrap_or("?"),
+                guard.owner,
+            );
             return true;
         }
     }
@@ -69,7 +79,9 @@ impl KernelStack {
         }
         let reused = {
             let mut free = FREE_WINDOWS.lock();
-            free.iter().position(|&(_, p)| p == pages).map(|i| free.swap_remove(i).0)
+            free.iter()
+                .position(|&(_, p)| p == pages)
+                .map(|i| free.swap_remove(i).0)
         };
         let guard = match reused {
             Some(guard) => guard,
@@ -94,7 +106,12 @@ impl KernelStack {
             stack.pages += 1;
         }
         let (name, name_length) = copy_name(name);
-        GUARDS.lock().push(Guard { page: guard, name, name_length, owner });
+        GUARDS.lock().push(Guard {
+            page: guard,
+            name,
+            name_length,
+            owner,
+        });
         Ok(stack)
     }
 

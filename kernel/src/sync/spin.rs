@@ -33,7 +33,12 @@ pub struct IrqSpinGuard<'a, T> {
 impl<T> IrqSpinLock<T> {
     /// Creates an unlocked lock; `name` appears in diagnostics.
     pub const fn new(name: &'static str, value: T) -> Self {
-        Self { name, next_ticket: AtomicU32::new(0), now_serving: AtomicU32::new(0), value: UnsafeCell::new(value) }
+        Self {
+            name,
+            next_ticket: AtomicU32::new(0),
+            now_serving: AtomicU32::new(0),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// The lock's name.
@@ -48,7 +53,10 @@ impl<T> IrqSpinLock<T> {
         while self.now_serving.load(Ordering::Acquire) != ticket {
             core::hint::spin_loop();
         }
-        IrqSpinGuard { lock: self, interrupts_were_enabled }
+        IrqSpinGuard {
+            lock: self,
+            interrupts_were_enabled,
+        }
     }
 
     /// Takes the lock only if it is free right now.
@@ -57,10 +65,18 @@ impl<T> IrqSpinLock<T> {
         let serving = self.now_serving.load(Ordering::Relaxed);
         if self
             .next_ticket
-            .compare_exchange(serving, serving.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(
+                serving,
+                serving.wrapping_add(1),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
             .is_ok()
         {
-            Some(IrqSpinGuard { lock: self, interrupts_were_enabled })
+            Some(IrqSpinGuard {
+                lock: self,
+                interrupts_were_enabled,
+            })
         } else {
             cpu::restore_interrupts(interrupts_were_enabled);
             None
@@ -104,13 +120,23 @@ pub struct RawIrqSpin {
 // SAFETY: `lock` only returns once this CPU set `locked` from false to true with Acquire
 // ordering, and `unlock` clears it with Release; that is mutual exclusion.
 unsafe impl lock_api::RawMutex for RawIrqSpin {
-    #[allow(clippy::declare_interior_mutable_const, reason = "lock_api requires an INIT constant")]
-    const INIT: Self = Self { locked: AtomicBool::new(false), interrupts_were_enabled: AtomicBool::new(false) };
+    #[allow(
+        clippy::declare_interior_mutable_const,
+        reason = "lock_api requires an INIT constant"
+    )]
+    const INIT: Self = Self {
+        locked: AtomicBool::new(false),
+        interrupts_were_enabled: AtomicBool::new(false),
+    };
     type GuardMarker = lock_api::GuardNoSend;
 
     fn lock(&self) {
         let was = cpu::disable_interrupts();
-        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             core::hint::spin_loop();
         }
         self.interrupts_were_enabled.store(was, Ordering::Relaxed);
@@ -118,7 +144,11 @@ unsafe impl lock_api::RawMutex for RawIrqSpin {
 
     fn try_lock(&self) -> bool {
         let was = cpu::disable_interrupts();
-        if self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        if self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
             self.interrupts_were_enabled.store(was, Ordering::Relaxed);
             true
         } else {

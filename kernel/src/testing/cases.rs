@@ -17,23 +17,44 @@ fn frame_allocator_hands_out_unique_frames_and_takes_them_back() -> Result<(), S
     sorted.sort_unstable();
     sorted.dedup();
     check!(sorted.len() == taken.len(), "a frame was handed out twice");
-    check!(sorted.iter().all(|f| f % 4096 == 0 && *f >= crate::mm::LOW_MEMORY_END), "misaligned or low frame");
+    check!(
+        sorted
+            .iter()
+            .all(|f| f % 4096 == 0 && *f >= crate::mm::LOW_MEMORY_END),
+        "misaligned or low frame"
+    );
     let (kernel_start, kernel_end) = paging::kernel_physical_range();
-    check!(sorted.iter().all(|f| *f + 4096 <= kernel_start || *f >= kernel_end), "frame inside the kernel image");
+    check!(
+        sorted
+            .iter()
+            .all(|f| *f + 4096 <= kernel_start || *f >= kernel_end),
+        "frame inside the kernel image"
+    );
     for module in crate::boot_info().modules() {
         check!(
-            sorted.iter().all(|f| *f + 4096 <= module.start || *f >= module.start + module.length),
+            sorted
+                .iter()
+                .all(|f| *f + 4096 <= module.start || *f >= module.start + module.length),
             "frame inside a boot module"
         );
     }
-    check!(frames::statistics().0 == free_before - 4096, "free count did not drop by 4096");
+    check!(
+        frames::statistics().0 == free_before - 4096,
+        "free count did not drop by 4096"
+    );
     for f in taken {
         frames::free(f, 1);
     }
-    check!(frames::statistics().0 == free_before, "frames not all returned");
+    check!(
+        frames::statistics().0 == free_before,
+        "frames not all returned"
+    );
     Ok(())
 }
-kernel_test!(mm_frames_unique_and_returned, frame_allocator_hands_out_unique_frames_and_takes_them_back);
+kernel_test!(
+    mm_frames_unique_and_returned,
+    frame_allocator_hands_out_unique_frames_and_takes_them_back
+);
 
 fn heap_stress_mixed_sizes_and_alignments() -> Result<(), String> {
     use core::alloc::Layout;
@@ -57,8 +78,14 @@ fn heap_stress_mixed_sizes_and_alignments() -> Result<(), String> {
             let layout = Layout::from_size_align(size, align).map_err(|e| alloc::format!("{e}"))?;
             // SAFETY: non-zero size layout; the pointer is freed below with the same layout.
             let pointer = unsafe { alloc::alloc::alloc(layout) };
-            check!(!pointer.is_null(), "allocation of {size} bytes failed in round {round}");
-            check!(pointer as usize % align == 0, "pointer {pointer:p} not aligned to {align}");
+            check!(
+                !pointer.is_null(),
+                "allocation of {size} bytes failed in round {round}"
+            );
+            check!(
+                pointer as usize % align == 0,
+                "pointer {pointer:p} not aligned to {align}"
+            );
             let pattern = round as u8;
             // SAFETY: the allocation is `size` bytes long and ours.
             unsafe { core::ptr::write_bytes(pointer, pattern, size) };
@@ -68,7 +95,10 @@ fn heap_stress_mixed_sizes_and_alignments() -> Result<(), String> {
             let (pointer, layout, pattern) = live.swap_remove(index);
             // SAFETY: the allocation is live and `layout.size()` bytes long.
             let bytes = unsafe { core::slice::from_raw_parts(pointer, layout.size()) };
-            check!(bytes.iter().all(|b| *b == pattern), "heap block {pointer:p} was overwritten");
+            check!(
+                bytes.iter().all(|b| *b == pattern),
+                "heap block {pointer:p} was overwritten"
+            );
             // SAFETY: allocated above with this layout and not freed since.
             unsafe { alloc::alloc::dealloc(pointer, layout) };
         }
@@ -78,7 +108,12 @@ fn heap_stress_mixed_sizes_and_alignments() -> Result<(), String> {
         unsafe { alloc::alloc::dealloc(pointer, layout) };
     }
     let after = heap::statistics();
-    check!(after.allocated_bytes == before.allocated_bytes, "heap grew from {} to {} bytes", before.allocated_bytes, after.allocated_bytes);
+    check!(
+        after.allocated_bytes == before.allocated_bytes,
+        "heap grew from {} to {} bytes",
+        before.allocated_bytes,
+        after.allocated_bytes
+    );
     Ok(())
 }
 kernel_test!(mm_heap_stress, heap_stress_mixed_sizes_and_alignments);
@@ -86,34 +121,63 @@ kernel_test!(mm_heap_stress, heap_stress_mixed_sizes_and_alignments);
 fn heap_allocations_are_physically_contiguous() -> Result<(), String> {
     let buffer: Vec<u8> = alloc::vec![0u8; 256 * 1024];
     let base = buffer.as_ptr() as u64;
-    let base_phys = paging::translate(base).ok_or("heap address not mapped")?.physical;
+    let base_phys = paging::translate(base)
+        .ok_or("heap address not mapped")?
+        .physical;
     for offset in (0..buffer.len() as u64).step_by(4096) {
-        let phys = paging::translate(base + offset).ok_or("heap page not mapped")?.physical;
-        check!(phys == base_phys + offset, "heap block not physically contiguous at offset {offset:#x}");
+        let phys = paging::translate(base + offset)
+            .ok_or("heap page not mapped")?
+            .physical;
+        check!(
+            phys == base_phys + offset,
+            "heap block not physically contiguous at offset {offset:#x}"
+        );
     }
     Ok(())
 }
-kernel_test!(mm_heap_physically_contiguous, heap_allocations_are_physically_contiguous);
+kernel_test!(
+    mm_heap_physically_contiguous,
+    heap_allocations_are_physically_contiguous
+);
 
 fn dma_buffers_are_contiguous_with_right_physical_addresses() -> Result<(), String> {
     let (free_before, _) = frames::statistics();
     {
-        let mut buffer = DmaBuffer::allocate(64 * 1024, 64 * 1024, DmaLimit::Below4GiB).map_err(|e| alloc::format!("{e}"))?;
+        let mut buffer = DmaBuffer::allocate(64 * 1024, 64 * 1024, DmaLimit::Below4GiB)
+            .map_err(|e| alloc::format!("{e}"))?;
         let phys = buffer.physical_address();
-        check!(phys % (64 * 1024) == 0, "DMA buffer at {phys:#x} not 64 KiB aligned");
+        check!(
+            phys % (64 * 1024) == 0,
+            "DMA buffer at {phys:#x} not 64 KiB aligned"
+        );
         check!(phys + 64 * 1024 <= 1 << 32, "DMA buffer above 4 GiB");
-        check!(buffer.as_mut_slice().iter().all(|b| *b == 0), "DMA buffer not zeroed");
+        check!(
+            buffer.as_mut_slice().iter().all(|b| *b == 0),
+            "DMA buffer not zeroed"
+        );
         for offset in (0..64 * 1024u64).step_by(4096) {
-            let t = paging::translate(buffer.virtual_address() as u64 + offset).ok_or("DMA page not mapped")?;
-            check!(t.physical == phys + offset, "DMA page {offset:#x} maps to {:#x}, expected {:#x}", t.physical, phys + offset);
+            let t = paging::translate(buffer.virtual_address() as u64 + offset)
+                .ok_or("DMA page not mapped")?;
+            check!(
+                t.physical == phys + offset,
+                "DMA page {offset:#x} maps to {:#x}, expected {:#x}",
+                t.physical,
+                phys + offset
+            );
         }
         buffer.as_mut_slice()[100] = 7;
-        check!(DmaBuffer::allocate(0, 4096, DmaLimit::Any).is_err(), "zero-length DMA allowed");
+        check!(
+            DmaBuffer::allocate(0, 4096, DmaLimit::Any).is_err(),
+            "zero-length DMA allowed"
+        );
     }
     check!(frames::statistics().0 == free_before, "DMA frames leaked");
     Ok(())
 }
-kernel_test!(mm_dma_contiguous, dma_buffers_are_contiguous_with_right_physical_addresses);
+kernel_test!(
+    mm_dma_contiguous,
+    dma_buffers_are_contiguous_with_right_physical_addresses
+);
 
 fn kernel_sections_are_mapped_write_xor_execute() -> Result<(), String> {
     let sections = paging::kernel_sections();
@@ -123,33 +187,60 @@ fn kernel_sections_are_mapped_write_xor_execute() -> Result<(), String> {
     check!(!rodata.executable && !rodata.writable, "rodata must be R");
     let data = paging::translate(sections.data.0).ok_or("data not mapped")?;
     check!(!data.executable && data.writable, "data must be RW-NX");
-    let direct = paging::translate(crate::mm::phys_to_virt(0x10_0000)).ok_or("direct map missing")?;
+    let direct =
+        paging::translate(crate::mm::phys_to_virt(0x10_0000)).ok_or("direct map missing")?;
     check!(!direct.executable, "direct map must be NX");
-    check!(paging::translate(sections.boot_stack_guard).is_none(), "boot stack guard page is mapped");
+    check!(
+        paging::translate(sections.boot_stack_guard).is_none(),
+        "boot stack guard page is mapped"
+    );
     Ok(())
 }
-kernel_test!(mm_write_xor_execute, kernel_sections_are_mapped_write_xor_execute);
+kernel_test!(
+    mm_write_xor_execute,
+    kernel_sections_are_mapped_write_xor_execute
+);
 
 fn stacks_have_unmapped_guard_pages_and_are_reclaimed() -> Result<(), String> {
     let (free_before, _) = frames::statistics();
     for _ in 0..100 {
-        let stack = crate::mm::stack::KernelStack::new(4, "test", 0).map_err(|e| alloc::format!("{e}"))?;
-        check!(paging::translate(stack.guard_page()).is_none(), "guard page mapped");
-        check!(paging::translate(stack.bottom()).is_some(), "stack bottom unmapped");
-        check!(paging::translate(stack.top() - 8).is_some(), "stack top unmapped");
+        let stack =
+            crate::mm::stack::KernelStack::new(4, "test", 0).map_err(|e| alloc::format!("{e}"))?;
+        check!(
+            paging::translate(stack.guard_page()).is_none(),
+            "guard page mapped"
+        );
+        check!(
+            paging::translate(stack.bottom()).is_some(),
+            "stack bottom unmapped"
+        );
+        check!(
+            paging::translate(stack.top() - 8).is_some(),
+            "stack top unmapped"
+        );
     }
     check!(frames::statistics().0 == free_before, "stack frames leaked");
     Ok(())
 }
-kernel_test!(mm_stack_guard_pages, stacks_have_unmapped_guard_pages_and_are_reclaimed);
+kernel_test!(
+    mm_stack_guard_pages,
+    stacks_have_unmapped_guard_pages_and_are_reclaimed
+);
 
 fn mmio_mappings_are_uncached() -> Result<(), String> {
-    let region = crate::mm::mmio::MmioRegion::map(0xfee0_0000, 4096).map_err(|e| alloc::format!("{e}"))?;
+    let region =
+        crate::mm::mmio::MmioRegion::map(0xfee0_0000, 4096).map_err(|e| alloc::format!("{e}"))?;
     let t = paging::translate(region.virtual_address() as u64).ok_or("MMIO not mapped")?;
-    check!(t.cache_disabled && !t.executable, "MMIO must be uncached and NX");
+    check!(
+        t.cache_disabled && !t.executable,
+        "MMIO must be uncached and NX"
+    );
     check!(t.physical == 0xfee0_0000, "MMIO maps the wrong frame");
     let version = region.read_u32(0x30);
-    check!(version & 0xff != 0, "LAPIC version register reads zero through the mapping");
+    check!(
+        version & 0xff != 0,
+        "LAPIC version register reads zero through the mapping"
+    );
     Ok(())
 }
 kernel_test!(mm_mmio_uncached, mmio_mappings_are_uncached);
@@ -163,16 +254,26 @@ fn busy_wait_measured_by_hpet_and_tsc_agree() -> Result<(), String> {
         time::busy_wait_nanos(10_000_000);
         let tsc_ns = time::tsc::ticks_to_nanos(crate::arch::cpu::rdtsc() - tsc_start) as f64;
         let hpet_ns = (time::hpet::nanos() - hpet_start) as f64;
-        check!(hpet_ns >= 10_000_000.0 * 0.99, "10 ms wait lasted only {hpet_ns} ns by the HPET");
+        check!(
+            hpet_ns >= 10_000_000.0 * 0.99,
+            "10 ms wait lasted only {hpet_ns} ns by the HPET"
+        );
         let error = ((tsc_ns - hpet_ns) / hpet_ns).abs();
         if error > worst {
             worst = error;
         }
     }
-    check!(worst < 0.01, "TSC and HPET disagree by {:.3}% over 10 ms", worst * 100.0);
+    check!(
+        worst < 0.01,
+        "TSC and HPET disagree by {:.3}% over 10 ms",
+        worst * 100.0
+    );
     Ok(())
 }
-kernel_test!(time_tsc_matches_hpet, busy_wait_measured_by_hpet_and_tsc_agree);
+kernel_test!(
+    time_tsc_matches_hpet,
+    busy_wait_measured_by_hpet_and_tsc_agree
+);
 
 fn monotonic_clock_never_goes_backwards() -> Result<(), String> {
     let mut previous = time::monotonic_nanos();
@@ -188,10 +289,19 @@ kernel_test!(time_monotonic, monotonic_clock_never_goes_backwards);
 fn wall_clock_is_plausible() -> Result<(), String> {
     let (seconds, nanos) = time::wall_clock();
     // 2020-01-01 .. 2100-01-01
-    check!((1_577_836_800..4_102_444_800).contains(&seconds), "wall clock {seconds} s is implausible");
+    check!(
+        (1_577_836_800..4_102_444_800).contains(&seconds),
+        "wall clock {seconds} s is implausible"
+    );
     check!(nanos < 1_000_000_000, "nanoseconds out of range");
-    check!(time::rtc::days_from_civil(1970, 1, 1) == 0, "epoch day wrong");
-    check!(time::rtc::days_from_civil(2000, 3, 1) == 11_017, "2000-03-01 wrong");
+    check!(
+        time::rtc::days_from_civil(1970, 1, 1) == 0,
+        "epoch day wrong"
+    );
+    check!(
+        time::rtc::days_from_civil(2000, 3, 1) == 11_017,
+        "2000-03-01 wrong"
+    );
     Ok(())
 }
 kernel_test!(time_wall_clock, wall_clock_is_plausible);
@@ -201,7 +311,11 @@ fn timer_interrupts_arrive() -> Result<(), String> {
     time::busy_wait_nanos(50_000_000);
     let after = crate::interrupts::timer_ticks();
     // 100 Hz: about 5 ticks in 50 ms.
-    check!(after > before + 2, "only {} timer ticks in 50 ms", after - before);
+    check!(
+        after > before + 2,
+        "only {} timer ticks in 50 ms",
+        after - before
+    );
     Ok(())
 }
 kernel_test!(irq_local_apic_timer, timer_interrupts_arrive);
@@ -214,7 +328,10 @@ fn probe_speed() -> Result<(), String> {
     for i in 0..2_000_000u64 {
         x = core::hint::black_box(x.wrapping_add(i));
     }
-    crate::println!("probe: 2M-iteration loop took {} us", (time::monotonic_nanos() - start) / 1000);
+    crate::println!(
+        "probe: 2M-iteration loop took {} us",
+        (time::monotonic_nanos() - start) / 1000
+    );
     Ok(())
 }
 kernel_test!(probe_speed, probe_speed);

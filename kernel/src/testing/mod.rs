@@ -22,8 +22,10 @@ macro_rules! kernel_test {
         const _: () = {
             #[used]
             #[link_section = ".kernel_tests"]
-            static TEST: $crate::testing::TestCase =
-                $crate::testing::TestCase { name: stringify!($name), run: $function };
+            static TEST: $crate::testing::TestCase = $crate::testing::TestCase {
+                name: stringify!($name),
+                run: $function,
+            };
         };
     };
 }
@@ -62,7 +64,10 @@ pub fn run(filter: &str) -> ! {
     let mut failed = 0;
     crate::println!("running kernel tests (filter '{filter}')");
     // `probe_*` entries measure the machine rather than test the kernel: only run when named.
-    let selected = |t: &&TestCase| t.name.starts_with(filter) && (!t.name.starts_with("probe_") || filter.starts_with("probe_"));
+    let selected = |t: &&TestCase| {
+        t.name.starts_with(filter)
+            && (!t.name.starts_with("probe_") || filter.starts_with("probe_"))
+    };
     let mut tests: alloc::vec::Vec<&TestCase> = all().iter().filter(selected).collect();
     tests.sort_by_key(|t| t.name);
     for test in tests {
@@ -71,7 +76,11 @@ pub fn run(filter: &str) -> ! {
         match (test.run)() {
             Ok(()) => {
                 passed += 1;
-                crate::println!("test {} ... ok ({} us)", test.name, (crate::time::monotonic_nanos() - start) / 1000);
+                crate::println!(
+                    "test {} ... ok ({} us)",
+                    test.name,
+                    (crate::time::monotonic_nanos() - start) / 1000
+                );
             }
             Err(message) => {
                 failed += 1;
@@ -98,10 +107,13 @@ pub fn trigger_fault(name: &str) -> ! {
             unsafe { core::ptr::write_volatile((guard + 64) as *mut u64, 0xdead) };
         }
         "stack-overflow" => {
-            let stack = crate::mm::stack::KernelStack::new(4, "overflow-test", 0).expect("test stack");
+            let stack =
+                crate::mm::stack::KernelStack::new(4, "overflow-test", 0).expect("test stack");
             // SAFETY: switches to a fresh, mapped kernel stack and recurses until its guard page
             // faults; nothing returns.
-            unsafe { core::arch::asm!("mov rsp, {}", "call {}", in(reg) stack.top(), sym recurse, options(noreturn)) };
+            unsafe {
+                core::arch::asm!("mov rsp, {}", "call {}", in(reg) stack.top(), sym recurse, options(noreturn))
+            };
         }
         "write-text" => {
             let text = crate::mm::paging::kernel_sections().text.0;
@@ -119,7 +131,10 @@ pub fn trigger_fault(name: &str) -> ! {
 }
 
 #[inline(never)]
-#[expect(unconditional_recursion, reason = "recursing into the guard page is the test")]
+#[expect(
+    unconditional_recursion,
+    reason = "recursing into the guard page is the test"
+)]
 extern "C" fn recurse(depth: u64) -> u64 {
     let mut buffer = [depth as u8; 512];
     // Keep the frame alive and the call out of tail position so it really recurses.

@@ -28,7 +28,8 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = month as i64;
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i64 - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i64 - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -49,7 +50,13 @@ pub fn read_unix_seconds() -> Result<u64, &'static str> {
     let status_b = read_register(0x0b);
     let binary = status_b & 0x04 != 0;
     let hour_24 = status_b & 0x02 != 0;
-    let decode = |v: u8| if binary { v } else { (v & 0x0f) + (v >> 4) * 10 };
+    let decode = |v: u8| {
+        if binary {
+            v
+        } else {
+            (v & 0x0f) + (v >> 4) * 10
+        }
+    };
     let [second, minute, hour_raw, day, month, year, century] = reading.0;
     let pm = hour_raw & 0x80 != 0;
     let mut hour = decode(hour_raw & 0x7f);
@@ -59,9 +66,18 @@ pub fn read_unix_seconds() -> Result<u64, &'static str> {
             hour += 12;
         }
     }
-    let century = if century != 0 && decode(century) >= 19 { decode(century) as i64 } else { 20 };
+    let century = if century != 0 && decode(century) >= 19 {
+        decode(century) as i64
+    } else {
+        20
+    };
     let (second, minute, day, month) = (decode(second), decode(minute), decode(day), decode(month));
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return Err("RTC holds an invalid date");
     }
     let year = century * 100 + decode(year) as i64;

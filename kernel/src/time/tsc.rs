@@ -17,7 +17,11 @@ pub enum Reference {
 
 /// Measures the TSC frequency over 10 ms of HPET time, or of PIT channel 2 without an HPET.
 pub fn calibrate() -> (u64, Reference) {
-    let (hz, reference) = if hpet::available() { (measure_with_hpet(), Reference::Hpet) } else { (measure_with_pit(), Reference::Pit) };
+    let (hz, reference) = if hpet::available() {
+        (measure_with_hpet(), Reference::Hpet)
+    } else {
+        (measure_with_pit(), Reference::Pit)
+    };
     TSC_AT_BOOT.store(cpu::rdtsc(), Ordering::Relaxed);
     TSC_HZ.store(hz, Ordering::Release);
     (hz, reference)
@@ -39,7 +43,7 @@ fn measure_with_hpet() -> u64 {
 fn measure_with_pit() -> u64 {
     const PIT_HZ: u64 = 1_193_182;
     let count = (PIT_HZ / 100) as u16; // 10 ms
-    // Gate channel 2 on, speaker off; mode 0 one-shot.
+                                       // Gate channel 2 on, speaker off; mode 0 one-shot.
     port::write_u8(0x61, (port::read_u8(0x61) & !0x02) | 0x01);
     port::write_u8(0x43, 0b1011_0000);
     port::write_u8(0x42, count as u8);

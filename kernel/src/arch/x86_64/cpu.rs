@@ -28,9 +28,21 @@ pub fn features() -> Features {
     let leaf0 = __cpuid(0);
     let leaf1 = __cpuid(1);
     let ext_max = __cpuid(0x8000_0000).eax;
-    let ext1 = if ext_max >= 0x8000_0001 { __cpuid(0x8000_0001) } else { __cpuid(0) };
-    let ext7 = if ext_max >= 0x8000_0007 { __cpuid(0x8000_0007).edx } else { 0 };
-    let leaf7 = if leaf0.eax >= 7 { __cpuid_count(7, 0).ebx } else { 0 };
+    let ext1 = if ext_max >= 0x8000_0001 {
+        __cpuid(0x8000_0001)
+    } else {
+        __cpuid(0)
+    };
+    let ext7 = if ext_max >= 0x8000_0007 {
+        __cpuid(0x8000_0007).edx
+    } else {
+        0
+    };
+    let leaf7 = if leaf0.eax >= 7 {
+        __cpuid_count(7, 0).ebx
+    } else {
+        0
+    };
     let mut vendor = [0u8; 12];
     vendor[0..4].copy_from_slice(&leaf0.ebx.to_le_bytes());
     vendor[4..8].copy_from_slice(&leaf0.edx.to_le_bytes());
@@ -170,7 +182,9 @@ pub fn read_cr2() -> u64 {
 pub fn frame_pointer() -> u64 {
     let rbp: u64;
     // SAFETY: reads a register; no memory is touched.
-    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags))
+    };
     rbp
 }
 

@@ -22,9 +22,15 @@ pub struct Polarity {
 }
 
 /// ISA defaults: edge-triggered, active high.
-pub const ISA_DEFAULT: Polarity = Polarity { level_triggered: false, active_low: false };
+pub const ISA_DEFAULT: Polarity = Polarity {
+    level_triggered: false,
+    active_low: false,
+};
 /// PCI defaults: level-triggered, active low.
-pub const PCI_DEFAULT: Polarity = Polarity { level_triggered: true, active_low: true };
+pub const PCI_DEFAULT: Polarity = Polarity {
+    level_triggered: true,
+    active_low: true,
+};
 
 struct IoApic {
     registers: MmioRegion,
@@ -75,7 +81,11 @@ impl core::fmt::Display for RouteError {
 /// Maps an IOAPIC and masks all of its pins.
 pub fn add(physical_base: u64, gsi_base: u32) -> Result<u32, MemoryError> {
     let registers = MmioRegion::map(physical_base, 4096)?;
-    let mut apic = IoApic { registers, gsi_base, pins: 0 };
+    let mut apic = IoApic {
+        registers,
+        gsi_base,
+        pins: 0,
+    };
     apic.pins = ((apic.read(REG_VERSION) >> 16) & 0xff) + 1;
     for pin in 0..apic.pins {
         apic.write_entry(pin, ENTRY_MASKED);
@@ -110,7 +120,11 @@ pub fn route(gsi: u32, vector: u8, apic_id: u32, polarity: Polarity) -> Result<(
 pub fn set_masked(gsi: u32, masked: bool) -> Result<(), RouteError> {
     with_pin(gsi, |apic, pin| {
         let entry = apic.read_entry(pin);
-        let entry = if masked { entry | ENTRY_MASKED } else { entry & !ENTRY_MASKED };
+        let entry = if masked {
+            entry | ENTRY_MASKED
+        } else {
+            entry & !ENTRY_MASKED
+        };
         apic.write_entry(pin, entry);
     })
 }

@@ -57,7 +57,9 @@ pub fn set_handler(vector: u8, handler: IrqHandler) {
 /// Hands out a fresh device vector, or `None` when all are used.
 pub fn allocate_vector() -> Option<u8> {
     NEXT_VECTOR
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| (v <= LAST_DEVICE_VECTOR).then(|| v + 1))
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+            (v <= LAST_DEVICE_VECTOR).then(|| v + 1)
+        })
         .ok()
 }
 
@@ -98,7 +100,10 @@ const EXCEPTION_NAMES: [&str; 32] = [
 
 /// Human name of an exception vector.
 pub fn exception_name(vector: u8) -> &'static str {
-    EXCEPTION_NAMES.get(vector as usize).copied().unwrap_or("device interrupt")
+    EXCEPTION_NAMES
+        .get(vector as usize)
+        .copied()
+        .unwrap_or("device interrupt")
 }
 
 #[no_mangle]
@@ -111,7 +116,11 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         // A double fault is usually a page fault that could not be delivered (an overflowing stack),
         // so CR2 still names the address that started it.
-        let cr2 = if vector == 14 || vector == 8 { Some(cpu::read_cr2()) } else { None };
+        let cr2 = if vector == 14 || vector == 8 {
+            Some(cpu::read_cr2())
+        } else {
+            None
+        };
         diagnostics::fatal_exception(frame, cr2);
     }
     if vector == VECTOR_SPURIOUS {

@@ -8,6 +8,7 @@
 use core::ffi::{c_int, c_void};
 use core::ptr;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Instant;
 
 use rumpuser::abi::{
@@ -50,21 +51,21 @@ fn row(name: &str, rump: f64, direct: f64) {
 struct PingPong {
     mtx: *mut RumpuserMtx,
     cv: [*mut RumpuserCv; 2],
-    turn: *mut c_int,
+    turn: AtomicI32,
     rounds: u64,
 }
 // SAFETY: the pointers are thread-safe rumpuser lock objects and an int guarded by `mtx`.
 unsafe impl Sync for PingPong {}
 
 fn rump_side(p: &PingPong, me: c_int) {
-    // SAFETY: all objects stay alive until both threads are done; `turn` is guarded by `mtx`.
+    // SAFETY: all objects stay alive until both threads are done.
     unsafe {
         for _ in 0..p.rounds {
             rumpuser_mutex_enter(p.mtx);
-            while *p.turn != me {
+            while p.turn.load(Ordering::Relaxed) != me {
                 rumpuser_cv_wait(p.cv[me as usize], p.mtx);
             }
-            *p.turn = 1 - me;
+            p.turn.store(1 - me, Ordering::Relaxed);
             rumpuser_cv_signal(p.cv[1 - me as usize]);
             rumpuser_mutex_exit(p.mtx);
         }
