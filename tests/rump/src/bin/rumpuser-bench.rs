@@ -73,11 +73,10 @@ fn rump_side(p: &PingPong, me: c_int) {
 }
 
 fn rump_ping_pong(rounds: u64) -> f64 {
-    let mut turn: c_int = 0;
     let mut p = PingPong {
         mtx: ptr::null_mut(),
         cv: [ptr::null_mut(); 2],
-        turn: &mut turn,
+        turn: AtomicI32::new(0),
         rounds,
     };
     // SAFETY: out-pointers are valid.
