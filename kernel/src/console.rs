@@ -115,9 +115,13 @@ pub fn init_logger(level: Option<&str>) -> Result<(), &str> {
     }
 }
 
+/// An unknown log-level name.
+#[derive(Debug)]
+pub struct UnknownLevel;
+
 /// Sets the log level by name.
-pub fn set_level(name: &str) -> Result<log::LevelFilter, ()> {
-    let level: log::LevelFilter = name.parse().map_err(|_| ())?;
+pub fn set_level(name: &str) -> Result<log::LevelFilter, UnknownLevel> {
+    let level: log::LevelFilter = name.parse().map_err(|_| UnknownLevel)?;
     LEVEL.store(level as usize, Ordering::Relaxed);
     Ok(level)
 }

@@ -40,7 +40,7 @@ pub fn unexpected_interrupts() -> u64 {
 }
 
 fn plausible_frame(address: u64) -> bool {
-    address % 8 == 0
+    address.is_multiple_of(8)
         && address >= crate::mm::DIRECT_MAP_BASE
         && crate::mm::paging::translate(address).is_some()
 }

@@ -22,10 +22,8 @@ fn read_line(line: &mut String) {
                 println!();
                 return;
             }
-            0x08 | 0x7f => {
-                if line.pop().is_some() {
-                    print!("\x08 \x08");
-                }
+            0x08 | 0x7f if line.pop().is_some() => {
+                print!("\x08 \x08");
             }
             0x15 => {
                 // Ctrl-U: erase the line.
@@ -225,7 +223,7 @@ fn log_level(arguments: &str) {
     } else {
         match crate::console::set_level(arguments) {
             Ok(level) => println!("log level: {level}"),
-            Err(()) => println!("unknown level '{arguments}'"),
+            Err(_) => println!("unknown level '{arguments}'"),
         }
     }
 }

@@ -126,7 +126,7 @@ impl<'a> FrameBitmap<'a> {
         let mut candidate = from.div_ceil(align) * align;
         while candidate + count <= to {
             // Skip whole used words quickly.
-            if candidate % 64 == 0 && self.bits[(candidate / 64) as usize] == u64::MAX {
+            if candidate.is_multiple_of(64) && self.bits[(candidate / 64) as usize] == u64::MAX {
                 candidate = (candidate + 64).div_ceil(align) * align;
                 continue;
             }
@@ -140,7 +140,7 @@ impl<'a> FrameBitmap<'a> {
 
     /// Frees `count` frames starting at physical `address`; refuses double frees.
     pub fn free(&mut self, address: u64, count: u64) -> Result<(), FrameError> {
-        if address % FRAME_SIZE != 0 || address / FRAME_SIZE + count > self.frame_count {
+        if !address.is_multiple_of(FRAME_SIZE) || address / FRAME_SIZE + count > self.frame_count {
             return Err(FrameError::BadAddress(address));
         }
         let first = address / FRAME_SIZE;

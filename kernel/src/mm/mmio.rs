@@ -73,7 +73,7 @@ impl MmioRegion {
 
     fn check(&self, offset: usize, width: usize) {
         assert!(
-            offset % width == 0 && offset + width <= self.length,
+            offset.is_multiple_of(width) && offset + width <= self.length,
             "MMIO access at offset {offset:#x} (width {width}) outside region of {:#x} bytes at {:#x}",
             self.length,
             self.physical

@@ -112,7 +112,7 @@ fn direct_map(
     let end = end.next_multiple_of(4096);
     while phys < end {
         let virt = VirtAddr::new(phys + DIRECT_MAP_BASE);
-        if phys % (2 << 20) == 0 && phys + (2 << 20) <= end {
+        if phys.is_multiple_of(2 << 20) && phys + (2 << 20) <= end {
             let page = Page::<Size2MiB>::containing_address(virt);
             let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(phys));
             // SAFETY: the direct map aliases RAM only through this window, never the image's rights.

@@ -83,7 +83,7 @@ fn heap_stress_mixed_sizes_and_alignments() -> Result<(), String> {
                 "allocation of {size} bytes failed in round {round}"
             );
             check!(
-                pointer as usize % align == 0,
+                (pointer as usize).is_multiple_of(align),
                 "pointer {pointer:p} not aligned to {align}"
             );
             let pattern = round as u8;

@@ -52,7 +52,8 @@ pub fn all() -> &'static [TestCase] {
 #[macro_export]
 macro_rules! check {
     ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
+        let condition: bool = $cond;
+        if !condition {
             return Err(alloc::format!($($arg)*));
         }
     };
