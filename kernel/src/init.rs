@@ -159,7 +159,12 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
         total
     );
 
-    // 9. What to run: a deliberate fault, the test suite, or the shell.
+    // Devices: PCI enumeration and drivers (after interrupts, before the root file system).
+
+    // 9. The root file system: needs the heap for its index.
+    crate::rootfs::init(info);
+
+    // 10. What to run: a deliberate fault, the test suite, or the shell.
     if let Some(fault) = info.option("fault") {
         crate::testing::trigger_fault(fault);
     }

@@ -24,6 +24,8 @@ pub mod interrupts;
 #[cfg(target_os = "none")]
 pub mod qemu;
 #[cfg(target_os = "none")]
+pub mod rootfs;
+#[cfg(target_os = "none")]
 pub mod shell;
 #[cfg(target_os = "none")]
 pub mod smp;

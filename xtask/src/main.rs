@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use qemu::{Accel, Boot};
 
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace")

@@ -139,6 +139,57 @@ fn shell_scenario(
     Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
 }
 
+/// Boots with the default initrd and compares `ls` and `cat` with the source directory.
+fn initrd_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, String> {
+    let (initrd, _) = crate::build_images()?;
+    let initrd = initrd.ok_or("scripts/mkinitrd is missing")?;
+    let mut boot = boot(kernel, accel, "512M", 2, "log=info");
+    boot.initrd = Some(initrd);
+    let mut session = Session::start(&boot)?;
+    let mut at = session.wait_for("kernel> ", 0)?;
+    if !session.output().contains("initrd: ") || session.output().contains("WARN  rootfs") {
+        return Err(format!("initrd not loaded cleanly:\n{}", session.output()));
+    }
+    let rootfs = crate::root().join("rootfs");
+    let mut ask = |session: &mut Session, command: &str| -> Result<String, String> {
+        session.send(command)?;
+        let end = session.wait_for("kernel> ", at)?;
+        let answer = session.output()[at..end].to_owned();
+        at = end;
+        Ok(answer)
+    };
+    let listing = ask(&mut session, "ls /")?;
+    let mut names: Vec<String> = std::fs::read_dir(&rootfs)
+        .map_err(|e| e.to_string())?
+        .map(|e| {
+            e.map(|e| e.file_name().to_string_lossy().into_owned())
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    for name in &names {
+        if !listing.lines().any(|l| {
+            l.split_whitespace().nth(1).map(|n| n.trim_end_matches('/')) == Some(name.as_str())
+        }) {
+            return Err(format!("'ls /' lacks '{name}':\n{listing}"));
+        }
+    }
+    let motd = std::fs::read_to_string(rootfs.join("etc/motd")).map_err(|e| e.to_string())?;
+    let shown = ask(&mut session, "cat /etc/motd")?;
+    for line in motd.lines() {
+        if !shown.contains(line) {
+            return Err(format!("'cat /etc/motd' lacks the line '{line}':\n{shown}"));
+        }
+    }
+    let missing = ask(&mut session, "cat /no/such/file")?;
+    if !missing.contains("cat: /no/such/file:") {
+        return Err(format!("missing file not reported:\n{missing}"));
+    }
+    session.send("poweroff")?;
+    session.wait_exit()?;
+    Ok(format!("{} top-level entries match rootfs/", names.len()))
+}
+
 /// Boots with `fault=NAME` and checks the fatal report.
 fn fault_scenario(
     kernel: &std::path::Path,
@@ -190,6 +241,9 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
         if suite.wants(&name) {
             suite.record(&name, shell_scenario(&kernel, accel, memory, cpus));
         }
+    }
+    if suite.wants("initrd_root") {
+        suite.record("initrd_root", initrd_scenario(&kernel, accel));
     }
     let faults: &[(&str, &[&str])] = &[
         (
