@@ -14,7 +14,10 @@ const PAGE: u64 = 4096;
 
 #[derive(Clone, Debug)]
 enum Kind {
-    File { size: u64, pages: BTreeMap<u64, Vec<u8>> },
+    File {
+        size: u64,
+        pages: BTreeMap<u64, Vec<u8>>,
+    },
     Directory(BTreeMap<String, u32>),
     Symlink(Vec<u8>),
 }
@@ -126,7 +129,9 @@ impl Model {
                         pending.push(child);
                         (FileType::Directory, 0, None)
                     }
-                    Kind::Symlink(target) => (FileType::Symlink, target.len() as u64, Some(target.clone())),
+                    Kind::Symlink(target) => {
+                        (FileType::Symlink, target.len() as u64, Some(target.clone()))
+                    }
                 };
                 out.insert(path, (kind, node.permissions, size, links[&child], data));
             }
@@ -138,7 +143,9 @@ impl Model {
 fn write_pages(pages: &mut BTreeMap<u64, Vec<u8>>, offset: u64, data: &[u8]) {
     for (index, byte) in data.iter().enumerate() {
         let position = offset + index as u64;
-        pages.entry(position / PAGE).or_insert_with(|| vec![0; PAGE as usize])[(position % PAGE) as usize] = *byte;
+        pages
+            .entry(position / PAGE)
+            .or_insert_with(|| vec![0; PAGE as usize])[(position % PAGE) as usize] = *byte;
     }
 }
 
@@ -151,16 +158,49 @@ fn truncate_pages(pages: &mut BTreeMap<u64, Vec<u8>>, size: u64) {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Create { directory: usize, name: u8 },
-    Write { file: usize, offset: u64, length: u16, seed: u8 },
-    Truncate { file: usize, size: u64 },
-    Unlink { entry: usize },
-    Mkdir { directory: usize, name: u8 },
-    Rmdir { entry: usize },
-    Rename { entry: usize, directory: usize, name: u8 },
-    Link { entry: usize, directory: usize, name: u8 },
-    Symlink { directory: usize, name: u8, length: u8 },
-    Chmod { entry: usize, permissions: u16 },
+    Create {
+        directory: usize,
+        name: u8,
+    },
+    Write {
+        file: usize,
+        offset: u64,
+        length: u16,
+        seed: u8,
+    },
+    Truncate {
+        file: usize,
+        size: u64,
+    },
+    Unlink {
+        entry: usize,
+    },
+    Mkdir {
+        directory: usize,
+        name: u8,
+    },
+    Rmdir {
+        entry: usize,
+    },
+    Rename {
+        entry: usize,
+        directory: usize,
+        name: u8,
+    },
+    Link {
+        entry: usize,
+        directory: usize,
+        name: u8,
+    },
+    Symlink {
+        directory: usize,
+        name: u8,
+        length: u8,
+    },
+    Chmod {
+        entry: usize,
+        permissions: u16,
+    },
 }
 
 fn offset_strategy() -> impl Strategy<Value = u64> {
@@ -199,8 +239,11 @@ type Driver = FileSystem<FileDevice>;
 fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
     let owner = Owner { uid: 0, gid: 0 };
     let directories = model.directories();
-    let entries: Vec<(u32, String, u32)> =
-        model.entries().into_iter().filter(|(parent, name, _)| !(*parent == 2 && name == "lost+found")).collect();
+    let entries: Vec<(u32, String, u32)> = model
+        .entries()
+        .into_iter()
+        .filter(|(parent, name, _)| !(*parent == 2 && name == "lost+found"))
+        .collect();
     let files: Vec<u32> = entries
         .iter()
         .filter(|(_, _, child)| matches!(model.nodes[child].kind, Kind::File { .. }))
@@ -215,7 +258,11 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
         }
     };
     match *op {
-        Op::Create { directory, name } | Op::Mkdir { directory, name } | Op::Symlink { directory, name, .. } => {
+        Op::Create { directory, name }
+        | Op::Mkdir { directory, name }
+        | Op::Symlink {
+            directory, name, ..
+        } => {
             let parent = directories[directory % directories.len()];
             let name = format!("n{name}");
             let exists = model.children(parent).contains_key(&name);
@@ -231,11 +278,18 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
             match (exists, result) {
                 (false, Ok(inode)) => {
                     let (kind, permissions) = match *op {
-                        Op::Create { .. } => (Kind::File { size: 0, pages: BTreeMap::new() }, 0o644),
+                        Op::Create { .. } => (
+                            Kind::File {
+                                size: 0,
+                                pages: BTreeMap::new(),
+                            },
+                            0o644,
+                        ),
                         Op::Mkdir { .. } => (Kind::Directory(BTreeMap::new()), 0o755),
-                        Op::Symlink { length, .. } => {
-                            (Kind::Symlink((0..length).map(|i| b'a' + i % 26).collect()), 0o777)
-                        }
+                        Op::Symlink { length, .. } => (
+                            Kind::Symlink((0..length).map(|i| b'a' + i % 26).collect()),
+                            0o777,
+                        ),
                         _ => unreachable!(),
                     };
                     model.nodes.insert(inode, ModelNode { kind, permissions });
@@ -245,11 +299,22 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
                 (exists, result) => check("create", !exists, result.map(|_| ())),
             }
         }
-        Op::Write { file, offset, length, seed } => {
-            let Some(index) = pick(files.len(), file) else { return Ok(()) };
+        Op::Write {
+            file,
+            offset,
+            length,
+            seed,
+        } => {
+            let Some(index) = pick(files.len(), file) else {
+                return Ok(());
+            };
             let inode = files[index];
-            let data: Vec<u8> = (0..length).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
-            let written = fs.write(inode, offset, &data).map_err(|error| format!("write: {error}"))?;
+            let data: Vec<u8> = (0..length)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                .collect();
+            let written = fs
+                .write(inode, offset, &data)
+                .map_err(|error| format!("write: {error}"))?;
             if written != data.len() {
                 return Err(format!("short write {written}"));
             }
@@ -261,10 +326,16 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
             }
             Ok(())
         }
-        Op::Truncate { file, size: new_size } => {
-            let Some(index) = pick(files.len(), file) else { return Ok(()) };
+        Op::Truncate {
+            file,
+            size: new_size,
+        } => {
+            let Some(index) = pick(files.len(), file) else {
+                return Ok(());
+            };
             let inode = files[index];
-            fs.truncate(inode, new_size).map_err(|error| format!("truncate: {error}"))?;
+            fs.truncate(inode, new_size)
+                .map_err(|error| format!("truncate: {error}"))?;
             if let Kind::File { size, pages } = &mut model.nodes.get_mut(&inode).unwrap().kind {
                 truncate_pages(pages, new_size);
                 *size = new_size;
@@ -272,7 +343,9 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
             Ok(())
         }
         Op::Unlink { entry } | Op::Rmdir { entry } => {
-            let Some(index) = pick(entries.len(), entry) else { return Ok(()) };
+            let Some(index) = pick(entries.len(), entry) else {
+                return Ok(());
+            };
             let (parent, name, child) = entries[index].clone();
             let is_directory = matches!(model.nodes[&child].kind, Kind::Directory(_));
             let ok = match op {
@@ -292,8 +365,14 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
             }
             Ok(())
         }
-        Op::Rename { entry, directory, name } => {
-            let Some(index) = pick(entries.len(), entry) else { return Ok(()) };
+        Op::Rename {
+            entry,
+            directory,
+            name,
+        } => {
+            let Some(index) = pick(entries.len(), entry) else {
+                return Ok(());
+            };
             let (parent, old_name, source) = entries[index].clone();
             let new_parent = directories[directory % directories.len()];
             let new_name = format!("n{name}");
@@ -314,7 +393,11 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
                     },
                 }
             };
-            check("rename", ok, fs.rename(parent, old_name.as_bytes(), new_parent, new_name.as_bytes()))?;
+            check(
+                "rename",
+                ok,
+                fs.rename(parent, old_name.as_bytes(), new_parent, new_name.as_bytes()),
+            )?;
             if ok && target != Some(source) {
                 model.children_mut(parent).remove(&old_name);
                 model.children_mut(new_parent).insert(new_name, source);
@@ -326,8 +409,14 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
             }
             Ok(())
         }
-        Op::Link { entry, directory, name } => {
-            let Some(index) = pick(entries.len(), entry) else { return Ok(()) };
+        Op::Link {
+            entry,
+            directory,
+            name,
+        } => {
+            let Some(index) = pick(entries.len(), entry) else {
+                return Ok(());
+            };
             let source = entries[index].2;
             let parent = directories[directory % directories.len()];
             let name = format!("n{name}");
@@ -340,7 +429,9 @@ fn apply(fs: &mut Driver, model: &mut Model, op: &Op) -> Result<(), String> {
             Ok(())
         }
         Op::Chmod { entry, permissions } => {
-            let Some(index) = pick(entries.len(), entry) else { return Ok(()) };
+            let Some(index) = pick(entries.len(), entry) else {
+                return Ok(());
+            };
             let inode = entries[index].2;
             check("chmod", true, fs.chmod(inode, permissions))?;
             model.nodes.get_mut(&inode).unwrap().permissions = permissions;
@@ -372,21 +463,43 @@ fn run_case(config: usize, ops: &[Op], cache_blocks: usize) -> Result<(), TestCa
     let scratch = TempDir::new("model");
     let image = make_image(scratch.path(), None, &configuration(config));
     let device = FileDevice::open(&image, true).expect("open");
-    let options = MountOptions { cache_blocks, ..MountOptions::default() };
-    let mut fs = FileSystem::mount(device, options).map_err(|error| TestCaseError::fail(error.to_string()))?;
+    let options = MountOptions {
+        cache_blocks,
+        ..MountOptions::default()
+    };
+    let mut fs = FileSystem::mount(device, options)
+        .map_err(|error| TestCaseError::fail(error.to_string()))?;
     let mut model = Model::default();
     let lost_found = fs.lookup(2, b"lost+found").expect("lost+found");
-    model.nodes.insert(2, ModelNode { kind: Kind::Directory(BTreeMap::new()), permissions: 0o755 });
-    model.nodes.insert(lost_found, ModelNode { kind: Kind::Directory(BTreeMap::new()), permissions: 0o700 });
-    model.children_mut(2).insert("lost+found".into(), lost_found);
+    model.nodes.insert(
+        2,
+        ModelNode {
+            kind: Kind::Directory(BTreeMap::new()),
+            permissions: 0o755,
+        },
+    );
+    model.nodes.insert(
+        lost_found,
+        ModelNode {
+            kind: Kind::Directory(BTreeMap::new()),
+            permissions: 0o700,
+        },
+    );
+    model
+        .children_mut(2)
+        .insert("lost+found".into(), lost_found);
     for (step, op) in ops.iter().enumerate() {
-        apply(&mut fs, &mut model, op).map_err(|error| TestCaseError::fail(format!("step {step} {op:?}: {error}")))?;
+        apply(&mut fs, &mut model, op)
+            .map_err(|error| TestCaseError::fail(format!("step {step} {op:?}: {error}")))?;
         if step % 16 == 15 {
-            fs.sync().map_err(|error| TestCaseError::fail(error.to_string()))?;
+            fs.sync()
+                .map_err(|error| TestCaseError::fail(error.to_string()))?;
         }
     }
-    fs.sync().map_err(|error| TestCaseError::fail(error.to_string()))?;
-    fs.unmount().map_err(|error| TestCaseError::fail(error.to_string()))?;
+    fs.sync()
+        .map_err(|error| TestCaseError::fail(error.to_string()))?;
+    fs.unmount()
+        .map_err(|error| TestCaseError::fail(error.to_string()))?;
     e2fsck(&image).map_err(TestCaseError::fail)?;
     let seen = debugfs_snapshot(&image, scratch.path());
     let expected = model.expected();
@@ -408,11 +521,25 @@ fn run_case(config: usize, ops: &[Op], cache_blocks: usize) -> Result<(), TestCa
 
 #[test]
 fn random_operations_match_the_model_and_stay_fsck_clean() {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|value| value.parse().ok()).unwrap_or(32);
-    let config = Config { cases, failure_persistence: None, max_shrink_iters: 200, ..Config::default() };
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(32);
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 200,
+        ..Config::default()
+    };
     let mut runner = TestRunner::new(config);
-    let strategy = (0usize..4, proptest::collection::vec(op_strategy(), 1..60), prop_oneof![Just(16usize), Just(4096)]);
+    let strategy = (
+        0usize..4,
+        proptest::collection::vec(op_strategy(), 1..60),
+        prop_oneof![Just(16usize), Just(4096)],
+    );
     runner
-        .run(&strategy, |(config, ops, cache_blocks)| run_case(config, &ops, cache_blocks))
+        .run(&strategy, |(config, ops, cache_blocks)| {
+            run_case(config, &ops, cache_blocks)
+        })
         .unwrap_or_else(|failure| panic!("{failure}"));
 }
