@@ -209,7 +209,7 @@ fn driver_writes_are_clean_and_visible_to_debugfs() {
         let dir = fs.mkdir(root, b"made", 0o750, owner).unwrap();
         let sub = fs.mkdir(dir, b"sub", 0o700, owner).unwrap();
         fs.symlink(sub, b"fast", b"../../file1", owner).unwrap();
-        fs.symlink(sub, b"slow", &vec![b'x'; 200], owner).unwrap();
+        fs.symlink(sub, b"slow", &[b'x'; 200], owner).unwrap();
         fs.rename(root, b"file3", sub, b"moved").unwrap();
         fs.rename(root, b"d0", dir, b"deep-moved").unwrap();
         fs.rename(root, b"file4", root, b"file5").unwrap();

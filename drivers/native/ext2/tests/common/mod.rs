@@ -1,7 +1,10 @@
 //! Shared host-test helpers: image building with mke2fs, e2fsck, and debugfs snapshots.
 //!
 //! e2fsprogs is required: a missing tool fails the test with a message naming the package.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different subset of the helpers"
+)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -244,7 +247,7 @@ pub fn debugfs_snapshot(image: &Path, scratch: &Path) -> BTreeMap<String, Node> 
             let dumped = scratch.join(format!("dump-{inode}"));
             if let Some(start) = stat.find("Fast link dest: \"") {
                 let rest = &stat[start + 17..];
-                data = Some(rest[..rest.rfind('"').expect("quote")].as_bytes().to_vec());
+                data = Some(rest.as_bytes()[..rest.rfind('"').expect("quote")].to_vec());
             } else {
                 data = Some(
                     fs::read(&dumped)

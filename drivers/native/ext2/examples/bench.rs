@@ -1,0 +1,126 @@
+//! Benchmark: sequential file I/O and metadata operations through the driver over an image
+//! file, next to the raw rate of the same `FileDevice`.
+//!
+//! `cargo run --release -p ext2 --example bench -- [image]`. Without an argument a 256 MiB
+//! scratch image is made with mke2fs in the temp directory. A given image is modified (a
+//! file and a directory are created and removed again); raw writes rewrite the bytes read.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use ext2::{BlockDevice, FileDevice, FileSystem, MountOptions, Owner};
+
+const FILE_SIZE: usize = 64 << 20;
+const CHUNK: usize = 128 << 10;
+const FILES: usize = 10_000;
+
+fn megabytes_per_second(bytes: usize, seconds: f64) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / seconds
+}
+
+fn mount(image: &PathBuf) -> FileSystem<FileDevice> {
+    let device = FileDevice::open(image, true).expect("open image");
+    FileSystem::mount(device, MountOptions::default())
+        .unwrap_or_else(|error| panic!("mount: {error}"))
+}
+
+fn main() {
+    let (image, scratch) = match std::env::args().nth(1) {
+        Some(path) => (PathBuf::from(path), false),
+        None => {
+            let path = std::env::temp_dir().join(format!("ext2-bench-{}.img", std::process::id()));
+            let status = Command::new("mke2fs")
+                .args(["-q", "-F", "-t", "ext2", "-b", "4096"])
+                .arg(&path)
+                .arg("256M")
+                .status()
+                .expect("mke2fs (e2fsprogs) is needed to make the scratch image");
+            assert!(status.success(), "mke2fs failed");
+            (path, true)
+        }
+    };
+    println!("image: {}", image.display());
+
+    // Raw device: read 64 MiB, then write the same bytes back, through FileDevice.
+    let mut device = FileDevice::open(&image, true).expect("open image");
+    let length = (FILE_SIZE as u64).min(device.len() / CHUNK as u64 * CHUNK as u64) as usize;
+    let mut data = vec![0u8; length];
+    let start = Instant::now();
+    for (index, chunk) in data.chunks_mut(CHUNK).enumerate() {
+        device
+            .read_at((index * CHUNK) as u64, chunk)
+            .expect("raw read");
+    }
+    let raw_read = megabytes_per_second(length, start.elapsed().as_secs_f64());
+    let start = Instant::now();
+    for (index, chunk) in data.chunks(CHUNK).enumerate() {
+        device
+            .write_at((index * CHUNK) as u64, chunk)
+            .expect("raw write");
+    }
+    device.flush().expect("flush");
+    let raw_write = megabytes_per_second(length, start.elapsed().as_secs_f64());
+    drop(device);
+
+    // Sequential file write (including the final sync), then a cold-cache read after remount.
+    let mut fs = mount(&image);
+    let root = fs.root();
+    let owner = Owner::default();
+    let file = fs
+        .create(root, b"bench-file", 0o644, owner)
+        .expect("create");
+    let pattern: Vec<u8> = (0..CHUNK).map(|index| (index * 13) as u8).collect();
+    let start = Instant::now();
+    for index in 0..FILE_SIZE / CHUNK {
+        fs.write(file, (index * CHUNK) as u64, &pattern)
+            .expect("write");
+    }
+    fs.sync().expect("sync");
+    let file_write = megabytes_per_second(FILE_SIZE, start.elapsed().as_secs_f64());
+    fs.unmount().expect("unmount");
+    let mut fs = mount(&image);
+    let mut buffer = vec![0u8; CHUNK];
+    let start = Instant::now();
+    for index in 0..FILE_SIZE / CHUNK {
+        fs.read(file, (index * CHUNK) as u64, &mut buffer)
+            .expect("read");
+    }
+    let file_read = megabytes_per_second(FILE_SIZE, start.elapsed().as_secs_f64());
+    assert_eq!(buffer, pattern, "read back differs");
+    fs.unlink(root, b"bench-file").expect("unlink");
+
+    // Metadata: create, stat, unlink 10 000 files in one directory.
+    let directory = fs.mkdir(root, b"bench-meta", 0o755, owner).expect("mkdir");
+    let names: Vec<String> = (0..FILES).map(|index| format!("file-{index:05}")).collect();
+    let start = Instant::now();
+    for name in &names {
+        fs.create(directory, name.as_bytes(), 0o644, owner)
+            .expect("create");
+    }
+    let creates = FILES as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for name in &names {
+        let inode = fs.lookup(directory, name.as_bytes()).expect("lookup");
+        fs.metadata(inode).expect("stat");
+    }
+    let stats = FILES as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for name in &names {
+        fs.unlink(directory, name.as_bytes()).expect("unlink");
+    }
+    fs.sync().expect("sync");
+    let unlinks = FILES as f64 / start.elapsed().as_secs_f64();
+    fs.rmdir(root, b"bench-meta").expect("rmdir");
+    fs.unmount().expect("unmount");
+
+    println!(
+        "raw device   read {raw_read:9.1} MB/s   write {raw_write:9.1} MB/s  ({} MiB)",
+        length >> 20
+    );
+    println!("ext2 file    read {file_read:9.1} MB/s   write {file_write:9.1} MB/s  (64 MiB, {} KiB calls)", CHUNK >> 10);
+    println!("metadata     create {creates:9.0}/s   stat {stats:9.0}/s   unlink {unlinks:9.0}/s  ({FILES} files, one directory)");
+    if scratch {
+        let _ = std::fs::remove_file(&image);
+    }
+}

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Builds the fuzz seed corpus (small valid ext2 images) with mke2fs; needs e2fsprogs.
+set -eu
+here=$(dirname "$0")
+tree=$(mktemp -d)
+trap 'rm -rf "$tree"' EXIT
+mkdir -p "$tree/dir/sub" "$here/corpus/mount_read"
+echo hello > "$tree/small"
+head -c 20000 /dev/zero | tr '\0' 'z' > "$tree/dir/data"
+ln -s small "$tree/fast"
+ln -s "$(printf 'x%.0s' $(seq 1 80))" "$tree/dir/slow"
+for index in 1 2 3 4 5 6 7 8; do echo "$index" > "$tree/dir/sub/f$index"; done
+mke2fs -q -F -t ext2 -b 1024 -N 32 -d "$tree" "$here/corpus/mount_read/seed-1k.img" 128K
+mke2fs -q -F -t ext2 -b 1024 -r 0 -N 32 -d "$tree" "$here/corpus/mount_read/seed-rev0.img" 128K
