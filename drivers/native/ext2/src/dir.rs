@@ -87,7 +87,11 @@ impl<D: BlockDevice> FileSystem<D> {
         if !inode.is_directory() {
             return Err(Error::NotDirectory);
         }
-        if inode.size() % self.block_size() as u64 != 0 || inode.size() > self.max_file_size() {
+        // Directories have no holes, so every block of the size is allocated: checking that
+        // also bounds a scan by the blocks the inode really owns.
+        let block_size = self.block_size() as u64;
+        let owned = inode.sectors() / (block_size / 512);
+        if inode.size() % block_size != 0 || inode.size() / block_size > owned || inode.size() == 0 {
             return Err(Corruption::Inode {
                 inode: number,
                 reason: "directory size",
