@@ -1,0 +1,42 @@
+//! `rumpcheck DIR`: prints whether the kernel can host the rump component archives in DIR.
+//!
+//! Exit status: 0 when the set can be hosted, 1 when it cannot, 2 for usage errors (no
+//! directory, no archives) and unreadable input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rump_build::{check_dir, Error};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let dir = match (args.next(), args.next()) {
+        (Some(dir), None) if dir != "-h" && dir != "--help" => PathBuf::from(dir),
+        _ => {
+            eprintln!("usage: rumpcheck DIR   (DIR holds the component archives, lib*.a)");
+            return ExitCode::from(2);
+        }
+    };
+    if !dir.is_dir() {
+        eprintln!("rumpcheck: {}: not a directory", dir.display());
+        return ExitCode::from(2);
+    }
+    match check_dir(&dir) {
+        Ok(report) => {
+            print!("{report}");
+            if report.is_hostable() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error @ Error::NoArchives(_)) => {
+            eprintln!("rumpcheck: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("rumpcheck: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
