@@ -7,6 +7,8 @@
 //! softints), and tells the host with `Host::pci_irq_done` that it may unmask. Handlers never
 //! run in the ISR itself (§2.10 item 9).
 
+extern crate alloc;
+
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -88,5 +90,3 @@ pub(crate) fn establish(
     host().pci_irq_attach(cookie, line).ok()?;
     Some(line)
 }
-
-extern crate alloc;

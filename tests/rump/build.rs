@@ -68,5 +68,7 @@ fn link_components(dir: &Path) {
     for lib in EXT2_SET {
         println!("cargo:rustc-link-lib=static:-bundle,+whole-archive={lib}");
     }
+    // Link sets are found through __start_/__stop_ symbols only (contract §7.3): keep them.
+    println!("cargo:rustc-link-arg=-Wl,-z,nostart-stop-gc");
     println!("cargo:rustc-cfg=rump_components");
 }

@@ -2,6 +2,8 @@
 //!
 //! Contract §1.1, §1.2, §1.4-§1.8, §1.10, §1.14-§1.16, §3, §6, §8.
 
+extern crate alloc;
+
 use core::ffi::{c_char, c_int, c_long, c_void};
 use core::ptr::{self, NonNull};
 
@@ -316,5 +318,3 @@ pub unsafe extern "C" fn rumpuser_daemonize_begin() -> c_int {
 pub unsafe extern "C" fn rumpuser_daemonize_done(_error: c_int) -> c_int {
     Errno::ENOSYS.0
 }
-
-extern crate alloc;

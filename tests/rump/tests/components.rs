@@ -19,6 +19,8 @@ mod with_components {
     use std::path::Path;
     use std::process::Command;
 
+    // Links the component archives (they are native libraries of the rump-tests crate).
+    use rump_tests as _;
     use rumpuser::hosted::HostedHost;
 
     const RUMP_ETFS_BLK: c_int = 1;
@@ -141,6 +143,7 @@ mod with_components {
             return;
         }
         let image_c = std::ffi::CString::new(image.to_str().unwrap()).unwrap();
+        let pristine = std::fs::read(&image).unwrap();
 
         let _ = rumpuser::install(HostedHost::global());
         // SAFETY: rump_init is called once, from this thread in state N (§10.1); every
