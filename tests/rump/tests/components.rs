@@ -188,6 +188,10 @@ mod with_components {
                 rump___sysimpl_unmount(c"/mnt".as_ptr(), 0) as isize,
             )
         };
+        assert!(
+            std::fs::read(&image).unwrap() == pristine,
+            "a read-only mount and unmount changed the image"
+        );
         println!(
             "ext2 through rump: listed {} entries, {} + {} bytes match",
             names.len(),
