@@ -10,4 +10,6 @@ fn main() {
     println!("cargo:rerun-if-changed=linker.ld");
     println!("cargo:rerun-if-changed=src/arch/x86_64/boot.S");
     println!("cargo:rerun-if-changed=src/arch/x86_64/traps.S");
+    println!("cargo:rerun-if-changed=src/arch/x86_64/switch.S");
+    println!("cargo:rerun-if-changed=src/arch/x86_64/trampoline.S");
 }

@@ -17,7 +17,9 @@ macro_rules! report {
 
 /// Index of the calling CPU (0 before the local APIC is up).
 pub fn cpu_index() -> usize {
-    if lapic::is_mapped() {
+    if crate::arch::percpu::is_initialised() {
+        crate::arch::percpu::this().index
+    } else if lapic::is_mapped() {
         crate::smp::index_of_apic(lapic::id())
     } else {
         0
@@ -25,7 +27,7 @@ pub fn cpu_index() -> usize {
 }
 
 /// Name of what is running on this CPU, for reports.
-pub fn current_context_name() -> &'static str {
+pub fn current_context_name() -> crate::sched::ThreadName {
     crate::smp::current_context_name()
 }
 

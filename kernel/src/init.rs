@@ -112,6 +112,7 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
     lapic::init_this_cpu(traps::VECTOR_SPURIOUS);
     let bsp_apic_id = lapic::id();
     let cpu_count = smp::register_cpus(bsp_apic_id, platform.cpus.iter().map(|c| c.apic_id));
+    let per_cpu = crate::arch::percpu::init_this_cpu(0, bsp_apic_id);
     for io in &platform.ioapics {
         match ioapic::add(io.address, io.gsi_base) {
             Ok(pins) => log::debug!(
@@ -149,7 +150,14 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
     if let Err(error) = interrupts::route_serial(platform, bsp_apic_id) {
         log::warn!("serial input interrupt not routed ({error}); the shell will poll");
     }
+    // 9. Threads: the boot context becomes the thread that runs the shell; then the other CPUs.
+    crate::sched::fpu::init(&features);
+    smp::init_shootdown();
+    crate::sched::init_this_cpu(per_cpu, "main");
     x86_64::instructions::interrupts::enable();
+    let online = smp::start_application_processors();
+    traps::enable_preemption();
+    log::info!("{online} of {cpu_count} CPUs online");
 
     let (free, total) = frames::statistics();
     log::info!(
@@ -161,10 +169,10 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
 
     // Devices: PCI enumeration and drivers (after interrupts, before the root file system).
 
-    // 9. The root file system: needs the heap for its index.
+    // 10. The root file system: needs the heap for its index.
     crate::rootfs::init(info);
 
-    // 10. What to run: a deliberate fault, the test suite, or the shell.
+    // 11. What to run: a deliberate fault, the test suite, or the shell.
     if let Some(fault) = info.option("fault") {
         crate::testing::trigger_fault(fault);
     }

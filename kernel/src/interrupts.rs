@@ -9,10 +9,13 @@ static TIMER_TICKS: AtomicU64 = AtomicU64::new(0);
 static SERIAL_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
 /// Timer frequency.
-pub const TIMER_HZ: u64 = 100;
+pub const TIMER_HZ: u64 = crate::sched::TICK_HZ;
 
 fn on_timer(_vector: u8) {
     TIMER_TICKS.fetch_add(1, Ordering::Relaxed);
+    if crate::arch::percpu::is_initialised() && crate::sched::is_running() {
+        crate::sched::tick();
+    }
 }
 
 fn on_serial(_vector: u8) {
@@ -30,12 +33,21 @@ pub fn serial_interrupts() -> u64 {
     SERIAL_INTERRUPTS.load(Ordering::Relaxed)
 }
 
-/// Calibrates the LAPIC timer against the TSC and starts it periodically at `TIMER_HZ`.
+static LAPIC_TIMER_COUNT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Calibrates the LAPIC timer against the TSC (once; all CPUs share the bus clock) and starts
+/// it periodically at `TIMER_HZ`.
 pub fn start_timer_this_cpu() -> u32 {
+    let known = LAPIC_TIMER_COUNT.load(Ordering::Relaxed);
+    if known != 0 {
+        lapic::timer_periodic(traps::VECTOR_TIMER, known);
+        return known;
+    }
     lapic::timer_start_free_running(u32::MAX);
     crate::time::busy_wait_nanos(10_000_000);
     let per_10ms = u32::MAX - lapic::timer_current();
     let count = ((per_10ms as u64 * 100) / TIMER_HZ).max(1) as u32;
+    LAPIC_TIMER_COUNT.store(count, Ordering::Relaxed);
     traps::set_handler(traps::VECTOR_TIMER, on_timer);
     lapic::timer_periodic(traps::VECTOR_TIMER, count);
     count

@@ -12,6 +12,7 @@ pub mod mm;
 #[cfg(target_os = "none")]
 pub mod arch;
 #[cfg(target_os = "none")]
+#[cfg(target_os = "none")]
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod diagnostics;
@@ -22,9 +23,12 @@ pub mod init;
 #[cfg(target_os = "none")]
 pub mod interrupts;
 #[cfg(target_os = "none")]
+#[cfg(target_os = "none")]
 pub mod qemu;
 #[cfg(target_os = "none")]
 pub mod rootfs;
+#[cfg(target_os = "none")]
+pub mod sched;
 #[cfg(target_os = "none")]
 pub mod shell;
 #[cfg(target_os = "none")]

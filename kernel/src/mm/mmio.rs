@@ -115,9 +115,6 @@ impl MmioRegion {
 
 impl Drop for MmioRegion {
     fn drop(&mut self) {
-        let base = self.virtual_base & !0xfff;
-        for i in 0..self.mapped_pages {
-            let _ = paging::unmap_page(base + i * 4096);
-        }
+        paging::unmap_range(self.virtual_base & !0xfff, self.mapped_pages, |_, _| {});
     }
 }

@@ -246,15 +246,44 @@ pub fn map_page(virt: u64, phys: u64, flags: Flags) -> Result<(), MemoryError> {
     Ok(())
 }
 
-/// Unmaps one 4 KiB page and returns the physical address it mapped.
-/// Only this CPU's TLB is flushed; cross-CPU shootdown comes with SMP scheduling.
+/// Unmaps one 4 KiB page on every CPU and returns the physical address it mapped.
 pub fn unmap_page(virt: u64) -> Result<u64, MemoryError> {
-    let mut guard = KERNEL_TABLES.lock();
-    let table = guard.as_mut().ok_or(MemoryError::MappingFailed)?;
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-    let (frame, flush) = table.unmap(page).map_err(|_| MemoryError::MappingFailed)?;
-    flush.flush();
-    Ok(frame.start_address().as_u64())
+    let mut frame = Err(MemoryError::MappingFailed);
+    unmap_range(virt, 1, |_, f| frame = Ok(f));
+    frame
+}
+
+/// Unmaps `pages` pages from `start`, shoots the range down from every CPU's TLB, and only then
+/// hands each (virtual, physical) pair to `released` — so a frame is never reused while another
+/// CPU could still reach it. Pages that were not mapped are skipped. Must not be called with a
+/// spin lock held (the shootdown waits for the other CPUs).
+pub fn unmap_range(start: u64, pages: u64, mut released: impl FnMut(u64, u64)) {
+    const BATCH: usize = 32;
+    let mut done = 0;
+    while done < pages {
+        let count = (pages - done).min(BATCH as u64);
+        let first = start + done * 4096;
+        let mut frames = [(0u64, 0u64); BATCH];
+        let mut found = 0;
+        {
+            let mut guard = KERNEL_TABLES.lock();
+            let Some(table) = guard.as_mut() else { return };
+            for i in 0..count {
+                let virt = first + i * 4096;
+                let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+                if let Ok((frame, flush)) = table.unmap(page) {
+                    flush.ignore();
+                    frames[found] = (virt, frame.start_address().as_u64());
+                    found += 1;
+                }
+            }
+        }
+        crate::smp::shootdown(first, count);
+        for &(virt, phys) in &frames[..found] {
+            released(virt, phys);
+        }
+        done += count;
+    }
 }
 
 /// What a virtual address maps to.

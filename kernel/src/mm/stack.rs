@@ -133,11 +133,7 @@ impl KernelStack {
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
-        for i in 0..self.pages as u64 {
-            if let Ok(frame) = paging::unmap_page(self.guard + (i + 1) * FRAME_SIZE) {
-                frames::free(frame, 1);
-            }
-        }
+        paging::unmap_range(self.guard + FRAME_SIZE, self.pages as u64, |_, frame| frames::free(frame, 1));
         GUARDS.lock().retain(|g| g.page != self.guard);
         FREE_WINDOWS.lock().push((self.guard, self.pages));
     }

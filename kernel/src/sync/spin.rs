@@ -89,6 +89,18 @@ impl<T> IrqSpinLock<T> {
     }
 }
 
+impl<T> IrqSpinGuard<'_, T> {
+    /// Releases the lock but leaves interrupts disabled; returns whether they were enabled
+    /// before the lock was taken (the caller restores them). Used to block without a window in
+    /// which a wake-up could be lost.
+    pub fn unlock_keeping_interrupts_disabled(self) -> bool {
+        let was = self.interrupts_were_enabled;
+        self.lock.now_serving.fetch_add(1, Ordering::Release);
+        core::mem::forget(self);
+        was
+    }
+}
+
 impl<T> Deref for IrqSpinGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {

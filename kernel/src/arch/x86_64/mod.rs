@@ -8,12 +8,15 @@ pub mod gdt;
 pub mod idt;
 pub mod ioapic;
 pub mod lapic;
+pub mod percpu;
 pub mod pic;
 pub mod serial;
 pub mod traps;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("traps.S"), options(att_syntax));
+core::arch::global_asm!(include_str!("switch.S"), options(att_syntax));
+core::arch::global_asm!(include_str!("trampoline.S"), options(att_syntax));
 
 /// Port I/O in one place so that every `in`/`out` has the same safety argument.
 pub mod port {

@@ -135,4 +135,15 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         diagnostics::count_unexpected_interrupt(vector);
     }
     lapic::end_of_interrupt();
+    // The EOI is out: switching threads now never holds back other interrupts.
+    if SCHEDULER_READY.load(Ordering::Acquire) {
+        crate::sched::preempt_if_needed();
+    }
+}
+
+static SCHEDULER_READY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Lets interrupt returns preempt threads (once the scheduler runs on every CPU).
+pub fn enable_preemption() {
+    SCHEDULER_READY.store(true, Ordering::Release);
 }
