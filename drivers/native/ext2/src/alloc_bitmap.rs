@@ -167,3 +167,20 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(bitmap[bit / 8] & (1 << (bit % 8)) != 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::find_zero_bit;
+    use crate::fs::count_zero_bits;
+
+    #[test]
+    fn bit_scans_respect_start_and_length() {
+        let bitmap = [0xFF, 0b1110_1111, 0xFF, 0x00];
+        assert_eq!(find_zero_bit(&bitmap, 0, 32), Some(12));
+        assert_eq!(find_zero_bit(&bitmap, 13, 32), Some(24));
+        assert_eq!(find_zero_bit(&bitmap, 13, 24), None);
+        assert_eq!(find_zero_bit(&bitmap, 0, 1000), Some(12));
+        assert_eq!(count_zero_bits(&bitmap, 32), 9);
+        assert_eq!(count_zero_bits(&bitmap, 26), 3);
+    }
+}

@@ -7,6 +7,7 @@
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::device::BlockDevice;
 use crate::error::{Corruption, Result};
@@ -67,20 +68,16 @@ impl<D: BlockDevice> BlockCache<D> {
 
     fn make_room(&mut self) -> Result<()> {
         while self.entries.len() >= self.capacity {
-            let Some((_, victim)) = self.recency.pop_first() else {
+            let Some((&stamp, &victim)) = self.recency.first_key_value() else {
                 break;
             };
-            if let Some(entry) = self.entries.remove(&victim) {
-                if entry.dirty {
-                    let offset = victim * self.block_size as u64;
-                    if let Err(error) = self.device.write_at(offset, &entry.data) {
-                        // Keep the data so a later flush can retry.
-                        self.recency.insert(entry.stamp, victim);
-                        self.entries.insert(victim, entry);
-                        return Err(error.into());
-                    }
-                }
+            if self.entries.get(&victim).is_some_and(|entry| entry.dirty) {
+                // Write back every dirty block at once: runs coalesce, and the following
+                // evictions find clean blocks.
+                self.write_back()?;
             }
+            self.recency.remove(&stamp);
+            self.entries.remove(&victim);
         }
         Ok(())
     }
@@ -157,15 +154,45 @@ impl<D: BlockDevice> BlockCache<D> {
             .read_at(block * self.block_size as u64, buffer)?)
     }
 
-    /// Writes every dirty block back in block order, then flushes the device.
-    pub fn flush(&mut self) -> Result<()> {
-        for (&block, entry) in self.entries.iter_mut() {
-            if entry.dirty {
-                self.device
-                    .write_at(block * self.block_size as u64, &entry.data)?;
-                entry.dirty = false;
+    /// Writes every dirty block back in block order, runs of adjacent blocks in one request.
+    /// A block is marked clean only once its run reached the device.
+    fn write_back(&mut self) -> Result<()> {
+        const RUN_LIMIT: u64 = 256;
+        let dirty: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.dirty)
+            .map(|(&block, _)| block)
+            .collect();
+        let mut index = 0;
+        let mut run = Vec::new();
+        while index < dirty.len() {
+            let first = dirty[index];
+            let mut length = 1;
+            while index + length < dirty.len()
+                && dirty[index + length] == first + length as u64
+                && (length as u64) < RUN_LIMIT
+            {
+                length += 1;
             }
+            run.clear();
+            for block in &dirty[index..index + length] {
+                run.extend_from_slice(&self.entries[block].data);
+            }
+            self.device.write_at(first * self.block_size as u64, &run)?;
+            for block in &dirty[index..index + length] {
+                if let Some(entry) = self.entries.get_mut(block) {
+                    entry.dirty = false;
+                }
+            }
+            index += length;
         }
+        Ok(())
+    }
+
+    /// Writes every dirty block back, then flushes the device.
+    pub fn flush(&mut self) -> Result<()> {
+        self.write_back()?;
         self.device.flush()?;
         Ok(())
     }

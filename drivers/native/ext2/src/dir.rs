@@ -91,7 +91,8 @@ impl<D: BlockDevice> FileSystem<D> {
         // also bounds a scan by the blocks the inode really owns.
         let block_size = self.block_size() as u64;
         let owned = inode.sectors() / (block_size / 512);
-        if inode.size() % block_size != 0 || inode.size() / block_size > owned || inode.size() == 0 {
+        if inode.size() % block_size != 0 || inode.size() / block_size > owned || inode.size() == 0
+        {
             return Err(Corruption::Inode {
                 inode: number,
                 reason: "directory size",
@@ -400,5 +401,27 @@ impl<D: BlockDevice> FileSystem<D> {
             FileType::Directory,
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_name, record_length};
+    use crate::error::Error;
+
+    #[test]
+    fn names_and_record_lengths() {
+        assert_eq!(record_length(1), 12);
+        assert_eq!(record_length(4), 12);
+        assert_eq!(record_length(5), 16);
+        assert_eq!(record_length(255), 264);
+        assert!(check_name(b"ok").is_ok());
+        assert_eq!(check_name(&[b'a'; 256]), Err(Error::NameTooLong));
+        for bad in [&b""[..], b".", b"..", b"a/b", b"a\0"] {
+            assert!(
+                matches!(check_name(bad), Err(Error::InvalidArgument(_))),
+                "{bad:?}"
+            );
+        }
     }
 }
