@@ -55,6 +55,17 @@ static const struct event *schedule_with(int lwp, void *mtx, unsigned from)
 	return NULL;
 }
 
+/* Finds the backend_unschedule of `lwp` whose interlock is `mtx`, from `from` on. */
+static const struct event *unschedule_with(int lwp, void *mtx, unsigned from)
+{
+	for (unsigned i = from; i < contract_seq(); i++) {
+		const struct event *e = contract_event(i);
+		if (e->lwp == lwp && e->kind == EV_BACKEND_UNSCHEDULE && e->interlock == mtx)
+			return e;
+	}
+	return NULL;
+}
+
 static void check_timeout(void)
 {
 	struct rumpuser_cv *cv;
@@ -75,7 +86,8 @@ static void check_timeout(void)
 	CHECK("cv_timedwait_not_early", elapsed >= 30000000, "returned after %lld ns of 30 ms", (long long)elapsed);
 	CHECK("cv_timedwait_holds_mutex_on_return", owner == lwp_self(), "owner %p", (void *)owner);
 	CHECK("cv_wait_unschedules_with_interlock", contract_wrapped(me, seq, end) &&
-	    contract_count(EV_BACKEND_UNSCHEDULE, me, seq, end) == 1 && schedule_with(me, m, seq) != NULL,
+	    contract_count(EV_BACKEND_UNSCHEDULE, me, seq, end) == 1 && unschedule_with(me, m, seq) != NULL &&
+	    schedule_with(me, m, seq) != NULL,
 	    "expected backend_unschedule(.., mtx) then backend_schedule(.., mtx)");
 	const struct event *bs = schedule_with(me, m, seq);
 	CHECK("cv_wait_reschedule_passes_nlocks", bs != NULL && bs->nlocks == CONTRACT_NLOCKS, "nlocks %d",
@@ -109,8 +121,10 @@ static void check_timeout(void)
 	int free_after = rumpuser_mutex_tryenter(contract_sched_mtx) == 0;
 	if (free_after)
 		rumpuser_mutex_exit(contract_sched_mtx);
-	CHECK("cv_scheduler_interlock_case_a", rv == NB_ETIMEDOUT && free_after && schedule_with(me, contract_sched_mtx, seq),
-	    "rv %d, scheduler mutex free after return %d", rv, free_after);
+	CHECK("cv_scheduler_interlock_case_a", rv == NB_ETIMEDOUT && free_after &&
+	    unschedule_with(me, contract_sched_mtx, seq) && schedule_with(me, contract_sched_mtx, seq),
+	    "rv %d, scheduler mutex free after return %d, interlock passed to backend_unschedule %d", rv,
+	    free_after, unschedule_with(me, contract_sched_mtx, seq) != NULL);
 	rumpuser_mutex_destroy(m);
 	rumpuser_cv_destroy(cv);
 }

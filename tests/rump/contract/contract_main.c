@@ -178,6 +178,7 @@ struct rumpuser_mtx *contract_sched_mtx;
 struct rumpuser_mtx *contract_probe_mtx;
 int contract_violations;
 char contract_violation_text[128];
+static int sched_mtx_taken; /* the fake took the scheduler mutex in backend_unschedule */
 
 static void violation(const char *what)
 {
@@ -270,8 +271,10 @@ static void up_backend_unschedule(int nlocks, int *countp, void *interlock)
 		violation("backend_unschedule without curlwp");
 	else if (!l->scheduled)
 		violation("backend_unschedule twice (state U)");
-	if (interlock != NULL && interlock == contract_sched_mtx)
+	if (interlock != NULL && interlock == contract_sched_mtx) {
 		rumpuser_mutex_enter_nowrap(contract_sched_mtx); /* case A, step (1) */
+		__atomic_store_n(&sched_mtx_taken, 1, __ATOMIC_SEQ_CST);
+	}
 	if (l != NULL)
 		l->scheduled = 0;
 	*countp = CONTRACT_NLOCKS;
@@ -289,6 +292,8 @@ static void up_backend_schedule(int nlocks, void *interlock)
 		violation("backend_schedule in state S");
 	if (interlock != NULL && interlock == contract_sched_mtx) {
 		e->interlock_held = 1;
+		if (!__atomic_exchange_n(&sched_mtx_taken, 0, __ATOMIC_SEQ_CST))
+			violation("backend_schedule(.., scheduler mutex) without backend_unschedule(.., same)");
 		rumpuser_mutex_exit(contract_sched_mtx); /* case A, step (4) */
 	} else if (interlock != NULL) {
 		struct rumpuser_mtx *m = interlock;
