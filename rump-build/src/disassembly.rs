@@ -15,16 +15,17 @@ pub struct CodeScan {
     pub functions: usize,
     /// Instructions that use x87, MMX, SSE or AVX state.
     pub vector_instructions: usize,
-    /// Up to [`SAMPLES`] functions that use them.
+    /// Up to three functions that use them.
     pub vector_functions: Vec<String>,
     /// Functions that access memory below the stack pointer (red zone).
     pub red_zone_functions: usize,
-    /// Up to [`SAMPLES`] of those function names.
+    /// Up to three of those function names.
     pub red_zone_samples: Vec<String>,
 }
 
 /// How many function names a finding keeps as examples.
-pub const SAMPLES: usize = 3;
+#[cfg(feature = "disassembly")]
+const SAMPLES: usize = 3;
 
 /// Scans one executable section; `functions` are `(name, offset, size)` of its function
 /// symbols. Without function symbols the whole section is scanned as one function.

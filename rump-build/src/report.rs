@@ -374,7 +374,7 @@ impl fmt::Display for Report {
             )?;
         }
         writeln!(f, "\nunresolved symbols ({}):", self.unresolved.len())?;
-        let classes: [(&str, fn(&SymbolClass) -> bool); 5] = [
+        let classes: [(&str, ClassFilter); 5] = [
             ("hypercalls", |c| *c == SymbolClass::Hypercall),
             ("link-set brackets", |c| {
                 matches!(c, SymbolClass::LinkSetBracket { .. })
@@ -437,6 +437,9 @@ impl fmt::Display for Report {
         }
     }
 }
+
+/// Selects one class of unresolved symbols for the report's summary.
+type ClassFilter = fn(&SymbolClass) -> bool;
 
 fn or_none(text: &str) -> &str {
     if text.is_empty() {

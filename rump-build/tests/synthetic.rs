@@ -1,0 +1,572 @@
+//! Synthetic component archives, compiled from small C snippets at test time with `gcc -c` and
+//! `ar rcs`: the checker's classification, link order, missing-symbol messages and refusals.
+//!
+//! No real component archive is used or needed. Without gcc/ar the tests print SKIPPED.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rump_build::{
+    check_dir, emit_cargo_link_args, CodeModel, Error, LinkUnit, Refusal, Report, Scanned,
+    SymbolClass, Warning,
+};
+
+/// Flags for a component built the way the kernel wants it.
+const CLEAN: &[&str] = &[
+    "-O2",
+    "-ffreestanding",
+    "-fno-pic",
+    "-mcmodel=kernel",
+    "-mno-red-zone",
+    "-mgeneral-regs-only",
+    "-fno-stack-protector",
+];
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory of archives, removed on drop.
+struct Components {
+    dir: PathBuf,
+}
+
+impl Components {
+    fn new(name: &str) -> Option<Components> {
+        let have = |tool: &str| Command::new(tool).arg("--version").output().is_ok();
+        if !have("gcc") || !have("ar") {
+            println!("SKIPPED: gcc or ar not installed");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "rump-build-{}-{name}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).expect("create scratch directory");
+        Some(Components { dir })
+    }
+
+    /// Compiles one C source per object with `flags` and archives them as `lib{name}.a`.
+    fn archive(&self, name: &str, flags: &[&str], sources: &[&str]) -> &Self {
+        let mut objects = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            let c = self.dir.join("src").join(format!("{name}{i}.c"));
+            let o = self.dir.join("src").join(format!("{name}{i}.o"));
+            std::fs::write(&c, source).expect("write C source");
+            let output = Command::new("gcc")
+                .args(flags)
+                .args(["-fno-asynchronous-unwind-tables", "-c", "-o"])
+                .arg(&o)
+                .arg(&c)
+                .output()
+                .expect("run gcc");
+            assert!(
+                output.status.success(),
+                "gcc failed on {name}:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            objects.push(o);
+        }
+        let archive = self.dir.join(format!("lib{name}.a"));
+        let status = Command::new("ar")
+            .arg("rcs")
+            .arg(&archive)
+            .args(&objects)
+            .status()
+            .expect("run ar");
+        assert!(status.success(), "ar failed for {name}");
+        self
+    }
+
+    fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn check(&self) -> Report {
+        check_dir(&self.dir).expect("archives are readable")
+    }
+}
+
+impl Drop for Components {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const BASE: &str = r#"
+    int rumpuser_malloc(unsigned long len, int alignment, void **memp);
+    static const int module_dummy = 1;
+    __attribute__((section("link_set_modules"), used))
+    static const void *const module_entry = &module_dummy;
+    extern const void *const __start_link_set_modules[];
+    extern const void *const __stop_link_set_modules[] __attribute__((weak));
+    long rumpns_base_count(void) { return __stop_link_set_modules - __start_link_set_modules; }
+    void *rumpns_base_alloc(unsigned long n) { void *p = 0; rumpuser_malloc(n, 8, &p); return p; }
+"#;
+const FS: &str = r#"
+    void *rumpns_base_alloc(unsigned long n);
+    int rumpuser_open(const char *name, int mode, int *fdp);
+    int rumpns_fs_mount(const char *path) { int fd; rumpns_base_alloc(64); return rumpuser_open(path, 0, &fd); }
+"#;
+const TOP: &str = r#"
+    int rumpns_fs_mount(const char *path);
+    int rumpns_top_init(void) { return rumpns_fs_mount("/"); }
+"#;
+
+fn names_of(report: &Report) -> Vec<String> {
+    report.ordered_archives().map(|a| a.name.clone()).collect()
+}
+
+#[test]
+fn a_clean_set_is_ordered_classified_and_linked_whole_archive() {
+    let Some(set) = Components::new("clean") else {
+        return;
+    };
+    set.archive("base", CLEAN, &[BASE])
+        .archive("fs", CLEAN, &[FS])
+        .archive("top", CLEAN, &[TOP]);
+    let report = set.check();
+    assert!(report.is_hostable(), "refused: {:?}", report.refusals);
+    assert_eq!(names_of(&report), ["libtop.a", "libfs.a", "libbase.a"]);
+
+    let class = |name: &str| {
+        report
+            .unresolved
+            .iter()
+            .find(|u| u.name == name)
+            .map(|u| u.class.clone())
+    };
+    assert_eq!(class("rumpuser_malloc"), Some(SymbolClass::Hypercall));
+    assert_eq!(class("rumpuser_open"), Some(SymbolClass::Hypercall));
+    assert_eq!(
+        class("__start_link_set_modules"),
+        Some(SymbolClass::LinkSetBracket {
+            set: "modules".into()
+        })
+    );
+    assert!(
+        report
+            .unresolved
+            .iter()
+            .find(|u| u.name == "__stop_link_set_modules")
+            .unwrap()
+            .weak
+    );
+    assert_eq!(class("rumpns_base_alloc"), None, "defined inside the set");
+    assert_eq!(report.link_sets.iter().collect::<Vec<_>>(), ["modules"]);
+    assert_eq!(report.hypercalls_used, 2);
+
+    let args = report.link_args();
+    let expected: Vec<String> = std::iter::once("--whole-archive".to_string())
+        .chain(
+            ["top", "fs", "base"]
+                .iter()
+                .map(|n| set.path().join(format!("lib{n}.a")).display().to_string()),
+        )
+        .chain(std::iter::once("--no-whole-archive".to_string()))
+        .collect();
+    assert_eq!(args, expected);
+    for variant in &report.variants {
+        assert!(matches!(
+            variant.code_model,
+            CodeModel::Kernel { .. } | CodeModel::PositionIndependent { .. }
+        ));
+        assert!(variant.stack_protector.is_empty() && variant.tls.is_empty());
+        // Without the decoder both findings are honestly "unknown".
+        let expected = if cfg!(feature = "disassembly") {
+            Scanned::Found {
+                count: 0,
+                samples: vec![],
+            }
+        } else {
+            Scanned::Unknown
+        };
+        assert_eq!(variant.red_zone, expected);
+        assert_eq!(variant.vector_state, expected);
+    }
+    let text = report.to_string();
+    assert!(
+        text.contains("verdict: the kernel can host this set"),
+        "{text}"
+    );
+    emit_cargo_link_args(set.path()).expect("a clean set is accepted");
+}
+
+#[test]
+fn missing_symbols_are_named_with_the_archive_needing_them() {
+    let Some(set) = Components::new("missing") else {
+        return;
+    };
+    let needy = r#"
+        int rumpuser_malloc(unsigned long len, int alignment, void **memp);
+        int rumpuser_no_such_call(int);
+        void rumpcomp_shmif_watchwait(void *);
+        int rumpns_ufs_lookup(void *);
+        int rumpns_needy(void *p) { void *m; rumpuser_malloc(8, 8, &m); rumpcomp_shmif_watchwait(p);
+                                    return rumpuser_no_such_call(1) + rumpns_ufs_lookup(p); }
+    "#;
+    set.archive("base", CLEAN, &[BASE])
+        .archive("needy", CLEAN, &[needy]);
+    let report = set.check();
+    assert!(!report.is_hostable());
+    assert!(report.refusals.contains(&Refusal::MissingHypercalls {
+        archive: "libneedy.a".into(),
+        names: vec![
+            "rumpcomp_shmif_watchwait".into(),
+            "rumpuser_no_such_call".into()
+        ],
+    }));
+    assert!(report.refusals.contains(&Refusal::UnresolvedSymbols {
+        archive: "libneedy.a".into(),
+        names: vec!["rumpns_ufs_lookup".into()],
+    }));
+    let missing = report.missing_by_archive();
+    assert_eq!(missing.keys().collect::<Vec<_>>(), ["libneedy.a"]);
+
+    let error = emit_cargo_link_args(set.path()).expect_err("missing symbols are refused");
+    let message = error.to_string();
+    for name in [
+        "libneedy.a",
+        "rumpuser_no_such_call",
+        "rumpcomp_shmif_watchwait",
+        "rumpns_ufs_lookup",
+    ] {
+        assert!(message.contains(name), "{name} not in: {message}");
+    }
+    assert!(
+        !message.contains("rumpuser_malloc"),
+        "an exported hypercall is not missing: {message}"
+    );
+}
+
+#[test]
+fn small_code_model_is_refused_and_kernel_model_and_pic_are_accepted() {
+    let Some(set) = Components::new("models") else {
+        return;
+    };
+    let addresses = r#"
+        int rumpns_table[4];
+        int *rumpns_slot(int i) { return &rumpns_table[i & 3]; }
+        void *rumpns_table_address(void) { return rumpns_table; }
+    "#;
+    set.archive(
+        "small",
+        &[
+            "-O2",
+            "-mcmodel=small",
+            "-fno-pic",
+            "-mno-red-zone",
+            "-mgeneral-regs-only",
+        ],
+        &[addresses],
+    );
+    let small = set.check();
+    let refusal = small
+        .refusals
+        .iter()
+        .find(|r| matches!(r, Refusal::SmallCodeModel { .. }))
+        .expect("R_X86_64_32 refused");
+    let Refusal::SmallCodeModel { count, .. } = refusal else {
+        unreachable!()
+    };
+    assert!(*count > 0);
+    let message = refusal.to_string();
+    assert!(
+        message.contains("R_X86_64_32 relocation")
+            && message.contains("top 2 GiB")
+            && message.contains("-mcmodel=kernel"),
+        "{message}"
+    );
+
+    let Some(kernel) = Components::new("kernelmodel") else {
+        return;
+    };
+    kernel.archive("kern", CLEAN, &[addresses]);
+    let report = kernel.check();
+    assert!(
+        matches!(report.variants[0].code_model, CodeModel::Kernel { .. }),
+        "{:?}",
+        report.variants[0]
+    );
+    assert!(report.is_hostable(), "{:?}", report.refusals);
+
+    let Some(pic) = Components::new("pic") else {
+        return;
+    };
+    pic.archive(
+        "pic",
+        &[
+            "-O2",
+            "-fPIC",
+            "-mno-red-zone",
+            "-mgeneral-regs-only",
+            "-fno-stack-protector",
+        ],
+        &[addresses],
+    );
+    let report = pic.check();
+    assert!(
+        matches!(
+            report.variants[0].code_model,
+            CodeModel::PositionIndependent { .. }
+        ),
+        "{:?}",
+        report.variants[0]
+    );
+    assert!(report.is_hostable(), "{:?}", report.refusals);
+}
+
+#[test]
+fn stack_protector_tls_and_constructors_are_refused_with_reasons() {
+    let Some(set) = Components::new("variants") else {
+        return;
+    };
+    let guarded = r#"
+        void rumpns_fill(char *p, int n);
+        int rumpns_guarded(int n) { char buf[64]; rumpns_fill(buf, n); return buf[n & 63]; }
+        void rumpns_fill(char *p, int n) { for (int i = 0; i < n && i < 64; i++) p[i] = (char)i; }
+    "#;
+    let tls = r#"
+        __thread void *rumpns_curlwp_storage;
+        void *rumpns_curlwp_get(void) { return rumpns_curlwp_storage; }
+    "#;
+    let ctor = r#"
+        int rumpns_registered;
+        __attribute__((constructor)) static void rumpns_register(void) { rumpns_registered = 1; }
+    "#;
+    let mut protected: Vec<&str> = CLEAN
+        .iter()
+        .copied()
+        .filter(|f| *f != "-fno-stack-protector")
+        .collect();
+    protected.push("-fstack-protector-all");
+    set.archive("guarded", &protected, &[guarded])
+        .archive("tls", CLEAN, &[tls])
+        .archive("ctor", CLEAN, &[ctor]);
+    let report = set.check();
+    let find = |archive: &str, pick: fn(&Refusal) -> bool| {
+        report
+            .refusals
+            .iter()
+            .find(|r| pick(r) && r.to_string().starts_with(archive))
+            .unwrap_or_else(|| panic!("no refusal for {archive}: {:?}", report.refusals))
+            .to_string()
+    };
+    let message = find("libguarded.a", |r| {
+        matches!(r, Refusal::StackProtector { .. })
+    });
+    assert!(
+        message.contains("__stack_chk_fail") && message.contains("-fno-stack-protector"),
+        "{message}"
+    );
+    let message = find("libtls.a", |r| matches!(r, Refusal::Tls { .. }));
+    assert!(
+        message.contains("TLS sections") && message.contains("rumpuser_curlwp"),
+        "{message}"
+    );
+    let message = find("libctor.a", |r| matches!(r, Refusal::Constructors { .. }));
+    assert!(
+        message.contains(".init_array") && message.contains("link sets"),
+        "{message}"
+    );
+    assert!(
+        !report
+            .refusals
+            .iter()
+            .any(|r| matches!(r, Refusal::UserSpaceImports { .. })),
+        "__stack_chk_fail is reported once, as the stack protector: {:?}",
+        report.refusals
+    );
+}
+
+#[test]
+#[cfg(feature = "disassembly")]
+fn red_zone_use_is_refused_and_sse_use_warned() {
+    let Some(set) = Components::new("redzone") else {
+        return;
+    };
+    let leaf = r#"
+        int rumpns_leaf(int a) { volatile int buf[8]; for (int i = 0; i < 8; i++) buf[i] = a + i; return buf[3] + buf[5]; }
+    "#;
+    let copy = r#"
+        struct rumpns_big { long a[8]; };
+        void rumpns_copy(struct rumpns_big *d, const struct rumpns_big *s) { *d = *s; }
+    "#;
+    let scale = "double rumpns_scale(double x) { return x * 2.5; }";
+    let user_flags = ["-O2", "-fno-pic", "-mcmodel=kernel", "-fno-stack-protector"];
+    set.archive("leaf", &user_flags, &[leaf])
+        .archive("vector", &user_flags, &[copy, scale]);
+    let Some(unoptimised) = Components::new("redzone-O0") else {
+        return;
+    };
+    unoptimised.archive(
+        "leaf0",
+        &["-O0", "-fno-pic", "-mcmodel=kernel", "-fno-stack-protector"],
+        &[leaf],
+    );
+    for report in [set.check(), unoptimised.check()] {
+        let refusal = report
+            .refusals
+            .iter()
+            .find(|r| matches!(r, Refusal::RedZone { .. }))
+            .unwrap_or_else(|| panic!("red zone not found: {report}"));
+        let message = refusal.to_string();
+        assert!(
+            message.contains("rumpns_leaf") && message.contains("-mno-red-zone"),
+            "{message}"
+        );
+    }
+    let report = set.check();
+    let warning = report
+        .warnings
+        .iter()
+        .find(|w| matches!(w, Warning::VectorState { .. }))
+        .expect("SSE use warned");
+    assert!(
+        warning.to_string().contains("libvector.a")
+            && warning.to_string().contains("-mgeneral-regs-only")
+    );
+    assert!(
+        !report
+            .refusals
+            .iter()
+            .any(|r| r.to_string().starts_with("libvector.a")),
+        "{:?}",
+        report.refusals
+    );
+
+    let Some(clean) = Components::new("redzone-clean") else {
+        return;
+    };
+    clean
+        .archive("leaf", CLEAN, &[leaf])
+        .archive("vector", CLEAN, &[copy]);
+    let report = clean.check();
+    assert!(report.is_hostable(), "{:?}", report.refusals);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+#[test]
+fn user_space_imports_cycles_duplicates_and_weak_references() {
+    let Some(set) = Components::new("misc") else {
+        return;
+    };
+    let libc = r#"
+        void *memcpy(void *d, const void *s, unsigned long n);
+        void rumpns_copy(char *d, const char *s, unsigned long n) { memcpy(d, s, n); }
+    "#;
+    let a = "int rumpns_b(int); int rumpns_a(int x) { return x ? rumpns_b(x - 1) : 0; } int rumpns_dup = 1;";
+    let b = "int rumpns_a(int); int rumpns_b(int x) { return x ? rumpns_a(x - 1) : 1; } int rumpns_dup = 2;";
+    let weak = r#"
+        extern void rumpns_optional(void) __attribute__((weak));
+        void rumpns_maybe(void) { if (rumpns_optional) rumpns_optional(); }
+        int rumpuser_malloc(unsigned long len, int alignment, void **memp) { (void)len; (void)alignment; *memp = 0; return 0; }
+    "#;
+    set.archive("libc", &[CLEAN, &["-fno-builtin"]].concat(), &[libc])
+        .archive("a", CLEAN, &[a])
+        .archive("b", CLEAN, &[b])
+        .archive("weak", CLEAN, &[weak]);
+    let report = set.check();
+    assert_eq!(
+        report
+            .unresolved
+            .iter()
+            .find(|u| u.name == "memcpy")
+            .map(|u| u.class.clone()),
+        Some(SymbolClass::UserSpace)
+    );
+    assert!(
+        report
+            .refusals
+            .iter()
+            .any(|r| matches!(r, Refusal::UserSpaceImports { archive, names }
+        if archive == "liblibc.a" && names[0].starts_with("memcpy"))),
+        "{:?}",
+        report.refusals
+    );
+    assert!(
+        report
+            .order
+            .iter()
+            .any(|u| matches!(u, LinkUnit::Group(m) if m.len() == 2)),
+        "{:?}",
+        report.order
+    );
+    let args = report.link_args();
+    assert!(
+        args.contains(&"--start-group".to_string()) && args.contains(&"--end-group".to_string())
+    );
+    assert!(report.refusals.contains(&Refusal::DuplicateDefinition {
+        symbol: "rumpns_dup".into(),
+        archives: vec!["liba.a".into(), "libb.a".into()],
+    }));
+    assert!(report.refusals.contains(&Refusal::DefinesHypercalls {
+        archive: "libweak.a".into(),
+        names: vec!["rumpuser_malloc".into()],
+    }));
+    assert!(report.warnings.contains(&Warning::WeakUnresolved {
+        archive: "libweak.a".into(),
+        names: vec!["rumpns_optional".into()],
+    }));
+    assert!(!report
+        .refusals
+        .iter()
+        .any(|r| r.to_string().contains("rumpns_optional")));
+}
+
+#[test]
+fn rumpcheck_exit_codes() {
+    let rumpcheck = env!("CARGO_BIN_EXE_rumpcheck");
+    let status = |args: &[&Path]| {
+        Command::new(rumpcheck)
+            .args(args)
+            .output()
+            .expect("run rumpcheck")
+    };
+    assert_eq!(status(&[]).status.code(), Some(2));
+    let Some(empty) = Components::new("empty") else {
+        return;
+    };
+    let output = status(&[empty.path()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no component archives"));
+
+    let Some(good) = Components::new("good") else {
+        return;
+    };
+    good.archive("base", CLEAN, &[BASE])
+        .archive("fs", CLEAN, &[FS]);
+    let output = status(&[good.path()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("1. libfs.a")
+            && text.contains("2. libbase.a")
+            && text.contains("link sets")
+            && text.contains("modules"),
+        "{text}"
+    );
+
+    good.archive(
+        "needy",
+        CLEAN,
+        &["int rumpuser_gone(void); int rumpns_n(void) { return rumpuser_gone(); }"],
+    );
+    let output = status(&[good.path()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("libneedy.a:\n      rumpuser_gone"), "{text}");
+}
+
+#[test]
+fn unreadable_archives_are_errors_not_panics() {
+    let Some(set) = Components::new("garbage") else {
+        return;
+    };
+    std::fs::write(set.path().join("libjunk.a"), b"not an archive").unwrap();
+    match check_dir(set.path()) {
+        Err(error @ Error::Malformed { .. }) => assert!(error.to_string().contains("libjunk.a")),
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+}
