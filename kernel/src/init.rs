@@ -168,6 +168,8 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
     );
 
     // Devices: PCI enumeration and drivers (after interrupts, before the root file system).
+    crate::pci::init(platform);
+    crate::block::init();
 
     // 10. The root file system: needs the heap for its index.
     crate::rootfs::init(info);

@@ -12,6 +12,7 @@ pub mod mm;
 #[cfg(target_os = "none")]
 pub mod arch;
 #[cfg(target_os = "none")]
+pub mod block;
 #[cfg(target_os = "none")]
 pub mod console;
 #[cfg(target_os = "none")]
@@ -23,6 +24,7 @@ pub mod init;
 #[cfg(target_os = "none")]
 pub mod interrupts;
 #[cfg(target_os = "none")]
+pub mod pci;
 #[cfg(target_os = "none")]
 pub mod qemu;
 #[cfg(target_os = "none")]

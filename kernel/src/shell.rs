@@ -99,6 +99,16 @@ const COMMANDS: &[Command] = &[
         run: hexdump,
     },
     Command {
+        name: "lspci",
+        help: "PCI functions with their BARs and interrupts",
+        run: crate::pci::shell::lspci,
+    },
+    Command {
+        name: "blk",
+        help: "block devices: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT",
+        run: crate::block::shell::blk,
+    },
+    Command {
         name: "reboot",
         help: "reset the machine",
         run: reboot,

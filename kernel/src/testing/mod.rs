@@ -64,10 +64,13 @@ pub fn run(filter: &str) -> ! {
     let mut passed = 0;
     let mut failed = 0;
     crate::println!("running kernel tests (filter '{filter}')");
-    // `probe_*` entries measure the machine rather than test the kernel: only run when named.
+    // `probe_*` and `bench_*` entries measure the machine rather than test the kernel, and
+    // `device_*` entries need devices the default machine lacks: only run when named.
     let selected = |t: &&TestCase| {
         t.name.starts_with(filter)
-            && (!t.name.starts_with("probe_") || filter.starts_with("probe_"))
+            && ["probe_", "bench_", "device_"]
+                .iter()
+                .all(|p| !t.name.starts_with(p) || filter.starts_with(p))
     };
     let mut tests: alloc::vec::Vec<&TestCase> = all().iter().filter(selected).collect();
     tests.sort_by_key(|t| t.name);

@@ -1,0 +1,79 @@
+//! Waiting for an asynchronous operation: a one-shot [`Completion`] and [`wait_for_completion`].
+//!
+//! There is no scheduler yet, so waiting halts the CPU between interrupts (the device's interrupt,
+//! or the timer's 100 Hz tick if the device interrupts another CPU). [`wait_for_completion`] is
+//! built on [`wait_until`], the one place that waits: a scheduler replaces its body with a wait
+//! queue.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use super::BlockError;
+use crate::arch::cpu;
+use crate::sync::spin::IrqSpinLock;
+
+/// A result that arrives once, usually from an interrupt handler.
+pub struct Completion {
+    done: AtomicBool,
+    result: IrqSpinLock<Option<Result<(), BlockError>>>,
+}
+
+impl Default for Completion {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Completion {
+    /// Not yet completed.
+    pub const fn new() -> Self {
+        Self {
+            done: AtomicBool::new(false),
+            result: IrqSpinLock::new("block-completion", None),
+        }
+    }
+
+    /// Records the result and wakes the waiter; any context, never blocks.
+    pub fn complete(&self, result: Result<(), BlockError>) {
+        *self.result.lock() = Some(result);
+        self.done.store(true, Ordering::Release);
+    }
+
+    /// Whether the result has arrived.
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+
+    /// The result, once arrived.
+    pub fn result(&self) -> Option<Result<(), BlockError>> {
+        *self.result.lock()
+    }
+}
+
+/// Waits until `completion` has its result and returns it.
+pub fn wait_for_completion(completion: &Completion) -> Result<(), BlockError> {
+    wait_until(|| completion.is_done());
+    completion
+        .result()
+        .expect("a completion marked done carries its result")
+}
+
+/// Halts until `condition` holds; the one place that waits (a scheduler's wait queue goes here).
+///
+/// Must be called with interrupts enabled (from a thread, not an interrupt handler): the check
+/// runs with interrupts off and `sti; hlt` re-enables them atomically, so an interrupt that makes
+/// the condition true cannot slip in between and be missed. `condition` must be cheap and must not
+/// take locks that interrupt handlers hold for long.
+pub fn wait_until(condition: impl Fn() -> bool) {
+    assert!(
+        cpu::interrupts_enabled(),
+        "waiting with interrupts disabled would wait forever"
+    );
+    loop {
+        cpu::disable_interrupts();
+        if condition() {
+            cpu::restore_interrupts(true);
+            return;
+        }
+        cpu::enable_interrupts_and_halt();
+    }
+}

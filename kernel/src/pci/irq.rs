@@ -1,0 +1,175 @@
+//! Device interrupts: MSI-X, MSI and legacy INTx through the I/O APIC, with shared lines chained.
+//!
+//! Every PCI interrupt ends in one local-APIC vector whose trap handler is [`dispatch`]; it calls
+//! each [`Handler`] registered for the vector in order. An INTx line (one GSI) gets one vector and
+//! may carry several handlers (devices share lines); an MSI or MSI-X message gets its own vector.
+//! Handlers run in interrupt context with interrupts off: they acknowledge their device, record
+//! what happened and return; they never block. The trap dispatcher sends the EOI.
+//!
+//! INTx uses the firmware's interrupt-line register, level-triggered, active-low. A line below 16
+//! is an ISA IRQ number (SeaBIOS programs the chipset's PIRQ routers to IRQs 10/11 and writes
+//! that): it goes through the MADT's interrupt source overrides like any ISA IRQ, but stays
+//! level-triggered. See docs/pci.md for why this and not ACPI `_PRT`.
+//!
+//! Lock order: `VECTORS` is held while handlers run, so a handler may take its driver's lock but
+//! a driver must not call into this module while holding a lock its handler takes.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::capability::{self, MsixTable};
+use super::config::{self, PciError};
+use super::Device;
+use crate::arch::{ioapic, traps};
+use crate::sync::spin::IrqSpinLock;
+
+/// An interrupt handler: called in interrupt context, must not block.
+pub type Handler = Arc<dyn Fn() + Send + Sync>;
+
+static VECTORS: IrqSpinLock<[Vec<Handler>; 256]> =
+    IrqSpinLock::new("pci-vectors", [const { Vec::new() }; 256]);
+/// GSI → vector for INTx lines already routed.
+static LINES: IrqSpinLock<BTreeMap<u32, u8>> = IrqSpinLock::new("pci-lines", BTreeMap::new());
+
+/// Where PCI interrupts are delivered: the boot CPU (recorded at `pci::init`).
+fn destination() -> u32 {
+    crate::smp::apic_id_of(0).unwrap_or(0)
+}
+
+fn dispatch(vector: u8) {
+    let handlers = VECTORS.lock();
+    for handler in handlers[vector as usize].iter() {
+        handler();
+    }
+}
+
+fn new_vector(handler: Handler) -> Result<u8, PciError> {
+    let vector = traps::allocate_vector().ok_or(PciError::NoVector)?;
+    VECTORS.lock()[vector as usize].push(handler);
+    traps::set_handler(vector, dispatch);
+    Ok(vector)
+}
+
+/// How an INTx line reaches the I/O APIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntxRoute {
+    /// Global system interrupt.
+    pub gsi: u32,
+    /// Trigger mode and polarity programmed.
+    pub polarity: ioapic::Polarity,
+}
+
+/// The GSI and polarity for a device's INTx, from its interrupt-line register.
+pub fn intx_route(device: &Device) -> Result<IntxRoute, PciError> {
+    if device.interrupt_pin == 0 || device.interrupt_line == 0xff {
+        return Err(PciError::NoInterruptLine(device.address));
+    }
+    let line = device.interrupt_line;
+    if line < 16 {
+        let (gsi, mut polarity) = crate::platform().isa_irq_route(line);
+        // An override without trigger flags means "bus default", edge for ISA; PCI is level.
+        polarity.level_triggered = true;
+        if crate::platform()
+            .overrides
+            .iter()
+            .all(|o| o.isa_irq != line)
+        {
+            polarity.active_low = true;
+        }
+        Ok(IntxRoute { gsi, polarity })
+    } else {
+        Ok(IntxRoute {
+            gsi: line as u32,
+            polarity: ioapic::PCI_DEFAULT,
+        })
+    }
+}
+
+/// Adds `handler` to the device's INTx line, routing and unmasking the line on first use.
+pub fn attach_intx(device: &Device, handler: Handler) -> Result<IntxRoute, PciError> {
+    let route = intx_route(device)?;
+    let mut lines = LINES.lock();
+    if let Some(&vector) = lines.get(&route.gsi) {
+        VECTORS.lock()[vector as usize].push(handler);
+    } else {
+        let vector = new_vector(handler)?;
+        ioapic::route(route.gsi, vector, destination(), route.polarity)
+            .map_err(|_| PciError::NoGsi(route.gsi))?;
+        lines.insert(route.gsi, vector);
+        ioapic::set_masked(route.gsi, false).map_err(|_| PciError::NoGsi(route.gsi))?;
+    }
+    drop(lines);
+    capability::set_intx_disabled(device.address, false)?;
+    Ok(route)
+}
+
+/// MSI-X in use by a device: the mapped table and the vector of each entry.
+#[derive(Debug)]
+pub struct MsixVectors {
+    table: MsixTable,
+    vectors: Vec<u8>,
+}
+
+impl MsixVectors {
+    /// The vector behind table entry `entry`.
+    pub fn vector(&self, entry: usize) -> Option<u8> {
+        self.vectors.get(entry).copied()
+    }
+
+    /// The mapped table (to mask entries).
+    pub fn table(&self) -> &MsixTable {
+        &self.table
+    }
+}
+
+/// Enables MSI-X with table entry `i` raising a vector that calls `handlers[i]`.
+pub fn enable_msix(device: &Device, handlers: Vec<Handler>) -> Result<MsixVectors, PciError> {
+    let table = MsixTable::map(device)?;
+    if handlers.len() > table.size() as usize {
+        return Err(PciError::NoVector);
+    }
+    let mut vectors = Vec::with_capacity(handlers.len());
+    for (entry, handler) in handlers.into_iter().enumerate() {
+        let vector = new_vector(handler)?;
+        table.set_entry(entry as u16, vector, destination());
+        vectors.push(vector);
+    }
+    table.enable()?;
+    Ok(MsixVectors { table, vectors })
+}
+
+/// Enables single-message MSI raising a vector that calls `handler`; returns the vector.
+pub fn enable_msi(device: &Device, handler: Handler) -> Result<u8, PciError> {
+    if device.capability(capability::ID_MSI).is_none() {
+        return Err(PciError::MissingCapability {
+            address: device.address,
+            capability: "MSI",
+        });
+    }
+    let vector = new_vector(handler)?;
+    capability::enable_msi(device, vector, destination())?;
+    Ok(vector)
+}
+
+/// Whether the command line forbids message-signalled interrupts (`pci=nomsi`).
+pub fn msi_forbidden() -> bool {
+    crate::boot_info().option("pci") == Some("nomsi")
+}
+
+/// Turns on memory decoding and bus mastering (needed before DMA and MSI).
+pub fn enable_bus_master(device: &Device) -> Result<(), PciError> {
+    let command = config::read_u16(device.address, config::COMMAND)?;
+    config::write_u16(
+        device.address,
+        config::COMMAND,
+        command | config::COMMAND_MEMORY | config::COMMAND_IO | config::COMMAND_BUS_MASTER,
+    )
+}
+
+/// Masks or unmasks an INTx line at the I/O APIC. A handler that cannot silence its device in
+/// interrupt context (the rump dispatcher) masks the line there and unmasks it once the device
+/// was serviced; the line's other handlers wait meanwhile.
+pub fn set_intx_masked(gsi: u32, masked: bool) -> Result<(), PciError> {
+    ioapic::set_masked(gsi, masked).map_err(|_| PciError::NoGsi(gsi))
+}
