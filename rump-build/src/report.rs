@@ -226,7 +226,7 @@ impl fmt::Display for Warning {
                 f,
                 "{} built as PIC (imports _GLOBAL_OFFSET_TABLE_): links anywhere, but the kernel \
                  code model (-mcmodel=kernel -fno-pic) avoids GOT indirection",
-                archives.join(", ")
+                summarise(archives)
             ),
         }
     }
@@ -320,8 +320,14 @@ impl fmt::Display for Report {
             "\narchives in link order (dependents first, linked whole-archive):"
         )?;
         let mut position = 0;
+        let mut groups = 0;
         for unit in &self.order {
-            let group = matches!(unit, LinkUnit::Group(_));
+            let group = if let LinkUnit::Group(_) = unit {
+                groups += 1;
+                format!("  [cycle group {groups}]")
+            } else {
+                String::new()
+            };
             for &i in unit.members() {
                 position += 1;
                 let archive = &self.archives[i];
@@ -333,7 +339,7 @@ impl fmt::Display for Report {
                     archive.objects,
                     archive.defined.len(),
                     archive.imports.len(),
-                    if group { "  [cycle group]" } else { "" }
+                    group
                 )?;
             }
         }
