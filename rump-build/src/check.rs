@@ -218,7 +218,10 @@ fn symbol_findings(
         let user_space: Vec<String> = strong(&|c| *c == SymbolClass::UserSpace)
             .into_iter()
             .filter(|u| !u.name.starts_with("__stack_chk_") && u.name != "__tls_get_addr")
-            .map(|u| format!("{} ({})", u.name, user_space_reason(&u.name)))
+            .map(|u| match user_space_reason(&u.name) {
+                Some(why) => format!("{} ({why})", u.name),
+                None => u.name.clone(),
+            })
             .collect();
         if !user_space.is_empty() {
             refusals.push(Refusal::UserSpaceImports {

@@ -124,7 +124,8 @@ impl fmt::Display for Refusal {
             Refusal::UserSpaceImports { archive, names } => write!(
                 f,
                 "{archive} imports user-space symbols the kernel does not provide: {}; it was \
-                 built against libc instead of as a freestanding rump kernel component",
+                 built against libc instead of as a freestanding rump kernel component (whose \
+                 libc names are renamed to rumpns_*)",
                 names.join(", ")
             ),
             Refusal::SmallCodeModel { archive, count } => write!(
@@ -294,6 +295,22 @@ impl Report {
         }
         args.push("--no-whole-archive".to_string());
         args
+    }
+
+    /// The link sets a kernel linker script (its text) does not provide for: each set needs a
+    /// `KEEP` of its `link_set_X` input section and a definition of `__start_link_set_X`
+    /// (contract §7.3). Returns the uncovered set names; empty when the script is complete.
+    pub fn link_sets_missing_from_script(&self, script: &str) -> Vec<String> {
+        self.link_sets
+            .iter()
+            .filter(|set| {
+                let keeps = script.contains(&format!("(link_set_{set})"));
+                let defines = script.contains(&format!("__start_link_set_{set}"))
+                    && script.contains(&format!("__stop_link_set_{set}"));
+                !(keeps && defines)
+            })
+            .cloned()
+            .collect()
     }
 
     /// Imports still missing, grouped by the archive that needs them (hypercalls and others).

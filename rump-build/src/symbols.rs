@@ -70,15 +70,13 @@ pub fn link_set_name(name: &str) -> Option<&str> {
         .filter(|set| !set.is_empty())
 }
 
-/// Why a user-space symbol is there, for messages.
-pub fn user_space_reason(name: &str) -> &'static str {
+/// Why a known user-space symbol is there (stack protector, profiling, ...), for messages;
+/// `None` for a plain libc name.
+pub fn user_space_reason(name: &str) -> Option<&'static str> {
     USER_SPACE_MARKERS
         .iter()
         .find(|(marker, _)| *marker == name)
-        .map_or(
-            "a libc name the rump build would have renamed to rumpns_*",
-            |(_, why)| why,
-        )
+        .map(|(_, why)| *why)
 }
 
 #[cfg(test)]

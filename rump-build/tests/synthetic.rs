@@ -185,6 +185,13 @@ fn a_clean_set_is_ordered_classified_and_linked_whole_archive() {
         assert_eq!(variant.red_zone, expected);
         assert_eq!(variant.vector_state, expected);
     }
+    let script =
+        "KEEP(*(link_set_modules)) __start_link_set_modules = .; __stop_link_set_modules = .;";
+    assert!(report.link_sets_missing_from_script(script).is_empty());
+    assert_eq!(
+        report.link_sets_missing_from_script("KEEP(*(link_set_*))"),
+        ["modules"]
+    );
     let text = report.to_string();
     assert!(
         text.contains("verdict: the kernel can host this set"),
