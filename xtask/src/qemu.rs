@@ -88,6 +88,15 @@ impl Boot {
     }
 }
 
+impl Boot {
+    /// The command with `extra` QEMU arguments (devices, drives) after the standard ones.
+    pub fn command_with(&self, extra: &[String]) -> Command {
+        let mut command = self.command();
+        command.args(extra);
+        command
+    }
+}
+
 /// A running QEMU whose serial output is collected in the background.
 pub struct Session {
     child: Child,
@@ -98,8 +107,13 @@ pub struct Session {
 
 impl Session {
     pub fn start(boot: &Boot) -> Result<Self, String> {
+        Self::start_with(boot, &[])
+    }
+
+    /// Starts QEMU with `extra` arguments appended (see [`Boot::command_with`]).
+    pub fn start_with(boot: &Boot, extra: &[String]) -> Result<Self, String> {
         let mut child = boot
-            .command()
+            .command_with(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -201,7 +215,12 @@ impl Drop for Session {
 
 /// Runs a boot to completion and returns (exit code, serial output).
 pub fn run_to_exit(boot: &Boot) -> Result<(i32, String), String> {
-    let mut session = Session::start(boot)?;
+    run_to_exit_with(boot, &[])
+}
+
+/// [`run_to_exit`] with `extra` QEMU arguments.
+pub fn run_to_exit_with(boot: &Boot, extra: &[String]) -> Result<(i32, String), String> {
+    let mut session = Session::start_with(boot, extra)?;
     let code = session.wait_exit();
     let output = session.output();
     match code {

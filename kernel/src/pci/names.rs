@@ -47,6 +47,7 @@ pub fn device(vendor_id: u16, device_id: u16) -> Option<&'static str> {
         (0x1af4, 0x1050) => "virtio GPU",
         (0x1b36, 0x0001) => "PCI-PCI bridge",
         (0x1b36, 0x000c) => "PCIe root port",
+        (0x1b36, 0x000e) => "PCIe-to-PCI bridge",
         (0x1b36, 0x000d) => "XHCI USB controller",
         (0x1b36, 0x0010) => "NVM Express controller",
         (0x1234, 0x1111) => "standard VGA",
