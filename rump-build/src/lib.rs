@@ -10,6 +10,8 @@
 //!
 //! This crate never builds, fetches or contains component code; it only reads what it is given.
 
+#![forbid(unsafe_code)]
+
 mod archive;
 mod check;
 mod disassembly;

@@ -1,7 +1,9 @@
 //! `rumpcheck DIR`: prints whether the kernel can host the rump component archives in DIR.
 //!
-//! Exit status: 0 when the set can be hosted, 1 when it cannot, 2 for usage errors (no
-//! directory, no archives) and unreadable input.
+//! Exit status: 0 when the set can be hosted, 1 when it cannot (or an archive is unreadable),
+//! 2 for usage errors (no directory, no archives).
+
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
