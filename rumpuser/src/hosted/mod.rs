@@ -1,29 +1,26 @@
 //! Hosted backend: `Host` on std + Linux, for `cargo test` and rump components in a process.
 //!
-//! Threads are std threads with a 1 MiB stack; `curlwp`/errno are thread-locals; blocking is
+//! Threads are std threads with a 1 MiB stack, reused after `rumpuser_thread_exit` (see
+//! `threads`); `curlwp`/errno are thread-locals; blocking is
 //! the Linux futex (`FUTEX_WAIT_BITSET` with an absolute `CLOCK_MONOTONIC` deadline, so it
 //! agrees with [`Host::monotonic`]); memory is the std allocator; files are host paths opened
 //! with `open(2)` and used with `pread`/`pwrite`. There is no PCI: config reads return "no
 //! device", DMA memory is ordinary heap memory with bus address = virtual address, and
 //! [`HostedHost::raise_irq`] lets tests play the interrupt controller.
-//!
-//! Known limit: `exit_thread` cannot unwind through the rump kernel's C frames, so it marks the
-//! thread exited (waking any joiner) and parks the host thread for good, as the contract
-//! allows (§4.2). Each exited rump thread therefore keeps its (mostly untouched) stack.
 
 mod files;
+mod threads;
 
 extern crate alloc;
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::AtomicU32;
 use core::time::Duration;
 use std::io::Write;
 use std::sync::Mutex;
@@ -31,18 +28,9 @@ use std::sync::Mutex;
 use crate::errno::Errno;
 use crate::host::{Host, IrqLine, JoinToken, ThreadAttrs, ThreadStart, WaitOutcome};
 
-/// Stack size of rump threads (NetBSD code expects user-space sized stacks, §4.1).
-const STACK_SIZE: usize = 1 << 20;
-
 std::thread_local! {
     static CURLWP: Cell<*mut c_void> = const { Cell::new(ptr::null_mut()) };
     static ERRNO: Cell<i32> = const { Cell::new(0) };
-    static EXIT_RECORD: Cell<*const ExitRecord> = const { Cell::new(ptr::null()) };
-}
-
-/// Shared between a thread and its joiner: 1 once the thread has exited.
-struct ExitRecord {
-    done: AtomicU32,
 }
 
 /// The std/Linux host. Use [`HostedHost::global`] (the `hosted` fallback installs it).
@@ -51,6 +39,7 @@ pub struct HostedHost {
     capture: Mutex<Option<Vec<u8>>>,
     irq_lines: Mutex<Vec<&'static IrqLine>>,
     dma_aligns: Mutex<BTreeMap<usize, usize>>,
+    threads: threads::Threads,
 }
 
 impl HostedHost {
@@ -61,6 +50,7 @@ impl HostedHost {
             capture: Mutex::new(None),
             irq_lines: Mutex::new(Vec::new()),
             dma_aligns: Mutex::new(BTreeMap::new()),
+            threads: threads::Threads::new(),
         };
         &GLOBAL
     }
@@ -116,52 +106,15 @@ fn clock(id: libc::clockid_t) -> Duration {
 
 impl Host for HostedHost {
     fn spawn(&self, start: ThreadStart, attrs: &ThreadAttrs<'_>) -> Result<JoinToken, Errno> {
-        let record = Arc::new(ExitRecord {
-            done: AtomicU32::new(0),
-        });
-        let theirs = Arc::clone(&record);
-        let builder = std::thread::Builder::new()
-            .stack_size(STACK_SIZE)
-            .name(String::from(attrs.name.unwrap_or("rump")));
-        builder
-            .spawn(move || {
-                EXIT_RECORD.with(|r| r.set(Arc::as_ptr(&theirs)));
-                start.run();
-                // The work returned instead of calling exit_thread: same bookkeeping.
-                mark_exited(&theirs);
-            })
-            .map_err(|_| Errno::EAGAIN)?;
-        // The joiner's reference travels through the C cookie (joinable threads only).
-        Ok(JoinToken(if attrs.joinable {
-            Arc::into_raw(record) as usize
-        } else {
-            0
-        }))
+        self.threads.spawn(start, attrs)
     }
 
     fn exit_thread(&self) -> ! {
-        let record = EXIT_RECORD.with(Cell::get);
-        // SAFETY: set by `spawn` from an `Arc` that the thread's closure keeps alive while
-        // it runs, and this thread never leaves that closure again.
-        if let Some(record) = unsafe { record.as_ref() } {
-            mark_exited(record);
-        }
-        loop {
-            std::thread::park();
-        }
+        self.threads.exit_current(self)
     }
 
     fn join(&self, token: JoinToken) -> Result<(), Errno> {
-        let record = token.0 as *const ExitRecord;
-        if record.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: a joinable token is `Arc::into_raw` from `spawn`, joined once (§4.3).
-        let record = unsafe { Arc::from_raw(record) };
-        while record.done.load(Ordering::Acquire) == 0 {
-            self.wait(&record.done, 0, None);
-        }
-        Ok(())
+        threads::join(self, token)
     }
 
     fn curlwp(&self) -> *mut c_void {
@@ -366,9 +319,4 @@ impl Host for HostedHost {
     fn pci_iospace_init(&self) -> Result<(), Errno> {
         Ok(())
     }
-}
-
-fn mark_exited(record: &ExitRecord) {
-    record.done.store(1, Ordering::Release);
-    HostedHost::global().wake(&record.done, u32::MAX);
 }
