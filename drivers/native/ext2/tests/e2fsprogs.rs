@@ -9,7 +9,8 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use common::{
-    assert_same, debugfs_snapshot, driver_snapshot, e2fsck, make_image, ImageOptions, Rng, TempDir,
+    assert_same, debugfs_snapshot, driver_snapshot, e2fsck, e2fsck_backup, make_image,
+    ImageOptions, Rng, TempDir,
 };
 use ext2::{FileDevice, FileSystem, MountOptions, Owner};
 
@@ -237,6 +238,8 @@ fn driver_writes_are_clean_and_visible_to_debugfs() {
         let expected = driver_snapshot(&mut fs);
         fs.unmount().unwrap();
         e2fsck(&image).unwrap_or_else(|report| panic!("{name}: not clean after unmount: {report}"));
+        e2fsck_backup(&image)
+            .unwrap_or_else(|report| panic!("{name}: backup superblock: {report}"));
         let reference = debugfs_snapshot(&image, scratch.path());
         assert_same(&expected, &reference, name);
         let mut fs = mount(&image, true);

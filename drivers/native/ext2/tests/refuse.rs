@@ -28,7 +28,7 @@ fn set_features(image: &Path, features: &str) {
 }
 
 fn mke2fs(image: &Path, args: &[&str]) {
-    let status = Command::new("mke2fs")
+    let status = Command::new(common::tool("mke2fs"))
         .args(["-q", "-F"])
         .args(args)
         .arg(image)
@@ -126,12 +126,13 @@ fn clean_ext3_mounts_read_write_without_touching_the_journal() {
     std::fs::create_dir_all(tree.join("dir")).unwrap();
     std::fs::write(tree.join("dir/file"), b"ext3 data").unwrap();
     let image = scratch.path().join("ext3.img");
-    let status = Command::new("mke2fs")
+    let status = Command::new(common::tool("mke2fs"))
         .args(["-q", "-F", "-t", "ext3", "-d"])
         .arg(&tree)
         .arg(&image)
         .arg("16M")
-        .status();
+        .output()
+        .map(|output| output.status);
     assert!(status.unwrap().success());
     let mut fs = mount(&image, false).expect("ext3 without recovery mounts");
     let dir = fs.resolve(b"/dir", true).unwrap();
@@ -161,7 +162,7 @@ fn htree_directories_read_linearly_and_lose_the_index_flag_on_write() {
         &ImageOptions::new(1024, 1, 256),
     );
     // e2fsck -D builds hash indexes for multi-block directories.
-    let _ = Command::new("e2fsck")
+    let _ = Command::new(common::tool("e2fsck"))
         .args(["-fyD"])
         .arg(&image)
         .output()

@@ -39,7 +39,7 @@ impl Drop for TempDir {
     }
 }
 
-fn tool(name: &str) -> PathBuf {
+pub fn tool(name: &str) -> PathBuf {
     for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
         let candidate = Path::new(directory).join(name);
         if candidate.exists() {
@@ -119,6 +119,43 @@ pub fn e2fsck(image: &Path) -> Result<(), String> {
             output.status.code(),
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// e2fsck -fn from the first backup superblock (group 1): Ok when clean, else the report.
+pub fn e2fsck_backup(image: &Path) -> Result<(), String> {
+    let header = Command::new(tool("dumpe2fs"))
+        .arg("-h")
+        .arg(image)
+        .output()
+        .expect("run dumpe2fs");
+    let text = String::from_utf8_lossy(&header.stdout).into_owned();
+    let number = |key: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key}"));
+        line[key.len()..].trim().parse().expect("number")
+    };
+    let block_size = number("Block size:");
+    let backup = number("Blocks per group:") + number("First block:");
+    let output = Command::new(tool("e2fsck"))
+        .arg("-fn")
+        .arg("-b")
+        .arg(backup.to_string())
+        .arg("-B")
+        .arg(block_size.to_string())
+        .arg(image)
+        .output()
+        .expect("run e2fsck");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "e2fsck -b {backup} exit {:?}\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout)
         ))
     }
 }
