@@ -476,6 +476,20 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
     }
 }
 
+/// The in-kernel `bench_blk` on a 128 MiB virtio-blk disk; prints its `bench:` lines.
+fn blk_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), String> {
+    let image = blank_disk("blk-bench.img", 128)?;
+    let boot = boot(kernel, accel, "512M", 2, "test=bench_blk log=warn");
+    let (code, output) = qemu::run_to_exit_with(&boot, &virtio_disk(&image))?;
+    if code != qemu::EXIT_SUCCESS {
+        return Err(format!("bench_blk failed ({code}):\n{output}"));
+    }
+    for line in output.lines().filter(|l| l.starts_with("bench: ")) {
+        println!("virtio-blk under {}: {}", accel.name(), &line[7..]);
+    }
+    Ok(())
+}
+
 pub fn bench(_arguments: &[String]) -> Result<(), String> {
     let kernel = crate::build_kernel(true)?;
     let mut accels = vec![Accel::Tcg];
@@ -500,6 +514,7 @@ pub fn bench(_arguments: &[String]) -> Result<(), String> {
             times[0].as_secs_f64() * 1000.0,
             times[4].as_secs_f64() * 1000.0
         );
+        blk_bench(&kernel, accel)?;
     }
     Ok(())
 }
