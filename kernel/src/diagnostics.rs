@@ -117,7 +117,11 @@ pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
         }
         let mut described = false;
         crate::mm::stack::describe_guard_hit(address, &mut |name, owner| {
-            report!("stack overflow: the address is in the guard page of stack '{name}' (cpu {owner})\n");
+            if owner == usize::MAX {
+                report!("stack overflow: the address is in the guard page of stack '{name}'\n");
+            } else {
+                report!("stack overflow: the address is in the guard page of stack '{name}' (cpu {owner})\n");
+            }
             described = true;
         });
         if !described && vector == 14 {

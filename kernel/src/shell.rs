@@ -109,6 +109,11 @@ const COMMANDS: &[Command] = &[
         run: crate::block::shell::blk,
     },
     Command {
+        name: "ps",
+        help: "threads: id, state, CPU, priority, run time, name",
+        run: ps,
+    },
+    Command {
         name: "reboot",
         help: "reset the machine",
         run: reboot,
@@ -203,24 +208,54 @@ fn cpus(_: &str) {
     );
     for index in 0..crate::smp::cpu_count() {
         let apic = crate::smp::apic_id_of(index).unwrap_or(u32::MAX);
-        let state = if index < crate::smp::online_count() {
-            "online"
-        } else {
-            "present"
-        };
-        println!("  cpu{index}: apic id {apic}, {state}");
+        match crate::arch::percpu::of(index) {
+            Some(p) => {
+                use core::sync::atomic::Ordering::Relaxed;
+                let mut busy = p.busy_nanos.load(Relaxed);
+                let mut idle = p.idle_nanos.load(Relaxed);
+                // Count the period since the last switch too.
+                let ongoing = crate::time::monotonic_nanos().saturating_sub(p.last_switch_nanos.load(Relaxed));
+                if p.current.load(Relaxed) == p.idle.load(Relaxed) {
+                    idle += ongoing;
+                } else {
+                    busy += ongoing;
+                }
+                let load = if busy + idle == 0 { 0 } else { busy * 100 / (busy + idle) };
+                println!(
+                    "  cpu{index}: apic id {apic}, online, load {load}%, {} queued, {} context switches, {} ticks, {} threads pulled",
+                    crate::sched::queued_on(index),
+                    p.context_switches.load(core::sync::atomic::Ordering::Relaxed),
+                    p.ticks.load(core::sync::atomic::Ordering::Relaxed),
+                    p.pulled_threads.load(core::sync::atomic::Ordering::Relaxed)
+                );
+            }
+            None => println!("  cpu{index}: apic id {apic}, not started"),
+        }
     }
     println!(
         "tsc {} MHz{}, timer ticks {}, unexpected interrupts {}",
         crate::time::tsc::frequency() / 1_000_000,
-        if features.invariant_tsc {
-            " (invariant)"
-        } else {
-            ""
-        },
+        if features.invariant_tsc { " (invariant)" } else { "" },
         crate::interrupts::timer_ticks(),
         crate::diagnostics::unexpected_interrupts()
     );
+}
+
+fn ps(_: &str) {
+    println!("{:>5} {:<9} {:>4} {:<9} {:>12}  NAME", "ID", "STATE", "CPU", "PRIORITY", "RUN (us)");
+    let mut threads = crate::sched::registry::snapshot();
+    threads.sort_by_key(|t| t.id);
+    for thread in threads {
+        println!(
+            "{:>5} {:<9} {:>4} {:<9} {:>12}  {}",
+            thread.id,
+            alloc::format!("{:?}", thread.state()),
+            thread.cpu(),
+            alloc::format!("{:?}", thread.priority),
+            thread.run_nanos() / 1000,
+            thread.name
+        );
+    }
 }
 
 fn uptime(_: &str) {

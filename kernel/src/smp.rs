@@ -40,7 +40,10 @@ pub fn register_cpus(bsp_apic_id: u32, apic_ids: impl Iterator<Item = u32>) -> u
 /// Index of the CPU with `apic_id` (0 if unknown).
 pub fn index_of_apic(apic_id: u32) -> usize {
     let count = CPU_COUNT.load(Ordering::Acquire);
-    APIC_IDS[..count].iter().position(|id| id.load(Ordering::Relaxed) == apic_id).unwrap_or(0)
+    APIC_IDS[..count]
+        .iter()
+        .position(|id| id.load(Ordering::Relaxed) == apic_id)
+        .unwrap_or(0)
 }
 
 /// APIC ID of CPU `index`.
@@ -79,7 +82,12 @@ pub fn start_application_processors() -> usize {
         return 1;
     }
     // SAFETY: only addresses of linker symbols are taken.
-    let (start, end) = unsafe { (&ap_trampoline_start as *const u8, &ap_trampoline_end as *const u8) };
+    let (start, end) = unsafe {
+        (
+            &ap_trampoline_start as *const u8,
+            &ap_trampoline_end as *const u8,
+        )
+    };
     let length = end as usize - start as usize;
     // The trampoline switches on paging while running at its physical address.
     if let Err(error) = crate::mm::paging::map_page(TRAMPOLINE, TRAMPOLINE, Flags::PRESENT) {
@@ -95,11 +103,17 @@ pub fn start_application_processors() -> usize {
         unsafe { (base.add(trampoline_offset(symbol) as usize) as *mut u64).write_volatile(value) }
     };
     // SAFETY: addresses of linker symbols only.
-    let (cr3_slot, stack_slot, entry_slot, argument_slot) = unsafe { (&ap_cr3, &ap_stack, &ap_entry, &ap_argument) };
+    let (cr3_slot, stack_slot, entry_slot, argument_slot) =
+        unsafe { (&ap_cr3, &ap_stack, &ap_entry, &ap_argument) };
     write(cr3_slot, crate::mm::paging::kernel_pml4());
-    write(entry_slot, application_processor_entry as *const () as usize as u64);
+    write(
+        entry_slot,
+        application_processor_entry as *const () as usize as u64,
+    );
     for index in 1..count {
-        let Some(apic_id) = apic_id_of(index) else { continue };
+        let Some(apic_id) = apic_id_of(index) else {
+            continue;
+        };
         let stack = match KernelStack::new(8, "ap-boot", index) {
             Ok(stack) => stack,
             Err(error) => {

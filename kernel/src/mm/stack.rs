@@ -72,7 +72,8 @@ pub fn describe_guard_hit(address: u64, f: &mut dyn FnMut(&str, usize)) -> bool 
 }
 
 impl KernelStack {
-    /// Allocates a stack of `pages` pages named `name` (shown in overflow reports).
+    /// Allocates a stack of `pages` pages named `name` (shown in overflow reports); `owner` is the
+    /// CPU it belongs to, or `usize::MAX` for thread stacks.
     pub fn new(pages: usize, name: &str, owner: usize) -> Result<Self, MemoryError> {
         if pages == 0 {
             return Err(MemoryError::InvalidRequest);
@@ -133,7 +134,9 @@ impl KernelStack {
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
-        paging::unmap_range(self.guard + FRAME_SIZE, self.pages as u64, |_, frame| frames::free(frame, 1));
+        paging::unmap_range(self.guard + FRAME_SIZE, self.pages as u64, |_, frame| {
+            frames::free(frame, 1)
+        });
         GUARDS.lock().retain(|g| g.page != self.guard);
         FREE_WINDOWS.lock().push((self.guard, self.pages));
     }

@@ -30,7 +30,8 @@ unsafe impl Sync for FpuState {}
 impl FpuState {
     /// A save area holding the initial state (x87 control word 0x37f, MXCSR 0x1f80).
     pub fn new() -> Self {
-        let layout = Layout::from_size_align(AREA_SIZE.load(Ordering::Relaxed), 64).expect("valid layout");
+        let layout =
+            Layout::from_size_align(AREA_SIZE.load(Ordering::Relaxed), 64).expect("valid layout");
         // SAFETY: non-zero size.
         let area = unsafe { alloc_zeroed(layout) };
         if area.is_null() {

@@ -21,7 +21,9 @@ use crate::arch::{cpu, lapic, traps};
 use crate::mm::stack::KernelStack;
 use crate::smp::MAX_CPUS;
 use crate::sync::spin::IrqSpinLock;
-pub use thread::{Builder, JoinHandle, Priority, SpawnError, State, Thread, ThreadName, WakeReason};
+pub use thread::{
+    Builder, JoinHandle, Priority, SpawnError, State, Thread, ThreadName, WakeReason,
+};
 
 /// Timer interrupts per second on every CPU.
 pub const TICK_HZ: u64 = 1000;
@@ -37,7 +39,10 @@ struct RunQueue {
 
 impl RunQueue {
     const fn new() -> Self {
-        Self { levels: [VecDeque::new(), VecDeque::new(), VecDeque::new()], count: 0 }
+        Self {
+            levels: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
+            count: 0,
+        }
     }
 
     fn push(&mut self, thread: Arc<Thread>) {
@@ -46,7 +51,11 @@ impl RunQueue {
     }
 
     fn pop(&mut self) -> Option<Arc<Thread>> {
-        let thread = self.levels.iter_mut().rev().find_map(|level| level.pop_front())?;
+        let thread = self
+            .levels
+            .iter_mut()
+            .rev()
+            .find_map(|level| level.pop_front())?;
         self.count -= 1;
         Some(thread)
     }
@@ -55,7 +64,10 @@ impl RunQueue {
     /// priority and the most recently queued, which is the least cache-warm elsewhere.
     fn steal_for(&mut self, cpu: usize) -> Option<Arc<Thread>> {
         for level in self.levels.iter_mut().skip(1) {
-            if let Some(position) = level.iter().rposition(|t| t.affinity.is_none_or(|a| a == cpu)) {
+            if let Some(position) = level
+                .iter()
+                .rposition(|t| t.affinity.is_none_or(|a| a == cpu))
+            {
                 let thread = level.remove(position)?;
                 self.count -= 1;
                 return Some(thread);
@@ -65,15 +77,19 @@ impl RunQueue {
     }
 
     fn highest_priority(&self) -> Option<Priority> {
-        self.levels.iter().rposition(|l| !l.is_empty()).map(|i| match i {
-            0 => Priority::Idle,
-            1 => Priority::Normal,
-            _ => Priority::RealTime,
-        })
+        self.levels
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map(|i| match i {
+                0 => Priority::Idle,
+                1 => Priority::Normal,
+                _ => Priority::RealTime,
+            })
     }
 }
 
-static RUN_QUEUES: [IrqSpinLock<RunQueue>; MAX_CPUS] = [const { IrqSpinLock::new("run-queue", RunQueue::new()) }; MAX_CPUS];
+static RUN_QUEUES: [IrqSpinLock<RunQueue>; MAX_CPUS] =
+    [const { IrqSpinLock::new("run-queue", RunQueue::new()) }; MAX_CPUS];
 
 extern "C" {
     fn switch_context(save_stack_pointer: *mut u64, load_stack_pointer: u64);
@@ -133,25 +149,45 @@ pub fn init_this_cpu(per_cpu: &'static PerCpu, boot_name: &str) {
     boot.set_state(State::Running);
     boot.on_cpu.store(true, Ordering::Relaxed);
     boot.cpu.store(per_cpu.index, Ordering::Relaxed);
-    per_cpu.current.store(Arc::into_raw(boot) as *mut (), Ordering::Release);
-    per_cpu.last_switch_nanos.store(crate::time::monotonic_nanos(), Ordering::Relaxed);
+    per_cpu
+        .current
+        .store(Arc::into_raw(boot) as *mut (), Ordering::Release);
+    per_cpu
+        .last_switch_nanos
+        .store(crate::time::monotonic_nanos(), Ordering::Relaxed);
 
     let mut idle = Builder::new("idle");
     idle.priority = Priority::Idle;
     idle.affinity = Some(per_cpu.index);
-    let idle_thread = create(&idle, alloc::boxed::Box::new(|| idle_loop())).expect("idle thread at boot");
-    per_cpu.idle.store(Arc::into_raw(idle_thread) as *mut (), Ordering::Release);
+    let idle_thread =
+        create(&idle, alloc::boxed::Box::new(|| idle_loop())).expect("idle thread at boot");
+    per_cpu
+        .idle
+        .store(Arc::into_raw(idle_thread) as *mut (), Ordering::Release);
     traps::set_handler(VECTOR_RESCHEDULE, |_| {});
 }
 
 fn create(builder: &Builder<'_>, entry: thread::Entry) -> Result<Arc<Thread>, SpawnError> {
-    let stack = KernelStack::new(builder.stack_pages, builder.name, builder.affinity.unwrap_or(0)).map_err(SpawnError::OutOfMemory)?;
+    let stack = KernelStack::new(
+        builder.stack_pages,
+        builder.name,
+        builder.affinity.unwrap_or(0),
+    )
+    .map_err(SpawnError::OutOfMemory)?;
     let top = stack.top();
     let thread = Thread::new(builder, Some(stack), Some(entry));
     // Initial frame for `switch_context`: r15 r14 r13 r12 rbx rbp, then the return address.
     // The return lands in `thread_trampoline` with rsp 16-byte aligned, as `call` expects.
     let frame = top - 8 - 6 * 8;
-    let words: [u64; 7] = [0, 0, 0, Arc::as_ptr(&thread) as u64, 0, 0, thread_trampoline as *const () as usize as u64];
+    let words: [u64; 7] = [
+        0,
+        0,
+        0,
+        Arc::as_ptr(&thread) as u64,
+        0,
+        0,
+        thread_trampoline as *const () as usize as u64,
+    ];
     // SAFETY: the top of the fresh stack is mapped and owned by this thread.
     unsafe {
         core::ptr::copy_nonoverlapping(words.as_ptr(), frame as *mut u64, words.len());
@@ -171,7 +207,10 @@ where
         }
     }
     let thread = create(&builder, alloc::boxed::Box::new(f))?;
-    let target = builder.affinity.unwrap_or_else(least_loaded_cpu);
+    let target = builder
+        .affinity
+        .or(builder.start_cpu.filter(|&c| percpu::of(c).is_some()))
+        .unwrap_or_else(least_loaded_cpu);
     thread.cpu.store(target, Ordering::Relaxed);
     enqueue(target, thread.clone());
     Ok(JoinHandle::new(thread))
@@ -186,14 +225,19 @@ fn load_of(cpu: usize) -> usize {
 fn least_loaded_cpu() -> usize {
     let online = crate::smp::online_count();
     let here = percpu::this().index;
-    (0..online).filter(|&c| percpu::of(c).is_some()).min_by_key(|&c| (load_of(c), c != here)).unwrap_or(here)
+    (0..online)
+        .filter(|&c| percpu::of(c).is_some())
+        .min_by_key(|&c| (load_of(c), c != here))
+        .unwrap_or(here)
 }
 
 /// Queues a runnable thread on `cpu` and makes sure that CPU notices.
 fn enqueue(cpu: usize, thread: Arc<Thread>) {
     let priority = thread.priority;
     RUN_QUEUES[cpu].lock().push(thread);
-    let Some(target) = percpu::of(cpu) else { return };
+    let Some(target) = percpu::of(cpu) else {
+        return;
+    };
     if cpu == percpu::this().index {
         let current = current_thread();
         if priority > current.priority || target.idling.load(Ordering::Acquire) {
@@ -213,7 +257,11 @@ pub fn wake(thread: &Arc<Thread>, reason: WakeReason) -> bool {
 }
 
 /// Wakes `thread` if it is blocked (in wait number `generation`, when given).
-pub(crate) fn wake_if_generation(thread: &Arc<Thread>, reason: WakeReason, generation: Option<u64>) -> bool {
+pub(crate) fn wake_if_generation(
+    thread: &Arc<Thread>,
+    reason: WakeReason,
+    generation: Option<u64>,
+) -> bool {
     let _transition = thread.transition.lock();
     if thread.state() != State::Blocked {
         return false;
@@ -231,7 +279,11 @@ pub(crate) fn wake_if_generation(thread: &Arc<Thread>, reason: WakeReason, gener
             Some(cpu) => cpu,
             None => {
                 let last = thread.cpu();
-                if percpu::of(last).is_some_and(|p| p.idling.load(Ordering::Relaxed)) { last } else { least_loaded_cpu() }
+                if percpu::of(last).is_some_and(|p| p.idling.load(Ordering::Relaxed)) {
+                    last
+                } else {
+                    least_loaded_cpu()
+                }
             }
         };
         enqueue(target, thread.clone());
@@ -241,7 +293,9 @@ pub(crate) fn wake_if_generation(thread: &Arc<Thread>, reason: WakeReason, gener
 
 fn try_steal(cpu: usize) -> Option<Arc<Thread>> {
     let online = crate::smp::online_count();
-    let busiest = (0..online).filter(|&c| c != cpu).max_by_key(|&c| RUN_QUEUES[c].try_lock().map(|q| q.count).unwrap_or(0))?;
+    let busiest = (0..online)
+        .filter(|&c| c != cpu)
+        .max_by_key(|&c| RUN_QUEUES[c].try_lock().map(|q| q.count).unwrap_or(0))?;
     let stolen = RUN_QUEUES[busiest].try_lock()?.steal_for(cpu)?;
     if let Some(p) = percpu::of(cpu) {
         p.pulled_threads.fetch_add(1, Ordering::Relaxed);
@@ -275,7 +329,9 @@ pub fn schedule() {
         let mut queue = RUN_QUEUES[per_cpu.index].lock();
         let must_yield = keep_running
             && !previous_is_idle
-            && queue.highest_priority().is_some_and(|p| p >= previous.priority);
+            && queue
+                .highest_priority()
+                .is_some_and(|p| p >= previous.priority);
         if keep_running && !previous_is_idle && !must_yield {
             return;
         }
@@ -309,12 +365,16 @@ fn switch_to(per_cpu: &'static PerCpu, previous: &'static Thread, next: Arc<Thre
         next.on_cpu.store(true, Ordering::Release);
     }
     next.cpu.store(per_cpu.index, Ordering::Relaxed);
-    next.last_cpu_set.fetch_or(1u64 << (per_cpu.index % 64), Ordering::Relaxed);
+    next.last_cpu_set
+        .fetch_or(1u64 << (per_cpu.index % 64), Ordering::Relaxed);
 
     let now = crate::time::monotonic_nanos();
     let elapsed = now.saturating_sub(per_cpu.last_switch_nanos.swap(now, Ordering::Relaxed));
     previous.run_nanos.fetch_add(elapsed, Ordering::Relaxed);
-    if core::ptr::eq(previous, per_cpu.idle.load(Ordering::Relaxed) as *const Thread) {
+    if core::ptr::eq(
+        previous,
+        per_cpu.idle.load(Ordering::Relaxed) as *const Thread,
+    ) {
         per_cpu.idle_nanos.fetch_add(elapsed, Ordering::Relaxed);
     } else {
         per_cpu.busy_nanos.fetch_add(elapsed, Ordering::Relaxed);
@@ -331,8 +391,12 @@ fn switch_to(per_cpu: &'static PerCpu, previous: &'static Thread, next: Arc<Thre
         // SAFETY: `on_cpu` was false (the previous CPU published the pointer before clearing it).
         unsafe { *next.saved_stack_pointer.get() }
     };
-    per_cpu.previous.store(per_cpu.current.load(Ordering::Relaxed), Ordering::Relaxed);
-    per_cpu.current.store(Arc::into_raw(next) as *mut (), Ordering::Release);
+    per_cpu
+        .previous
+        .store(per_cpu.current.load(Ordering::Relaxed), Ordering::Relaxed);
+    per_cpu
+        .current
+        .store(Arc::into_raw(next) as *mut (), Ordering::Release);
     // SAFETY: both stacks are valid kernel stacks; the previous thread's pointer is written before
     // any other CPU can resume it (it is queued only in `finish_switch`, after this returns there).
     unsafe { switch_context(previous.saved_stack_pointer.get(), next_stack) };
@@ -342,7 +406,9 @@ fn switch_to(per_cpu: &'static PerCpu, previous: &'static Thread, next: Arc<Thre
 /// Completes a switch on the new thread's stack: hands the previous thread over.
 fn finish_switch() {
     let per_cpu = percpu::this();
-    let pointer = per_cpu.previous.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    let pointer = per_cpu
+        .previous
+        .swap(core::ptr::null_mut(), Ordering::AcqRel);
     if pointer.is_null() {
         return;
     }
@@ -373,7 +439,11 @@ extern "C" fn thread_start(thread: *const Thread) -> ! {
     x86_64::instructions::interrupts::enable();
     // SAFETY: the pointer was stored by `create` and the thread is current, so alive.
     let thread = unsafe { &*thread };
-    let entry = thread.entry.lock().take().expect("a new thread has an entry point");
+    let entry = thread
+        .entry
+        .lock()
+        .take()
+        .expect("a new thread has an entry point");
     let value = entry();
     exit(value)
 }
@@ -405,7 +475,9 @@ static SLEEPERS: wait::WaitQueue = wait::WaitQueue::new("sleep");
 /// Sleeps until the monotonic clock reaches `deadline` (nanoseconds).
 pub fn sleep_until(deadline: u64) {
     while crate::time::monotonic_nanos() < deadline {
-        SLEEPERS.wait_once(Some(deadline), || crate::time::monotonic_nanos() >= deadline);
+        SLEEPERS.wait_once(Some(deadline), || {
+            crate::time::monotonic_nanos() >= deadline
+        });
     }
 }
 
@@ -415,8 +487,14 @@ pub fn tick() {
     let ticks = per_cpu.ticks.fetch_add(1, Ordering::Relaxed) + 1;
     timer::expire(crate::time::monotonic_nanos());
     let current = thread_from_raw(per_cpu.current.load(Ordering::Acquire));
-    let is_idle = core::ptr::eq(current, per_cpu.idle.load(Ordering::Relaxed) as *const Thread);
-    let queued = RUN_QUEUES[per_cpu.index].try_lock().map(|q| q.count).unwrap_or(0);
+    let is_idle = core::ptr::eq(
+        current,
+        per_cpu.idle.load(Ordering::Relaxed) as *const Thread,
+    );
+    let queued = RUN_QUEUES[per_cpu.index]
+        .try_lock()
+        .map(|q| q.count)
+        .unwrap_or(0);
     if (is_idle && (queued > 0 || ticks % 4 == 0)) || (queued > 0 && ticks % QUANTUM_TICKS == 0) {
         per_cpu.need_reschedule.store(true, Ordering::Release);
     }
@@ -466,7 +544,8 @@ pub mod registry {
     use super::Thread;
     use crate::sync::spin::IrqSpinLock;
 
-    static THREADS: IrqSpinLock<Vec<Weak<Thread>>> = IrqSpinLock::new("thread-registry", Vec::new());
+    static THREADS: IrqSpinLock<Vec<Weak<Thread>>> =
+        IrqSpinLock::new("thread-registry", Vec::new());
 
     /// Records a thread.
     pub fn add(thread: &Arc<Thread>) {

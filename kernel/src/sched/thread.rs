@@ -63,7 +63,10 @@ impl ThreadName {
         }
         let mut bytes = [0; NAME_LENGTH];
         bytes[..length].copy_from_slice(&name.as_bytes()[..length]);
-        Self { bytes, length: length as u8 }
+        Self {
+            bytes,
+            length: length as u8,
+        }
     }
 
     /// A name from a constant.
@@ -74,7 +77,10 @@ impl ThreadName {
             bytes[i] = name.as_bytes()[i];
             i += 1;
         }
-        Self { bytes, length: i as u8 }
+        Self {
+            bytes,
+            length: i as u8,
+        }
     }
 
     /// The name as text.
@@ -157,17 +163,30 @@ pub struct Builder<'a> {
     /// Save and restore FPU/SSE/AVX state on switches (threads that run C code).
     pub uses_fpu: bool,
     pub stack_pages: usize,
+    /// Where to queue the thread first (load balancing may move it later unless pinned).
+    pub start_cpu: Option<usize>,
 }
 
 impl<'a> Builder<'a> {
     /// A normal-priority thread without FPU state and a 16 KiB stack.
     pub fn new(name: &'a str) -> Self {
-        Self { name, priority: Priority::Normal, affinity: None, uses_fpu: false, stack_pages: 4 }
+        Self {
+            name,
+            priority: Priority::Normal,
+            affinity: None,
+            uses_fpu: false,
+            stack_pages: 4,
+            start_cpu: None,
+        }
     }
 }
 
 impl Thread {
-    pub(super) fn new(builder: &Builder<'_>, stack: Option<KernelStack>, entry: Option<Entry>) -> Arc<Self> {
+    pub(super) fn new(
+        builder: &Builder<'_>,
+        stack: Option<KernelStack>,
+        entry: Option<Entry>,
+    ) -> Arc<Self> {
         LIVE_THREADS.fetch_add(1, Ordering::Relaxed);
         let thread = Arc::new(Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -183,7 +202,11 @@ impl Thread {
             wake_reason: AtomicU8::new(WakeReason::None as u8),
             wait_generation: AtomicU64::new(0),
             entry: IrqSpinLock::new("thread-entry", entry),
-            fpu: if builder.uses_fpu { Some(FpuState::new()) } else { None },
+            fpu: if builder.uses_fpu {
+                Some(FpuState::new())
+            } else {
+                None
+            },
             run_nanos: AtomicU64::new(0),
             last_cpu_set: AtomicU64::new(0),
             _stack: stack,
@@ -258,20 +281,28 @@ pub struct JoinHandle {
 
 impl JoinHandle {
     pub(super) fn new(thread: Arc<Thread>) -> Self {
-        Self { thread: Some(thread) }
+        Self {
+            thread: Some(thread),
+        }
     }
 
     /// The thread.
     pub fn thread(&self) -> &Arc<Thread> {
-        self.thread.as_ref().expect("a handle holds its thread until joined or detached")
+        self.thread
+            .as_ref()
+            .expect("a handle holds its thread until joined or detached")
     }
 
     /// Waits for the thread to exit and returns its value; its memory is reclaimed once the
     /// last reference goes.
     pub fn join(mut self) -> u64 {
         let thread = self.thread.take().expect("joined once");
-        thread.joiners.wait_until(None, || thread.state() == State::Dead);
-        let value = thread.exit_value().expect("dead threads have an exit value");
+        thread
+            .joiners
+            .wait_until(None, || thread.state() == State::Dead);
+        let value = thread
+            .exit_value()
+            .expect("dead threads have an exit value");
         // Wait until its CPU has left its stack, so dropping it frees the stack safely.
         while thread.on_cpu.load(Ordering::Acquire) {
             core::hint::spin_loop();

@@ -37,7 +37,11 @@ static QUEUES: [IrqSpinLock<BinaryHeap<Reverse<Timer>>>; crate::smp::MAX_CPUS] =
 /// `generation`.
 pub fn add(deadline: u64, thread: &Arc<Thread>, generation: u64) {
     let cpu = crate::arch::percpu::this().index;
-    QUEUES[cpu].lock().push(Reverse(Timer { deadline, thread: Arc::downgrade(thread), generation }));
+    QUEUES[cpu].lock().push(Reverse(Timer {
+        deadline,
+        thread: Arc::downgrade(thread),
+        generation,
+    }));
 }
 
 /// Fires this CPU's expired timers (from the timer interrupt).

@@ -27,7 +27,9 @@ pub enum WaitResult {
 impl WaitQueue {
     /// An empty queue; `name` is for diagnostics.
     pub const fn new(name: &'static str) -> Self {
-        Self { waiters: IrqSpinLock::new(name, VecDeque::new()) }
+        Self {
+            waiters: IrqSpinLock::new(name, VecDeque::new()),
+        }
     }
 
     /// Blocks once unless `ready()` returns true (checked under the queue lock). `deadline` is
@@ -40,7 +42,8 @@ impl WaitQueue {
         }
         let me = super::current();
         let generation = me.wait_generation.fetch_add(1, Ordering::AcqRel) + 1;
-        me.wake_reason.store(WakeReason::None as u8, Ordering::Relaxed);
+        me.wake_reason
+            .store(WakeReason::None as u8, Ordering::Relaxed);
         {
             let _transition = me.transition.lock();
             me.set_state(State::Blocked);
@@ -74,7 +77,9 @@ impl WaitQueue {
     /// Wakes the longest waiter; returns whether one was woken.
     pub fn wake_one(&self) -> bool {
         loop {
-            let Some(thread) = self.waiters.lock().pop_front() else { return false };
+            let Some(thread) = self.waiters.lock().pop_front() else {
+                return false;
+            };
             if super::wake(&thread, WakeReason::Signaled) {
                 return true;
             }
@@ -85,7 +90,10 @@ impl WaitQueue {
     /// Wakes every waiter; returns how many.
     pub fn wake_all(&self) -> usize {
         let waiters = core::mem::take(&mut *self.waiters.lock());
-        waiters.iter().filter(|t| super::wake(t, WakeReason::Signaled)).count()
+        waiters
+            .iter()
+            .filter(|t| super::wake(t, WakeReason::Signaled))
+            .count()
     }
 
     /// Whether any thread waits here.

@@ -22,7 +22,10 @@ impl Default for Condvar {
 impl Condvar {
     /// A condition variable without waiters.
     pub const fn new() -> Self {
-        Self { waiters: WaitQueue::new("condvar"), sequence: AtomicU64::new(0) }
+        Self {
+            waiters: WaitQueue::new("condvar"),
+            sequence: AtomicU64::new(0),
+        }
     }
 
     /// Releases `mutex`, sleeps until signalled, re-takes `mutex`.

@@ -26,33 +26,49 @@ fn name_of(id: u64) -> alloc::string::String {
         .iter()
         .find(|t| t.id == id)
         .map(|t| alloc::format!("'{}' (id {id})", t.name))
-        .unwrap_or_else(|| alloc::format!("id {id}"))
+        .unwrap_or_else(|| alloc::format!("id {id} (exited)"))
 }
 
 impl RawMutex {
     /// A free mutex.
     pub const fn new(name: &'static str) -> Self {
-        Self { name, owner: AtomicU64::new(0), waiters: WaitQueue::new("mutex") }
+        Self {
+            name,
+            owner: AtomicU64::new(0),
+            waiters: WaitQueue::new("mutex"),
+        }
     }
 
     /// Takes the mutex if it is free.
     pub fn try_lock(&self) -> bool {
-        self.owner.compare_exchange(0, me(), Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.owner
+            .compare_exchange(0, me(), Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Takes the mutex, sleeping while another thread owns it.
     pub fn lock(&self) {
         let id = me();
-        if self.owner.compare_exchange(0, id, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        if self
+            .owner
+            .compare_exchange(0, id, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
             return;
         }
         if self.owner.load(Ordering::Relaxed) == id {
-            panic!("mutex '{}': recursive lock by thread {}", self.name, name_of(id));
+            panic!(
+                "mutex '{}': recursive lock by thread {}",
+                self.name,
+                name_of(id)
+            );
         }
         crate::sched::assert_may_sleep("mutex lock");
         // Either take it while it is free, or sleep; `unlock` hands ownership to us directly.
         self.waiters.wait_until(None, || {
-            self.owner.compare_exchange(0, id, Ordering::Acquire, Ordering::Relaxed).is_ok()
+            self.owner
+                .compare_exchange(0, id, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
                 || self.owner.load(Ordering::Acquire) == id
         });
     }
@@ -66,7 +82,11 @@ impl RawMutex {
                 "mutex '{}': unlocked by thread {} but owned by {}",
                 self.name,
                 name_of(id),
-                if owner == 0 { "nobody".into() } else { name_of(owner) }
+                if owner == 0 {
+                    "nobody".into()
+                } else {
+                    name_of(owner)
+                }
             );
         }
         // Under the wait-queue lock, so a thread about to sleep either sees the lock free or is
@@ -105,7 +125,11 @@ impl RawMutex {
 impl Drop for RawMutex {
     fn drop(&mut self) {
         if self.waiters.has_waiters() {
-            panic!("mutex '{}' destroyed while {} threads wait for it", self.name, self.waiters.len());
+            panic!(
+                "mutex '{}' destroyed while {} threads wait for it",
+                self.name,
+                self.waiters.len()
+            );
         }
     }
 }
@@ -129,7 +153,10 @@ pub struct MutexGuard<'a, T> {
 impl<T> Mutex<T> {
     /// A free mutex named `name`.
     pub const fn new(name: &'static str, value: T) -> Self {
-        Self { raw: RawMutex::new(name), value: UnsafeCell::new(value) }
+        Self {
+            raw: RawMutex::new(name),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// Locks, sleeping if needed.

@@ -27,7 +27,14 @@ impl RwLock {
     pub const fn new(name: &'static str) -> Self {
         Self {
             name,
-            state: IrqSpinLock::new("rwlock-state", State { readers: 0, writer: 0, waiting_writers: 0 }),
+            state: IrqSpinLock::new(
+                "rwlock-state",
+                State {
+                    readers: 0,
+                    writer: 0,
+                    waiting_writers: 0,
+                },
+            ),
             waiters: WaitQueue::new("rwlock"),
         }
     }
@@ -57,7 +64,11 @@ impl RwLock {
     /// Shared entry, sleeping while a writer holds or waits.
     pub fn read(&self) {
         if self.state.lock().writer == me() {
-            panic!("rwlock '{}': thread '{}' takes it for reading while holding it for writing", self.name, crate::sched::current_name());
+            panic!(
+                "rwlock '{}': thread '{}' takes it for reading while holding it for writing",
+                self.name,
+                crate::sched::current_name()
+            );
         }
         self.waiters.wait_until(None, || self.try_read());
     }
@@ -66,7 +77,11 @@ impl RwLock {
     pub fn write(&self) {
         let id = me();
         if self.state.lock().writer == id {
-            panic!("rwlock '{}': recursive write lock by thread '{}'", self.name, crate::sched::current_name());
+            panic!(
+                "rwlock '{}': recursive write lock by thread '{}'",
+                self.name,
+                crate::sched::current_name()
+            );
         }
         if self.try_write() {
             return;
@@ -90,13 +105,21 @@ impl RwLock {
             let mut s = self.state.lock();
             if s.writer != 0 {
                 if s.writer != me() {
-                    panic!("rwlock '{}': write-unlocked by thread '{}' which does not hold it", self.name, crate::sched::current_name());
+                    panic!(
+                        "rwlock '{}': write-unlocked by thread '{}' which does not hold it",
+                        self.name,
+                        crate::sched::current_name()
+                    );
                 }
                 s.writer = 0;
             } else if s.readers > 0 {
                 s.readers -= 1;
             } else {
-                panic!("rwlock '{}': unlocked by thread '{}' but not held", self.name, crate::sched::current_name());
+                panic!(
+                    "rwlock '{}': unlocked by thread '{}' but not held",
+                    self.name,
+                    crate::sched::current_name()
+                );
             }
         }
         self.waiters.wake_all();
@@ -119,7 +142,11 @@ impl RwLock {
         {
             let mut s = self.state.lock();
             if s.writer != me() {
-                panic!("rwlock '{}': downgraded by thread '{}' which does not hold it for writing", self.name, crate::sched::current_name());
+                panic!(
+                    "rwlock '{}': downgraded by thread '{}' which does not hold it for writing",
+                    self.name,
+                    crate::sched::current_name()
+                );
             }
             s.writer = 0;
             s.readers += 1;

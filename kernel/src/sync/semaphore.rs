@@ -13,12 +13,17 @@ pub struct Semaphore {
 impl Semaphore {
     /// A semaphore holding `count` permits.
     pub const fn new(count: usize) -> Self {
-        Self { count: AtomicUsize::new(count), waiters: WaitQueue::new("semaphore") }
+        Self {
+            count: AtomicUsize::new(count),
+            waiters: WaitQueue::new("semaphore"),
+        }
     }
 
     /// Takes a permit if one is free.
     pub fn try_acquire(&self) -> bool {
-        self.count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1)).is_ok()
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1))
+            .is_ok()
     }
 
     /// Takes a permit, sleeping until one is free or `deadline` passes; false on timeout.

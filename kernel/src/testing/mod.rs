@@ -5,6 +5,7 @@
 //! test was running, since its `test NAME ...` line is the last one printed).
 
 mod cases;
+mod sched_cases;
 
 use alloc::string::String;
 
@@ -129,6 +130,47 @@ pub fn trigger_fault(name: &str) -> ! {
             unsafe { core::ptr::read_volatile(0x8000_0000_0000_0000u64 as *const u64) };
         }
         "panic" => panic!("deliberate test panic"),
+        "thread-stack-overflow" => {
+            let mut builder = crate::sched::Builder::new("deep-recursion");
+            builder.stack_pages = 2;
+            let handle = crate::sched::spawn(builder, || recurse(0)).expect("thread");
+            handle.join();
+        }
+        "mutex-unlock-not-owner" => {
+            let mutex = alloc::sync::Arc::new(crate::sync::mutex::RawMutex::new("shared-state"));
+            let held = mutex.clone();
+            crate::sched::spawn(crate::sched::Builder::new("owner"), move || {
+                held.lock();
+                0
+            })
+            .expect("thread")
+            .join();
+            mutex.unlock();
+        }
+        "mutex-recursive" => {
+            let mutex = crate::sync::mutex::RawMutex::new("config");
+            mutex.lock();
+            mutex.lock();
+        }
+        "mutex-destroy-with-waiters" => {
+            let mutex = alloc::boxed::Box::leak(alloc::boxed::Box::new(crate::sync::mutex::RawMutex::new("doomed")));
+            mutex.lock();
+            let pointer = mutex as *mut crate::sync::mutex::RawMutex as usize;
+            let _waiter = crate::sched::spawn(crate::sched::Builder::new("waiter"), move || {
+                // SAFETY: the mutex is leaked until the boot thread drops it deliberately below.
+                unsafe { (*(pointer as *const crate::sync::mutex::RawMutex)).lock() };
+                0
+            })
+            .expect("thread");
+            crate::sched::sleep_until(crate::time::monotonic_nanos() + 20_000_000);
+            // SAFETY: none — destroying a mutex with a waiter is the misuse being reported.
+            unsafe { core::ptr::drop_in_place(pointer as *mut crate::sync::mutex::RawMutex) };
+        }
+        "sleep-in-spinlock" => {
+            let lock = crate::sync::spin::IrqSpinLock::new("device-state", ());
+            let _guard = lock.lock();
+            crate::sched::sleep_until(crate::time::monotonic_nanos() + 1_000_000);
+        }
         other => crate::println!("unknown fault '{other}'"),
     }
     panic!("deliberate fault '{name}' did not fault");

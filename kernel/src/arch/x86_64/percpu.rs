@@ -90,7 +90,9 @@ pub fn is_initialised() -> bool {
 pub fn this() -> &'static PerCpu {
     let pointer: *const PerCpu;
     // SAFETY: GS holds the address of a leaked PerCpu whose first field is its own address.
-    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) pointer, options(nostack, readonly, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) pointer, options(nostack, readonly, preserves_flags))
+    };
     debug_assert!(!pointer.is_null());
     // SAFETY: see above; the block is 'static.
     unsafe { &*pointer }
