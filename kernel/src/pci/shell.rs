@@ -31,8 +31,19 @@ pub fn lspci(_arguments: &str) {
             let pin = (b'A' + device.interrupt_pin.saturating_sub(1).min(3)) as char;
             match irq::intx_route(device) {
                 Ok(route) => println!(
-                    "    IRQ: INT{pin}#, line {}, GSI {}",
-                    device.interrupt_line, route.gsi
+                    "    IRQ: INT{pin}#, line {}, GSI {} ({}-triggered, active-{})",
+                    device.interrupt_line,
+                    route.gsi,
+                    if route.polarity.level_triggered {
+                        "level"
+                    } else {
+                        "edge"
+                    },
+                    if route.polarity.active_low {
+                        "low"
+                    } else {
+                        "high"
+                    }
                 ),
                 Err(_) => println!("    IRQ: INT{pin}#, no line assigned"),
             }
