@@ -214,13 +214,14 @@ fn cpus(_: &str) {
                 let mut busy = p.busy_nanos.load(Relaxed);
                 let mut idle = p.idle_nanos.load(Relaxed);
                 // Count the period since the last switch too.
-                let ongoing = crate::time::monotonic_nanos().saturating_sub(p.last_switch_nanos.load(Relaxed));
+                let ongoing = crate::time::monotonic_nanos()
+                    .saturating_sub(p.last_switch_nanos.load(Relaxed));
                 if p.current.load(Relaxed) == p.idle.load(Relaxed) {
                     idle += ongoing;
                 } else {
                     busy += ongoing;
                 }
-                let load = if busy + idle == 0 { 0 } else { busy * 100 / (busy + idle) };
+                let load = (busy * 100).checked_div(busy + idle).unwrap_or(0);
                 println!(
                     "  cpu{index}: apic id {apic}, online, load {load}%, {} queued, {} context switches, {} ticks, {} threads pulled",
                     crate::sched::queued_on(index),
@@ -235,14 +236,21 @@ fn cpus(_: &str) {
     println!(
         "tsc {} MHz{}, timer ticks {}, unexpected interrupts {}",
         crate::time::tsc::frequency() / 1_000_000,
-        if features.invariant_tsc { " (invariant)" } else { "" },
+        if features.invariant_tsc {
+            " (invariant)"
+        } else {
+            ""
+        },
         crate::interrupts::timer_ticks(),
         crate::diagnostics::unexpected_interrupts()
     );
 }
 
 fn ps(_: &str) {
-    println!("{:>5} {:<9} {:>4} {:<9} {:>12}  NAME", "ID", "STATE", "CPU", "PRIORITY", "RUN (us)");
+    println!(
+        "{:>5} {:<9} {:>4} {:<9} {:>12}  NAME",
+        "ID", "STATE", "CPU", "PRIORITY", "RUN (us)"
+    );
     let mut threads = crate::sched::registry::snapshot();
     threads.sort_by_key(|t| t.id);
     for thread in threads {

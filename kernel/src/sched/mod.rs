@@ -160,7 +160,7 @@ pub fn init_this_cpu(per_cpu: &'static PerCpu, boot_name: &str) {
     idle.priority = Priority::Idle;
     idle.affinity = Some(per_cpu.index);
     let idle_thread =
-        create(&idle, alloc::boxed::Box::new(|| idle_loop())).expect("idle thread at boot");
+        create(&idle, alloc::boxed::Box::new(idle_loop)).expect("idle thread at boot");
     per_cpu
         .idle
         .store(Arc::into_raw(idle_thread) as *mut (), Ordering::Release);
@@ -495,7 +495,9 @@ pub fn tick() {
         .try_lock()
         .map(|q| q.count)
         .unwrap_or(0);
-    if (is_idle && (queued > 0 || ticks % 4 == 0)) || (queued > 0 && ticks % QUANTUM_TICKS == 0) {
+    if (is_idle && (queued > 0 || ticks.is_multiple_of(4)))
+        || (queued > 0 && ticks.is_multiple_of(QUANTUM_TICKS))
+    {
         per_cpu.need_reschedule.store(true, Ordering::Release);
     }
 }

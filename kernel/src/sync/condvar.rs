@@ -40,19 +40,14 @@ impl Condvar {
         // Queue ourselves before releasing the mutex: a signal sent right after the release
         // finds us (the readiness check runs under the wait-queue lock).
         let mut released = false;
-        let result = loop {
-            let result = self.waiters.wait_once(deadline, || {
-                if !released {
-                    mutex.unlock();
-                    released = true;
-                }
-                self.sequence.load(Ordering::Acquire) != start
-            });
-            match result {
-                WaitResult::Ready | WaitResult::Woken => break true,
-                WaitResult::TimedOut => break false,
+        let result = self.waiters.wait_once(deadline, || {
+            if !released {
+                mutex.unlock();
+                released = true;
             }
-        };
+            self.sequence.load(Ordering::Acquire) != start
+        });
+        let result = result != WaitResult::TimedOut;
         mutex.lock();
         result
     }

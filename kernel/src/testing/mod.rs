@@ -5,6 +5,7 @@
 //! test was running, since its `test NAME ...` line is the last one printed).
 
 mod cases;
+mod sched_bench;
 mod sched_cases;
 
 use alloc::string::String;
@@ -153,7 +154,9 @@ pub fn trigger_fault(name: &str) -> ! {
             mutex.lock();
         }
         "mutex-destroy-with-waiters" => {
-            let mutex = alloc::boxed::Box::leak(alloc::boxed::Box::new(crate::sync::mutex::RawMutex::new("doomed")));
+            let mutex = alloc::boxed::Box::leak(alloc::boxed::Box::new(
+                crate::sync::mutex::RawMutex::new("doomed"),
+            ));
             mutex.lock();
             let pointer = mutex as *mut crate::sync::mutex::RawMutex as usize;
             let _waiter = crate::sched::spawn(crate::sched::Builder::new("waiter"), move || {

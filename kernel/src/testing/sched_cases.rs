@@ -37,7 +37,8 @@ kernel_test!(sched_join_returns_value, join_returns_the_exit_value);
 
 fn stress_twenty_rounds() -> Result<(), String> {
     for round in 0..20 {
-        stress_mutexes_rwlock_and_condvar_ping_pong().map_err(|e| alloc::format!("round {round}: {e}"))?;
+        stress_mutexes_rwlock_and_condvar_ping_pong()
+            .map_err(|e| alloc::format!("round {round}: {e}"))?;
     }
     Ok(())
 }
@@ -178,7 +179,7 @@ fn cpu_bound_threads_spread_over_all_cpus() -> Result<(), String> {
         handle.join();
     }
     let elapsed = time::monotonic_nanos() - start;
-    for cpu in 0..cpus {
+    for (cpu, before) in busy_before.iter().enumerate() {
         check!(
             used & (1 << cpu) != 0,
             "no spinner ever ran on cpu {cpu} (cpus used {used:#b})"
@@ -186,7 +187,7 @@ fn cpu_bound_threads_spread_over_all_cpus() -> Result<(), String> {
         let busy = crate::arch::percpu::of(cpu)
             .map(|p| p.busy_nanos.load(Ordering::Relaxed))
             .unwrap_or(0)
-            - busy_before[cpu];
+            - before;
         check!(
             busy * 5 >= elapsed,
             "cpu {cpu} was busy only {busy} of {elapsed} ns"
