@@ -174,7 +174,10 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
     // 10. The root file system: needs the heap for its index.
     crate::rootfs::init(info);
 
-    // 11. What to run: a deliberate fault, the test suite, or the shell.
+    // 11. The rump hypercall host (threads, files and PCI are all up by now).
+    crate::rumphost::install();
+
+    // 12. What to run: a deliberate fault, the test suite, or the shell.
     if let Some(fault) = info.option("fault") {
         crate::testing::trigger_fault(fault);
     }

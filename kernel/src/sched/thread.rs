@@ -121,6 +121,8 @@ pub struct Thread {
     pub(super) last_cpu_set: AtomicU64,
     _stack: Option<KernelStack>,
     slot: AtomicPtr<core::ffi::c_void>,
+    /// Second per-thread word for foreign code (the rump host keeps the syscall errno here).
+    pub foreign_errno: core::sync::atomic::AtomicI32,
     exit_value: IrqSpinLock<Option<u64>>,
     pub(super) joiners: WaitQueue,
     detached: AtomicBool,
@@ -211,6 +213,7 @@ impl Thread {
             last_cpu_set: AtomicU64::new(0),
             _stack: stack,
             slot: AtomicPtr::new(core::ptr::null_mut()),
+            foreign_errno: core::sync::atomic::AtomicI32::new(0),
             exit_value: IrqSpinLock::new("thread-exit", None),
             joiners: WaitQueue::new("join"),
             detached: AtomicBool::new(false),

@@ -1,0 +1,269 @@
+//! What `rumpuser_open` can reach: block devices (`/dev/vda`, ...), initrd files (read-only)
+//! and a RAM file store under `/tmp` (for scratch files and rump's etfs images).
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::CStr;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use rumpuser::host::{Access, FileInfo, FileKind, OpenFlags};
+use rumpuser::Errno;
+
+use crate::block::Disk;
+use crate::sync::spin::IrqSpinLock;
+
+/// Directory of the RAM store; always present.
+pub const RAM_ROOT: &str = "/tmp";
+
+enum Backing {
+    Disk(Arc<Disk>),
+    Initrd(&'static [u8]),
+    Ram(Arc<IrqSpinLock<Vec<u8>>>),
+    Directory,
+}
+
+struct OpenFile {
+    backing: Backing,
+    access: Access,
+    position: AtomicU64,
+}
+
+static RAM_FILES: IrqSpinLock<BTreeMap<String, Arc<IrqSpinLock<Vec<u8>>>>> =
+    IrqSpinLock::new("rump-ramfs", BTreeMap::new());
+static RAM_DIRECTORIES: IrqSpinLock<Vec<String>> = IrqSpinLock::new("rump-ramfs-dirs", Vec::new());
+static TABLE: IrqSpinLock<Vec<Option<Arc<OpenFile>>>> = IrqSpinLock::new("rump-fds", Vec::new());
+
+fn is_ram_directory(path: &str) -> bool {
+    path == RAM_ROOT || RAM_DIRECTORIES.lock().iter().any(|d| d == path)
+}
+
+/// Creates a directory in the RAM store (its parent must exist there).
+pub fn make_ram_directory(path: &str) -> Result<(), Errno> {
+    let (parent, _) = path.rsplit_once('/').ok_or(Errno::EINVAL)?;
+    if !is_ram_directory(parent) {
+        return Err(Errno::ENOENT);
+    }
+    let mut directories = RAM_DIRECTORIES.lock();
+    if !directories.iter().any(|d| d == path) {
+        directories.push(path.to_string());
+    }
+    Ok(())
+}
+
+/// Removes everything below `path` from the RAM store.
+pub fn remove_ram_tree(path: &str) {
+    let prefix = alloc::format!("{path}/");
+    RAM_FILES
+        .lock()
+        .retain(|name, _| !name.starts_with(&prefix));
+    RAM_DIRECTORIES
+        .lock()
+        .retain(|name| !name.starts_with(&prefix));
+}
+
+fn name_of(name: &CStr) -> Result<&str, Errno> {
+    let name = name.to_str().map_err(|_| Errno::ENOENT)?;
+    if name.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    Ok(name.trim_end_matches('/').trim_end_matches("/.").max("/"))
+}
+
+fn lookup(name: &str) -> Option<(Backing, FileKind, u64)> {
+    if let Some(device) = name.strip_prefix("/dev/") {
+        return crate::block::find(device).map(|disk| {
+            let size = disk.size_bytes();
+            (Backing::Disk(disk), FileKind::Block, size)
+        });
+    }
+    if let Some(file) = RAM_FILES.lock().get(name) {
+        let size = file.lock().len() as u64;
+        return Some((Backing::Ram(file.clone()), FileKind::Regular, size));
+    }
+    if is_ram_directory(name) {
+        return Some((Backing::Directory, FileKind::Directory, 0));
+    }
+    let root = crate::rootfs::root()?;
+    let stat = root.stat(name).ok()?;
+    match stat.kind {
+        initrd::NodeKind::Directory => Some((Backing::Directory, FileKind::Directory, 0)),
+        initrd::NodeKind::File => root
+            .data(name)
+            .ok()
+            .map(|data| (Backing::Initrd(data), FileKind::Regular, data.len() as u64)),
+        initrd::NodeKind::Symlink => None,
+    }
+}
+
+pub fn info(name: &CStr) -> Result<FileInfo, Errno> {
+    let name = name_of(name)?;
+    let (_, kind, size) = lookup(name).ok_or(Errno::ENOENT)?;
+    Ok(FileInfo { size, kind })
+}
+
+pub fn open(name: &CStr, flags: OpenFlags) -> Result<i32, Errno> {
+    let name = name_of(name)?;
+    let backing = match lookup(name) {
+        Some(_) if flags.create && flags.exclusive => return Err(Errno::EEXIST),
+        Some((backing, _, _)) => backing,
+        None if flags.create => {
+            let (parent, leaf) = name.rsplit_once('/').ok_or(Errno::ENOENT)?;
+            if leaf.is_empty() || !is_ram_directory(parent) {
+                return Err(
+                    if crate::rootfs::root()
+                        .and_then(|r| r.stat(parent).ok())
+                        .is_some()
+                    {
+                        Errno::EROFS
+                    } else {
+                        Errno::ENOENT
+                    },
+                );
+            }
+            let file = Arc::new(IrqSpinLock::new("rump-ramfile", Vec::new()));
+            RAM_FILES.lock().insert(name.to_string(), file.clone());
+            Backing::Ram(file)
+        }
+        None => return Err(Errno::ENOENT),
+    };
+    let writes = flags.access != Access::ReadOnly;
+    match &backing {
+        Backing::Initrd(_) if writes => return Err(Errno::EROFS),
+        Backing::Directory if writes => return Err(Errno::EISDIR),
+        Backing::Disk(disk) if writes && disk.read_only() => return Err(Errno::EROFS),
+        _ => {}
+    }
+    let file = Arc::new(OpenFile {
+        backing,
+        access: flags.access,
+        position: AtomicU64::new(0),
+    });
+    let mut table = TABLE.lock();
+    let fd = match table.iter().position(Option::is_none) {
+        Some(free) => {
+            table[free] = Some(file);
+            free
+        }
+        None => {
+            table.push(Some(file));
+            table.len() - 1
+        }
+    };
+    Ok(fd as i32)
+}
+
+fn get(fd: i32) -> Result<Arc<OpenFile>, Errno> {
+    let table = TABLE.lock();
+    usize::try_from(fd)
+        .ok()
+        .and_then(|i| table.get(i).cloned().flatten())
+        .ok_or(Errno::EBADF)
+}
+
+pub fn close(fd: i32) -> Result<(), Errno> {
+    let mut table = TABLE.lock();
+    let slot = usize::try_from(fd)
+        .ok()
+        .and_then(|i| table.get_mut(i))
+        .ok_or(Errno::EBADF)?;
+    slot.take().map(|_| ()).ok_or(Errno::EBADF)
+}
+
+fn disk_read(disk: &Disk, offset: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
+    let size = disk.size_bytes();
+    if offset >= size {
+        return Ok(0);
+    }
+    let length = buffer.len().min((size - offset) as usize);
+    let sector = disk.sector_size() as u64;
+    let first = offset / sector;
+    let last = (offset + length as u64).div_ceil(sector);
+    let mut bounce = vec![0u8; ((last - first) * sector) as usize];
+    disk.read(first, &mut bounce).map_err(|_| Errno::EIO)?;
+    let start = (offset - first * sector) as usize;
+    buffer[..length].copy_from_slice(&bounce[start..start + length]);
+    Ok(length)
+}
+
+fn disk_write(disk: &Disk, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+    let size = disk.size_bytes();
+    if offset >= size {
+        return Err(Errno::ENOSPC);
+    }
+    let length = data.len().min((size - offset) as usize);
+    let sector = disk.sector_size() as u64;
+    let first = offset / sector;
+    let last = (offset + length as u64).div_ceil(sector);
+    let mut bounce = vec![0u8; ((last - first) * sector) as usize];
+    let start = (offset - first * sector) as usize;
+    if start != 0 || !length.is_multiple_of(sector as usize) {
+        disk.read(first, &mut bounce).map_err(|_| Errno::EIO)?; // read-modify-write edges
+    }
+    bounce[start..start + length].copy_from_slice(&data[..length]);
+    disk.write(first, &bounce).map_err(|_| Errno::EIO)?;
+    Ok(length)
+}
+
+pub fn read(fd: i32, buffer: &mut [u8], offset: Option<u64>) -> Result<usize, Errno> {
+    let file = get(fd)?;
+    if file.access == Access::WriteOnly {
+        return Err(Errno::EBADF);
+    }
+    let at = offset.unwrap_or_else(|| file.position.load(Ordering::Acquire));
+    let count = match &file.backing {
+        Backing::Disk(disk) => disk_read(disk, at, buffer)?,
+        Backing::Initrd(data) => copy_out(data, at, buffer),
+        Backing::Ram(data) => copy_out(&data.lock(), at, buffer),
+        Backing::Directory => return Err(Errno::EISDIR),
+    };
+    if offset.is_none() {
+        file.position.store(at + count as u64, Ordering::Release);
+    }
+    Ok(count)
+}
+
+fn copy_out(data: &[u8], at: u64, buffer: &mut [u8]) -> usize {
+    let start = usize::try_from(at).unwrap_or(usize::MAX).min(data.len());
+    let count = buffer.len().min(data.len() - start);
+    buffer[..count].copy_from_slice(&data[start..start + count]);
+    count
+}
+
+pub fn write(fd: i32, data: &[u8], offset: Option<u64>) -> Result<usize, Errno> {
+    let file = get(fd)?;
+    if file.access == Access::ReadOnly {
+        return Err(Errno::EBADF);
+    }
+    let at = offset.unwrap_or_else(|| file.position.load(Ordering::Acquire));
+    let count = match &file.backing {
+        Backing::Disk(disk) => disk_write(disk, at, data)?,
+        Backing::Ram(contents) => {
+            let end = at.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+            if end > 1 << 32 {
+                return Err(Errno::EFBIG);
+            }
+            let mut contents = contents.lock();
+            if (contents.len() as u64) < end {
+                contents.resize(end as usize, 0);
+            }
+            contents[at as usize..end as usize].copy_from_slice(data);
+            data.len()
+        }
+        Backing::Initrd(_) => return Err(Errno::EROFS),
+        Backing::Directory => return Err(Errno::EISDIR),
+    };
+    if offset.is_none() {
+        file.position.store(at + count as u64, Ordering::Release);
+    }
+    Ok(count)
+}
+
+pub fn sync(fd: i32) -> Result<(), Errno> {
+    match &get(fd)?.backing {
+        Backing::Disk(disk) => disk.flush().map_err(|_| Errno::EIO),
+        _ => Ok(()),
+    }
+}

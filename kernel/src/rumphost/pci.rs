@@ -1,0 +1,113 @@
+//! PCI hypercalls for rump drivers: configuration space, uncached MMIO, threaded interrupts
+//! (the top half masks the line and wakes rump's dispatcher thread; `irq_done` unmasks) and
+//! physically contiguous DMA memory.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use core::ffi::c_void;
+use core::ptr::NonNull;
+
+use rumpuser::host::IrqLine;
+use rumpuser::Errno;
+
+use crate::mm::dma::{DmaBuffer, DmaLimit};
+use crate::mm::mmio::MmioRegion;
+use crate::pci::config::{self, Address};
+use crate::sync::spin::IrqSpinLock;
+
+/// cookie → (device address, GSI once attached).
+static COOKIES: IrqSpinLock<BTreeMap<u32, (Address, Option<u32>)>> =
+    IrqSpinLock::new("rump-pci-cookies", BTreeMap::new());
+/// DMA allocations by virtual address: (physical, frames).
+static DMA: IrqSpinLock<BTreeMap<usize, (u64, u64)>> =
+    IrqSpinLock::new("rump-dma", BTreeMap::new());
+
+fn errno(error: config::PciError) -> Errno {
+    log::debug!("rump PCI: {error}");
+    Errno::EINVAL
+}
+
+pub fn config_read(bus: u32, device: u32, function: u32, register: u32) -> Result<u32, Errno> {
+    match config::read_u32_at(bus, device, function, register) {
+        Ok(value) => Ok(value),
+        Err(config::PciError::NoDevice(_)) => Ok(0xffff_ffff),
+        Err(error) => Err(errno(error)),
+    }
+}
+
+pub fn config_write(
+    bus: u32,
+    device: u32,
+    function: u32,
+    register: u32,
+    value: u32,
+) -> Result<(), Errno> {
+    config::write_u32_at(bus, device, function, register, value).map_err(errno)
+}
+
+pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
+    match MmioRegion::map(physical, length as usize) {
+        Ok(region) => {
+            let address = region.virtual_address();
+            core::mem::forget(region); // rump never unmaps (contract §9.5)
+            NonNull::new(address as *mut c_void)
+        }
+        Err(error) => {
+            log::error!("rump PCI: cannot map BAR at {physical:#x} (+{length:#x}): {error}");
+            None
+        }
+    }
+}
+
+pub fn irq_map(bus: u32, device: u32, function: u32, _line: i32, cookie: u32) -> Result<(), Errno> {
+    let address = Address::new(bus as u8, device as u8, function as u8).ok_or(Errno::EINVAL)?;
+    if bus > 255 || device > 31 || function > 7 {
+        return Err(Errno::EINVAL);
+    }
+    COOKIES.lock().insert(cookie, (address, None));
+    Ok(())
+}
+
+pub fn irq_attach(cookie: u32, line: &'static IrqLine) -> Result<(), Errno> {
+    let address = COOKIES
+        .lock()
+        .get(&cookie)
+        .map(|c| c.0)
+        .ok_or(Errno::ENXIO)?;
+    let device = crate::pci::device_at(address).ok_or(Errno::ENXIO)?;
+    let route = crate::pci::irq::intx_route(device).map_err(|_| Errno::ENXIO)?;
+    let gsi = route.gsi;
+    let handler: crate::pci::irq::Handler = Arc::new(move || {
+        // Top half: mask the level-triggered line (the device keeps asserting it until rump's
+        // handler acknowledges it), then let the dispatcher thread run the handlers.
+        let _ = crate::arch::ioapic::set_masked(gsi, true);
+        line.raise();
+    });
+    crate::pci::irq::attach_intx(device, handler).map_err(|_| Errno::ENXIO)?;
+    if let Some(entry) = COOKIES.lock().get_mut(&cookie) {
+        entry.1 = Some(gsi);
+    }
+    Ok(())
+}
+
+pub fn irq_done(cookie: u32) {
+    if let Some((_, Some(gsi))) = COOKIES.lock().get(&cookie).copied() {
+        let _ = crate::arch::ioapic::set_masked(gsi, false);
+    }
+}
+
+pub fn dma_alloc(size: usize, align: usize) -> Result<(u64, NonNull<u8>), Errno> {
+    let buffer = DmaBuffer::allocate(size, align.max(4096), DmaLimit::Below4GiB)
+        .map_err(|_| Errno::ENOMEM)?;
+    let virt = buffer.virtual_address();
+    let (physical, frames) = buffer.into_raw();
+    DMA.lock().insert(virt as usize, (physical, frames));
+    Ok((physical, NonNull::new(virt).ok_or(Errno::ENOMEM)?))
+}
+
+pub fn dma_free(virt: NonNull<u8>, _size: usize) {
+    match DMA.lock().remove(&(virt.as_ptr() as usize)) {
+        Some((physical, frames)) => crate::mm::frames::free(physical, frames),
+        None => log::error!("rump PCI: dmafree of {virt:p}, which dmalloc did not hand out"),
+    }
+}
