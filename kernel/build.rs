@@ -2,8 +2,15 @@
 fn main() {
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    println!("cargo:rustc-check-cfg=cfg(rump_components)");
+    println!("cargo:rerun-if-env-changed=RUMP_COMPONENTS");
     if target_os == "none" {
-        build_contract_suite(&dir);
+        // The suite plays the rump kernel itself (its own rumpuser_init and a fake
+        // rump_components link-set entry), so it is only linked when real components are not.
+        if std::env::var_os(rump_build::COMPONENTS_ENV).is_none() {
+            build_contract_suite(&dir);
+        }
+        link_components();
         println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
         println!("cargo:rustc-link-arg-bins=--no-pie");
         println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
@@ -52,4 +59,35 @@ fn build_contract_suite(dir: &str) {
         println!("cargo:rerun-if-changed={}", contract.join(file).display());
     }
     build.compile("rumpcontract");
+}
+
+/// With `RUMP_COMPONENTS=DIR`, checks the archives there against the host's exports and links
+/// them whole-archive in dependency order; a set the kernel cannot host stops the build with the
+/// missing symbols and build-variant problems named.
+fn link_components() {
+    let Some(directory) = std::env::var_os(rump_build::COMPONENTS_ENV) else {
+        return;
+    };
+    let directory = std::path::PathBuf::from(directory);
+    match rump_build::emit_cargo_link_args(&directory) {
+        Ok(report) => {
+            println!("cargo:rustc-cfg=rump_components");
+            let script = std::fs::read_to_string("linker.ld").unwrap_or_default();
+            let missing = report.link_sets_missing_from_script(&script);
+            if !missing.is_empty() {
+                eprintln!(
+                    "error: the components use link sets the kernel's linker script lacks: {}",
+                    missing.join(" ")
+                );
+                std::process::exit(1);
+            }
+        }
+        Err(error) => {
+            eprintln!(
+                "error: cannot link the rump components in {}:\n{error}",
+                directory.display()
+            );
+            std::process::exit(1);
+        }
+    }
 }

@@ -176,6 +176,7 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
 
     // 11. The rump hypercall host (threads, files and PCI are all up by now).
     crate::rumphost::install();
+    crate::rumphost::components::boot();
 
     // 12. What to run: a deliberate fault, the test suite, or the shell.
     if let Some(fault) = info.option("fault") {

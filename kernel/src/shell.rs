@@ -114,6 +114,11 @@ const COMMANDS: &[Command] = &[
         run: ps,
     },
     Command {
+        name: "rump",
+        help: "state of the linked rump kernel components",
+        run: crate::rumphost::components::shell,
+    },
+    Command {
         name: "reboot",
         help: "reset the machine",
         run: reboot,

@@ -43,8 +43,11 @@ pub fn build_kernel(release: bool) -> Result<PathBuf, String> {
     }
     run_command(&mut command)?;
     let profile = if release { "release" } else { "debug" };
-    Ok(root()
-        .join("target/x86_64-unknown-none")
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    Ok(target
+        .join("x86_64-unknown-none")
         .join(profile)
         .join("kernel"))
 }

@@ -196,6 +196,33 @@ fn initrd_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, Str
     Ok(format!("{} top-level entries match rootfs/", names.len()))
 }
 
+/// With components linked: the rump kernel boots at start-up and the shell reports it.
+fn rump_components_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, String> {
+    let mut session = Session::start(&boot(
+        kernel,
+        accel,
+        "512M",
+        2,
+        "log=info rump.RUMP_VERBOSE=1",
+    ))?;
+    let at = session.wait_for("kernel> ", 0)?;
+    let output = session.output();
+    for needle in ["NetBSD", "rump_init() returned 0"] {
+        if !output.contains(needle) {
+            return Err(format!("boot log lacks '{needle}':\n{output}"));
+        }
+    }
+    session.send("rump")?;
+    let end = session.wait_for("kernel> ", at)?;
+    let answer = session.output()[at..end].to_owned();
+    if !answer.contains("rump kernel running") {
+        return Err(format!("'rump' says:\n{answer}"));
+    }
+    session.send("poweroff")?;
+    session.wait_exit()?;
+    Ok("rump_init() = 0".into())
+}
+
 /// Boots with `fault=NAME` and checks the fatal report.
 fn fault_scenario(
     kernel: &std::path::Path,
@@ -423,6 +450,12 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
     }
     if suite.wants("blk_shell") {
         suite.record("blk_shell", blk_shell_scenario(&kernel, accel));
+    }
+    if suite.wants("rump_components_boot") {
+        match std::env::var_os("RUMP_COMPONENTS") {
+            None => println!("qemu rump_components_boot ... SKIPPED: RUMP_COMPONENTS not set (point it at a directory of rump component archives)"),
+            Some(_) => suite.record("rump_components_boot", rump_components_scenario(&kernel, accel)),
+        }
     }
     let faults: &[(&str, &[&str])] = &[
         (

@@ -41,6 +41,10 @@ fn is_ram_directory(path: &str) -> bool {
 }
 
 /// Creates a directory in the RAM store (its parent must exist there).
+#[cfg_attr(
+    rump_components,
+    expect(dead_code, reason = "only the contract suite makes scratch trees")
+)]
 pub fn make_ram_directory(path: &str) -> Result<(), Errno> {
     let (parent, _) = path.rsplit_once('/').ok_or(Errno::EINVAL)?;
     if !is_ram_directory(parent) {
@@ -54,6 +58,10 @@ pub fn make_ram_directory(path: &str) -> Result<(), Errno> {
 }
 
 /// Removes everything below `path` from the RAM store.
+#[cfg_attr(
+    rump_components,
+    expect(dead_code, reason = "only the contract suite makes scratch trees")
+)]
 pub fn remove_ram_tree(path: &str) {
     let prefix = alloc::format!("{path}/");
     RAM_FILES

@@ -5,6 +5,8 @@
 //! Must not: call into the rump kernel (upcalls are rumpuser's business), or block in `wake`
 //! (interrupt handlers call it through `IrqLine::raise`).
 
+pub mod components;
+#[cfg(not(rump_components))]
 mod contract;
 mod files;
 mod pci;

@@ -1,0 +1,47 @@
+//! Statically linked rump components (built with `RUMP_COMPONENTS=DIR`): boot the rump kernel at
+//! start-up and report its state to the `rump` shell command.
+
+use core::sync::atomic::{AtomicI32, Ordering};
+
+/// `rump_init()` result: i32::MIN = not attempted.
+static INIT_RESULT: AtomicI32 = AtomicI32::new(i32::MIN);
+
+#[cfg(rump_components)]
+extern "C" {
+    fn rump_init() -> core::ffi::c_int;
+}
+
+/// Boots the linked rump kernel, if any (contract §10.1).
+pub fn boot() {
+    #[cfg(rump_components)]
+    {
+        log::info!("rump: calling rump_init()");
+        // SAFETY: the hypercall host is installed and the component archives are linked;
+        // rump_init takes no arguments and is called once.
+        let result = unsafe { rump_init() };
+        INIT_RESULT.store(result, Ordering::Release);
+        if result == 0 {
+            log::info!("rump: rump_init() returned 0; the rump kernel is up");
+        } else {
+            log::error!("rump: rump_init() failed with error {result}");
+        }
+    }
+}
+
+/// Whether components were linked into this kernel.
+pub const LINKED: bool = cfg!(rump_components);
+
+/// The `rump` shell command.
+pub fn shell(_arguments: &str) {
+    if !LINKED {
+        crate::println!(
+            "rump: no components linked (build with RUMP_COMPONENTS=DIR; see docs/components.md)"
+        );
+        return;
+    }
+    match INIT_RESULT.load(Ordering::Acquire) {
+        i32::MIN => crate::println!("rump: components linked, rump_init() not called"),
+        0 => crate::println!("rump: components linked, rump kernel running (rump_init() = 0)"),
+        error => crate::println!("rump: components linked, rump_init() failed with error {error}"),
+    }
+}
