@@ -349,11 +349,14 @@ fn blk_tests_scenario(
     }
     let bytes = std::fs::read(&image).map_err(|e| e.to_string())?;
     let (first, length) = (8192 * 512, 1024 * 512);
-    for offset in first..first + length {
-        if bytes[offset] != pattern_byte(offset as u64) {
+    let written = bytes
+        .get(first..first + length)
+        .ok_or("the disk image is shorter than the pattern")?;
+    for (index, byte) in written.iter().enumerate() {
+        let offset = first + index;
+        if *byte != pattern_byte(offset as u64) {
             return Err(format!(
-                "image byte {offset:#x} is {:#04x}, the kernel wrote {:#04x}",
-                bytes[offset],
+                "image byte {offset:#x} is {byte:#04x}, the kernel wrote {:#04x}",
                 pattern_byte(offset as u64)
             ));
         }
