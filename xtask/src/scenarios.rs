@@ -573,8 +573,11 @@ fn blk_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), String> {
 pub fn bench(_arguments: &[String]) -> Result<(), String> {
     let kernel = crate::build_kernel(true)?;
     let mut accels = vec![Accel::Tcg];
-    if qemu::kvm_usable() {
+    let (preferred, why) = qemu::choose_accel(&kernel);
+    if preferred == Accel::Kvm {
         accels.insert(0, Accel::Kvm);
+    } else {
+        println!("KVM figures skipped: {why}");
     }
     for accel in accels {
         let mut times = Vec::new();
