@@ -145,6 +145,64 @@ fn shell_scenario(
     Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
 }
 
+/// Boots with a truncated tar and with garbage as the initrd: the kernel names the damage,
+/// keeps what was valid before it, and reaches the shell either way.
+fn damaged_initrd_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, String> {
+    let build = crate::root().join("build");
+    std::fs::create_dir_all(&build).map_err(|e| e.to_string())?;
+    let tar = build.join("damaged.tar");
+    let status = std::process::Command::new("tar")
+        .args(["--format=ustar", "--sort=name", "-cf"])
+        .arg(&tar)
+        .arg("-C")
+        .arg(crate::root().join("rootfs"))
+        .arg(".")
+        .status()
+        .map_err(|e| format!("cannot run tar: {e}"))?;
+    if !status.success() {
+        return Err("tar failed".into());
+    }
+    let mut bytes = std::fs::read(&tar).map_err(|e| e.to_string())?;
+    bytes.truncate(bytes.len() * 2 / 3 + 100); // cut inside an entry
+    std::fs::write(&tar, &bytes).map_err(|e| e.to_string())?;
+    let garbage = build.join("garbage.initrd");
+    std::fs::write(&garbage, b"this is not an archive of any kind\n".repeat(40))
+        .map_err(|e| e.to_string())?;
+    let mut seen = Vec::new();
+    for (image, expect) in [(&tar, "initrd: "), (&garbage, "initrd unusable")] {
+        let mut boot = boot(kernel, accel, "256M", 1, "log=info");
+        boot.initrd = Some(image.clone());
+        let mut session = Session::start(&boot)?;
+        let at = session.wait_for("kernel> ", 0)?;
+        let log = session.output();
+        if !log.contains(expect) {
+            return Err(format!("boot log lacks '{expect}':\n{log}"));
+        }
+        if image == &tar
+            && !log
+                .lines()
+                .any(|l| l.contains("WARN") && l.contains("truncated") && l.contains("byte"))
+        {
+            return Err(format!("truncation not reported with an offset:\n{log}"));
+        }
+        session.send("ls /")?;
+        let end = session.wait_for("kernel> ", at)?;
+        let listing = session.output()[at..end].to_owned();
+        if image == &tar && !listing.contains("README") {
+            return Err(format!(
+                "entries before the damage were not kept:\n{listing}"
+            ));
+        }
+        session.send("poweroff")?;
+        session.wait_exit()?;
+        seen.push(expect);
+    }
+    Ok(format!(
+        "{} damaged initrds reported, shell reached",
+        seen.len()
+    ))
+}
+
 /// Boots with the default initrd and compares `ls` and `cat` with the source directory.
 fn initrd_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, String> {
     let (initrd, _) = crate::build_images()?;
@@ -439,6 +497,9 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
     }
     if suite.wants("initrd_root") {
         suite.record("initrd_root", initrd_scenario(&kernel, accel));
+    }
+    if suite.wants("initrd_damaged") {
+        suite.record("initrd_damaged", damaged_initrd_scenario(&kernel, accel));
     }
     if suite.wants("pci_lspci") {
         suite.record("pci_lspci", lspci_scenario(&kernel, accel));
