@@ -43,6 +43,8 @@ pub mod sync;
 pub mod testing;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod vfs;
 
 #[cfg(target_os = "none")]
 pub use init::{boot_info, platform};

@@ -75,28 +75,68 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "ls",
-        help: "list a directory of the root file system: ls [PATH]",
-        run: ls,
+        help: "list a directory (initrd root and mounted disks): ls [PATH]",
+        run: crate::vfs::shell::ls,
     },
     Command {
         name: "cat",
         help: "print a file: cat PATH",
-        run: cat,
+        run: crate::vfs::shell::cat,
     },
     Command {
         name: "stat",
         help: "type, size, mode, owner and time of a path: stat PATH",
-        run: stat,
+        run: crate::vfs::shell::stat,
     },
     Command {
         name: "tree",
         help: "the tree below a directory: tree [PATH]",
-        run: tree,
+        run: crate::vfs::shell::tree,
     },
     Command {
         name: "hexdump",
         help: "a file in hex: hexdump PATH [OFFSET] [LENGTH]",
-        run: hexdump,
+        run: crate::vfs::shell::hexdump,
+    },
+    Command {
+        name: "mount",
+        help: "list mounts, or mount an ext2 disk: mount [-r] DEV PATH (e.g. mount vda /mnt)",
+        run: crate::vfs::shell::mount,
+    },
+    Command {
+        name: "umount",
+        help: "sync and unmount: umount PATH",
+        run: crate::vfs::shell::umount,
+    },
+    Command {
+        name: "write",
+        help: "create or replace a file with TEXT and a newline: write PATH TEXT",
+        run: crate::vfs::shell::write,
+    },
+    Command {
+        name: "mkdir",
+        help: "make a directory: mkdir PATH",
+        run: crate::vfs::shell::mkdir,
+    },
+    Command {
+        name: "rm",
+        help: "remove a file or an empty directory: rm PATH",
+        run: crate::vfs::shell::rm,
+    },
+    Command {
+        name: "mv",
+        help: "rename within one file system: mv FROM TO",
+        run: crate::vfs::shell::mv,
+    },
+    Command {
+        name: "sync",
+        help: "write every mount's cached changes to its disk",
+        run: crate::vfs::shell::sync,
+    },
+    Command {
+        name: "df",
+        help: "mounted file systems: size, free blocks and inodes",
+        run: crate::vfs::shell::df,
     },
     Command {
         name: "lspci",
@@ -329,120 +369,4 @@ fn poweroff(_: &str) {
         port::write_u16(pm1a, 1 << 13);
     }
     println!("power-off did not happen");
-}
-
-fn with_root(f: impl FnOnce(&'static initrd::Initrd<'static>)) {
-    match crate::rootfs::root() {
-        Some(root) => f(root),
-        None => println!("no root file system (booted without a usable initrd)"),
-    }
-}
-
-fn path_or_root(arguments: &str) -> &str {
-    if arguments.is_empty() {
-        "/"
-    } else {
-        arguments
-    }
-}
-
-fn ls(arguments: &str) {
-    with_root(|root| {
-        let path = path_or_root(arguments);
-        match root.read_dir(path) {
-            Ok(entries) => {
-                for entry in entries {
-                    let stat = entry.stat();
-                    let suffix = match stat.kind {
-                        initrd::NodeKind::Directory => "/".into(),
-                        initrd::NodeKind::Symlink => {
-                            alloc::format!(" -> {}", stat.link_target.unwrap_or("?"))
-                        }
-                        initrd::NodeKind::File => String::new(),
-                    };
-                    println!("{:>10} {}{}", stat.size, entry.name(), suffix);
-                }
-            }
-            Err(error) => println!("ls: {path}: {error}"),
-        }
-    })
-}
-
-fn cat(arguments: &str) {
-    with_root(|root| match root.data(arguments) {
-        Ok(data) => {
-            print!("{}", String::from_utf8_lossy(data));
-            if !data.ends_with(b"\n") && !data.is_empty() {
-                println!();
-            }
-        }
-        Err(error) => println!("cat: {arguments}: {error}"),
-    })
-}
-
-fn stat(arguments: &str) {
-    with_root(|root| match root.stat(path_or_root(arguments)) {
-        Ok(stat) => {
-            println!(
-                "{}: {} size {} mode {:04o} uid {} gid {} mtime {}",
-                path_or_root(arguments),
-                stat.kind,
-                stat.size,
-                stat.mode,
-                stat.uid,
-                stat.gid,
-                stat.mtime
-            );
-            if let Some(target) = stat.link_target {
-                println!("  -> {target}");
-            }
-        }
-        Err(error) => println!("stat: {arguments}: {error}"),
-    })
-}
-
-fn tree(arguments: &str) {
-    with_root(|root| {
-        let path = path_or_root(arguments);
-        match root.resolve(path) {
-            Ok(node) => {
-                for (depth, entry) in node.walk() {
-                    println!("{:width$}{}", "", entry.name(), width = depth * 2);
-                }
-            }
-            Err(error) => println!("tree: {path}: {error}"),
-        }
-    })
-}
-
-fn hexdump(arguments: &str) {
-    let mut words = arguments.split_whitespace();
-    let path = words.next().unwrap_or("");
-    let offset: usize = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
-    let length: usize = words.next().and_then(|w| w.parse().ok()).unwrap_or(256);
-    with_root(|root| match root.data(path) {
-        Ok(data) => {
-            let end = offset.saturating_add(length).min(data.len());
-            let slice = data.get(offset..end).unwrap_or(&[]);
-            for (row, chunk) in slice.chunks(16).enumerate() {
-                print!("{:08x} ", offset + row * 16);
-                for byte in chunk {
-                    print!(" {byte:02x}");
-                }
-                print!("{:width$}  |", "", width = (16 - chunk.len()) * 3);
-                for byte in chunk {
-                    print!(
-                        "{}",
-                        if byte.is_ascii_graphic() || *byte == b' ' {
-                            *byte as char
-                        } else {
-                            '.'
-                        }
-                    );
-                }
-                println!("|");
-            }
-        }
-        Err(error) => println!("hexdump: {path}: {error}"),
-    })
 }

@@ -104,7 +104,7 @@ fn thread_from_raw(pointer: *mut ()) -> &'static Thread {
 
 /// The running thread (borrowed).
 pub fn current_thread() -> &'static Thread {
-    thread_from_raw(percpu::this().current.load(Ordering::Acquire))
+    thread_from_raw(percpu::current_thread_pointer())
 }
 
 /// The running thread (a new reference).
@@ -233,6 +233,13 @@ fn least_loaded_cpu() -> usize {
 
 /// Queues a runnable thread on `cpu` and makes sure that CPU notices.
 fn enqueue(cpu: usize, thread: Arc<Thread>) {
+    // Stay on this CPU while deciding whether it is the target.
+    let interrupts_were_enabled = cpu::disable_interrupts();
+    enqueue_pinned(cpu, thread);
+    cpu::restore_interrupts(interrupts_were_enabled);
+}
+
+fn enqueue_pinned(cpu: usize, thread: Arc<Thread>) {
     let priority = thread.priority;
     RUN_QUEUES[cpu].lock().push(thread);
     let Some(target) = percpu::of(cpu) else {

@@ -98,6 +98,24 @@ pub fn this() -> &'static PerCpu {
     unsafe { &*pointer }
 }
 
+/// The running thread's pointer, read with one GS-relative load so that preemption and
+/// migration between "find my block" and "read its field" cannot mix two CPUs' values.
+#[inline]
+pub fn current_thread_pointer() -> *mut () {
+    let pointer: *mut ();
+    // SAFETY: GS points at this CPU's PerCpu block (checked by callers through the scheduler
+    // being up); `current` is an aligned pointer-sized field read atomically by one `mov`.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{offset}]",
+            out(reg) pointer,
+            offset = const core::mem::offset_of!(PerCpu, current),
+            options(nostack, readonly, preserves_flags)
+        )
+    };
+    pointer
+}
+
 /// The block of CPU `index`, if it is online.
 pub fn of(index: usize) -> Option<&'static PerCpu> {
     let pointer = ALL.get(index)?.load(Ordering::Acquire);
