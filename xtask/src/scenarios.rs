@@ -145,6 +145,22 @@ fn shell_scenario(
     Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
 }
 
+/// A CPU without a required feature gets a clear message and a clean stop, not a fault.
+fn cpu_without_nx_scenario(kernel: &std::path::Path) -> Result<String, String> {
+    let extra = ["-cpu".to_string(), "qemu64,-nx".to_string()];
+    let (code, output) =
+        qemu::run_to_exit_with(&boot(kernel, Accel::Tcg, "256M", 1, "log=warn"), &extra)?;
+    if code != qemu::EXIT_PANIC
+        || !output.contains("fatal: unsupported CPU: it lacks no-execute pages (NX)")
+    {
+        return Err(format!("exit {code}; output:\n{output}"));
+    }
+    if output.contains("EXCEPTION") {
+        return Err(format!("the refusal faulted:\n{output}"));
+    }
+    Ok("refused with a message".into())
+}
+
 /// Boots with a truncated tar and with garbage as the initrd: the kernel names the damage,
 /// keeps what was valid before it, and reaches the shell either way.
 fn damaged_initrd_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, String> {
@@ -781,6 +797,9 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
     }
     if suite.wants("initrd_root") {
         suite.record("initrd_root", initrd_scenario(&kernel, accel));
+    }
+    if suite.wants("cpu_without_nx") {
+        suite.record("cpu_without_nx", cpu_without_nx_scenario(&kernel));
     }
     if suite.wants("initrd_damaged") {
         suite.record("initrd_damaged", damaged_initrd_scenario(&kernel, accel));

@@ -402,3 +402,39 @@ kernel_test!(
     sched_fpu_state_preserved,
     vector_state_survives_context_switches
 );
+
+fn monotonic_clock_is_monotonic_across_cpus() -> Result<(), String> {
+    // Every thread publishes its latest reading; a reading taken after observing another CPU's
+    // published value must not be smaller than it.
+    let published = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..online())
+        .map(|cpu| {
+            let published = published.clone();
+            let mut builder = Builder::new("clock-reader");
+            builder.affinity = Some(cpu);
+            sched::spawn(builder, move || {
+                let mut backwards = 0;
+                for _ in 0..20_000 {
+                    let seen = published.load(Ordering::Acquire);
+                    let now = time::monotonic_nanos();
+                    if now < seen {
+                        backwards += 1;
+                    }
+                    published.fetch_max(now, Ordering::AcqRel);
+                }
+                backwards
+            })
+            .map_err(|e| alloc::format!("{e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let backwards: u64 = handles.into_iter().map(|h| h.join()).sum();
+    check!(
+        backwards == 0,
+        "the clock went backwards {backwards} times between CPUs"
+    );
+    Ok(())
+}
+kernel_test!(
+    time_monotonic_across_cpus,
+    monotonic_clock_is_monotonic_across_cpus
+);
