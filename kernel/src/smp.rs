@@ -130,7 +130,7 @@ pub fn start_application_processors() -> usize {
         let mut started = false;
         for _ in 0..2 {
             lapic::send_ipi(apic_id, lapic::IpiKind::Startup((TRAMPOLINE >> 12) as u8));
-            let deadline = crate::time::monotonic_nanos() + 200_000_000;
+            let deadline = crate::time::monotonic_nanos() + 500_000_000;
             while crate::time::monotonic_nanos() < deadline {
                 if AP_READY.load(Ordering::Acquire) {
                     started = true;
@@ -143,7 +143,12 @@ pub fn start_application_processors() -> usize {
             }
         }
         if !started {
-            log::error!("cpu {index} (APIC ID {apic_id}) did not start");
+            // Park it for good: a CPU that wakes up late must not run on parameters that the
+            // next start-up overwrites.
+            lapic::send_ipi(apic_id, lapic::IpiKind::Init);
+            log::error!(
+                "cpu {index} (APIC ID {apic_id}) did not start within 1 s; running without it"
+            );
         }
     }
     let _ = crate::mm::paging::unmap_page(TRAMPOLINE);
@@ -211,9 +216,11 @@ pub fn init_shootdown() {
 /// Flushes `[start, start + pages * 4 KiB)` from every online CPU's TLB and waits until all
 /// have done so. The caller must hold no spin lock other CPUs might wait for.
 pub fn shootdown(start: u64, pages: u64) {
+    // Stay on one CPU for the whole request: `me` must stay true.
+    let interrupts_were_enabled = cpu::disable_interrupts();
     flush_local(start, pages);
-    let online = online_count();
-    if online < 2 || !percpu::is_initialised() {
+    if online_count() < 2 || !percpu::is_initialised() {
+        cpu::restore_interrupts(interrupts_were_enabled);
         return;
     }
     let me = percpu::this().index;
@@ -225,15 +232,16 @@ pub fn shootdown(start: u64, pages: u64) {
         service_shootdown();
         core::hint::spin_loop();
     };
+    // Only CPUs that really run (a CPU that failed to start has no per-CPU block).
+    let others = || (0..cpu_count()).filter(move |&i| i != me && percpu::of(i).is_some());
     let mut targets = 0u64;
-    for index in (0..online).filter(|&i| i != me) {
+    for index in others() {
         targets |= 1 << (index % 64);
     }
     SHOOTDOWN_ARGUMENTS[0].store(start, Ordering::Release);
     SHOOTDOWN_ARGUMENTS[1].store(pages, Ordering::Release);
     SHOOTDOWN_PENDING.store(targets, Ordering::Release);
-    let _ = &*guard;
-    for index in (0..online).filter(|&i| i != me) {
+    for index in others() {
         if let Some(apic_id) = apic_id_of(index) {
             lapic::send_ipi(apic_id, lapic::IpiKind::Fixed(VECTOR_SHOOTDOWN));
         }
@@ -242,4 +250,5 @@ pub fn shootdown(start: u64, pages: u64) {
         core::hint::spin_loop();
     }
     drop(guard);
+    cpu::restore_interrupts(interrupts_were_enabled);
 }

@@ -223,9 +223,9 @@ fn load_of(cpu: usize) -> usize {
 }
 
 fn least_loaded_cpu() -> usize {
-    let online = crate::smp::online_count();
     let here = percpu::this().index;
-    (0..online)
+    // Started CPUs only: one that failed to start has no per-CPU block.
+    (0..crate::smp::cpu_count())
         .filter(|&c| percpu::of(c).is_some())
         .min_by_key(|&c| (load_of(c), c != here))
         .unwrap_or(here)
@@ -299,9 +299,8 @@ pub(crate) fn wake_if_generation(
 }
 
 fn try_steal(cpu: usize) -> Option<Arc<Thread>> {
-    let online = crate::smp::online_count();
-    let busiest = (0..online)
-        .filter(|&c| c != cpu)
+    let busiest = (0..crate::smp::cpu_count())
+        .filter(|&c| c != cpu && percpu::of(c).is_some())
         .max_by_key(|&c| RUN_QUEUES[c].try_lock().map(|q| q.count).unwrap_or(0))?;
     let stolen = RUN_QUEUES[busiest].try_lock()?.steal_for(cpu)?;
     if let Some(p) = percpu::of(cpu) {

@@ -274,12 +274,11 @@ pub fn write(path: &str, mode: WriteMode, data: &[u8]) -> Result<()> {
         return Err(VfsError::IsDirectory);
     }
     mount.with(|fs| {
-        let inode = match fs.resolve(relative.as_bytes(), true) {
+        // Try to create first: for a new file that scans the directory once less.
+        let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
+        let inode = match fs.create(parent, name, 0o644, Owner::default()) {
             Ok(inode) => inode,
-            Err(ext2::Error::NotFound) => {
-                let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
-                fs.create(parent, name, 0o644, Owner::default())?
-            }
+            Err(ext2::Error::AlreadyExists) => fs.resolve(relative.as_bytes(), true)?,
             Err(error) => return Err(error.into()),
         };
         let metadata = fs.metadata(inode)?;
