@@ -289,6 +289,10 @@ fn cpus(_: &str) {
         crate::interrupts::timer_ticks(),
         crate::diagnostics::unexpected_interrupts()
     );
+    let storms: alloc::vec::Vec<u8> = crate::pci::irq::storming_vectors().collect();
+    if !storms.is_empty() {
+        println!("interrupt storms contained on vectors {storms:x?}");
+    }
 }
 
 fn ps(_: &str) {

@@ -38,10 +38,81 @@ fn destination() -> u32 {
 }
 
 fn dispatch(vector: u8) {
+    if STORMS[vector as usize].record(crate::time::monotonic_nanos()) {
+        contain_storm(vector);
+        return;
+    }
     let handlers = VECTORS.lock();
     for handler in handlers[vector as usize].iter() {
         handler();
     }
+}
+
+/// Interrupts per window above which a line counts as storming (a million per second).
+const STORM_LIMIT: u32 = 100_000;
+/// Length of the counting window.
+const STORM_WINDOW_NANOS: u64 = 100_000_000;
+
+/// Counts interrupts of one vector in fixed windows and says when a window overflows.
+pub struct StormDetector {
+    window_start: core::sync::atomic::AtomicU64,
+    count: core::sync::atomic::AtomicU32,
+    tripped: core::sync::atomic::AtomicBool,
+}
+
+impl StormDetector {
+    /// A detector that has seen nothing.
+    pub const fn new() -> Self {
+        Self {
+            window_start: core::sync::atomic::AtomicU64::new(0),
+            count: core::sync::atomic::AtomicU32::new(0),
+            tripped: core::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Records one interrupt at `now`; true exactly once, when the limit is first exceeded.
+    pub fn record(&self, now: u64) -> bool {
+        use core::sync::atomic::Ordering::Relaxed;
+        if now.saturating_sub(self.window_start.load(Relaxed)) > STORM_WINDOW_NANOS {
+            self.window_start.store(now, Relaxed);
+            self.count.store(0, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed) + 1 > STORM_LIMIT && !self.tripped.swap(true, Relaxed)
+    }
+
+    /// Whether this vector was ever masked as a storm.
+    pub fn tripped(&self) -> bool {
+        self.tripped.load(core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Default for StormDetector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static STORMS: [StormDetector; 256] = [const { StormDetector::new() }; 256];
+
+/// Masks a storming INTx line (MSI vectors cannot be masked here; they are reported).
+fn contain_storm(vector: u8) {
+    let gsi = LINES
+        .try_lock()
+        .and_then(|lines| lines.iter().find(|(_, v)| **v == vector).map(|(g, _)| *g));
+    match gsi {
+        Some(gsi) => {
+            let _ = ioapic::set_masked(gsi, true);
+            log::error!("interrupt storm on GSI {gsi} (vector {vector:#x}): over {STORM_LIMIT} interrupts in 100 ms; line masked");
+        }
+        None => log::error!(
+            "interrupt storm on vector {vector:#x}: over {STORM_LIMIT} interrupts in 100 ms"
+        ),
+    }
+}
+
+/// Vectors masked as storms so far.
+pub fn storming_vectors() -> impl Iterator<Item = u8> {
+    (0..=255u8).filter(|v| STORMS[*v as usize].tripped())
 }
 
 fn new_vector(handler: Handler) -> Result<u8, PciError> {

@@ -335,3 +335,20 @@ fn probe_speed() -> Result<(), String> {
     Ok(())
 }
 kernel_test!(probe_speed, probe_speed);
+
+fn storm_detector_trips_once_per_flood() -> Result<(), String> {
+    let detector = crate::pci::irq::StormDetector::new();
+    let start = 1_000_000_000u64;
+    // 90 000 interrupts spread over a second: never a storm.
+    let quiet = (0..90_000u64).any(|i| detector.record(start + i * 11_000));
+    check!(!quiet, "a steady 90 kHz line was called a storm");
+    // 150 000 in 15 ms: a storm, reported exactly once.
+    let base = start + 2_000_000_000;
+    let trips = (0..150_000u64)
+        .filter(|i| detector.record(base + i * 100))
+        .count();
+    check!(trips == 1, "storm reported {trips} times");
+    check!(detector.tripped(), "storm not remembered");
+    Ok(())
+}
+kernel_test!(irq_storm_detector, storm_detector_trips_once_per_flood);

@@ -3,11 +3,14 @@
 //! Byte offsets become sector numbers; a transfer that starts or ends inside a sector reads that
 //! sector into a bounce buffer (and, for writes, writes it back: read-modify-write), so callers
 //! are not bound to sector alignment even though the ext2 driver only issues whole blocks.
-//! Large transfers are split into [`MAX_REQUEST`]-byte requests. No caching happens here: the
-//! ext2 driver has its own block cache.
+//! Large transfers are split into [`MAX_REQUEST`]-byte requests. The ext2 driver caches blocks
+//! itself but fetches uncached file blocks one at a time, so a read that continues exactly
+//! where the previous one ended fills a [`READ_AHEAD`] window with one request; any write that
+//! overlaps the window drops it, so the window never serves stale bytes.
 
 use alloc::sync::Arc;
 use alloc::vec;
+use alloc::vec::Vec;
 
 use ext2::DeviceError;
 
@@ -16,15 +19,57 @@ use crate::block::{BlockError, Disk};
 /// Largest single request handed to the disk (keeps scatter-gather lists short).
 const MAX_REQUEST: usize = 256 * 1024;
 
+/// Bytes fetched at once when reads turn out to be sequential.
+const READ_AHEAD: usize = 128 * 1024;
+
 /// An [`ext2::BlockDevice`] over a kernel disk.
 pub struct DiskDevice {
     disk: Arc<Disk>,
+    /// Where the last read ended (sequential detection).
+    last_end: u64,
+    /// Start and bytes of the read-ahead window (empty when none).
+    window_start: u64,
+    window: Vec<u8>,
 }
 
 impl DiskDevice {
     /// Wraps `disk`.
     pub fn new(disk: Arc<Disk>) -> Self {
-        Self { disk }
+        Self {
+            disk,
+            last_end: u64::MAX,
+            window_start: 0,
+            window: Vec::new(),
+        }
+    }
+
+    /// Serves `[offset, offset + buffer.len())` from the read-ahead window, refilling it
+    /// first when the read is sequential; false when the read must go to the disk.
+    fn read_ahead(&mut self, offset: u64, buffer: &mut [u8]) -> Result<bool, DeviceError> {
+        let end = offset + buffer.len() as u64;
+        let inside =
+            |start: u64, window: &[u8]| offset >= start && end <= start + window.len() as u64;
+        if !inside(self.window_start, &self.window) {
+            let sector = self.sector();
+            let sequential = offset == self.last_end && offset % sector == 0;
+            if !sequential || buffer.len() >= READ_AHEAD {
+                return Ok(false);
+            }
+            let length = (self.disk.size_bytes() - offset).min(READ_AHEAD as u64);
+            let length = length - length % sector;
+            self.window.resize(length as usize, 0);
+            self.window_start = offset;
+            if let Err(error) = self.disk.read(offset / sector, &mut self.window) {
+                self.window.clear();
+                return Err(convert(error));
+            }
+            if !inside(self.window_start, &self.window) {
+                return Ok(false);
+            }
+        }
+        let from = (offset - self.window_start) as usize;
+        buffer.copy_from_slice(&self.window[from..from + buffer.len()]);
+        Ok(true)
     }
 
     /// The disk underneath.
@@ -89,6 +134,11 @@ impl ext2::BlockDevice for DiskDevice {
 
     fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
         self.check(offset, buffer.len())?;
+        let sequential = self.read_ahead(offset, buffer)?;
+        self.last_end = offset + buffer.len() as u64;
+        if sequential {
+            return Ok(());
+        }
         let sector = self.sector();
         let (mut at, mut done) = (offset, 0usize);
         let mut bounce = vec![];
@@ -118,6 +168,10 @@ impl ext2::BlockDevice for DiskDevice {
         self.check(offset, data.len())?;
         if self.disk.read_only() {
             return Err(DeviceError::ReadOnly);
+        }
+        let end = offset + data.len() as u64;
+        if offset < self.window_start + self.window.len() as u64 && end > self.window_start {
+            self.window.clear();
         }
         let sector = self.sector();
         let (mut at, mut done) = (offset, 0usize);
