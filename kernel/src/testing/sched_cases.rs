@@ -299,8 +299,9 @@ fn pinned_thread_never_migrates() -> Result<(), String> {
             })
         })
         .collect::<Result<_, _>>()?;
-    let used = handle.thread().cpus_used();
+    let thread = handle.thread().clone();
     let wrong = handle.join();
+    let used = thread.cpus_used();
     for s in spinners {
         s.join();
     }
