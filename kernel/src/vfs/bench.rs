@@ -2,9 +2,11 @@
 //! when named (`test=bench_ext2`, from `cargo xtask bench`).
 //!
 //! Needs `vda` holding an ext2 file system smaller than the disk by at least [`FILE_BYTES`]
-//! (the raw transfers go past the file system's end). Prints `bench:` lines: file write (with the final sync) and cold-cache read of a 64 MiB file in 128 KiB
-//! calls, and create/stat/unlink rates for `ext2.files=N` files (10 000 by default) in one
-//! directory, then raw sequential write and read of 64 MiB. It fails only when the disk is missing or an operation fails.
+//! (the raw transfers go past the file system's end). Prints `bench:` lines, in this order:
+//! file write (with the final sync) and cold-cache read of a 64 MiB file in 128 KiB calls; raw
+//! sequential write and read of 64 MiB in 128 KiB requests; create/stat/unlink rates for
+//! `ext2.files=N` files (10 000 by default) in one directory. It fails only when the disk is
+//! missing or an operation fails.
 
 use alloc::string::String;
 use alloc::vec;
