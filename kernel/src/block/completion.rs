@@ -1,9 +1,8 @@
 //! Waiting for an asynchronous operation: a one-shot [`Completion`] and [`wait_for_completion`].
 //!
-//! There is no scheduler yet, so waiting halts the CPU between interrupts (the device's interrupt,
-//! or the timer's 100 Hz tick if the device interrupts another CPU). [`wait_for_completion`] is
-//! built on [`wait_until`], the one place that waits: a scheduler replaces its body with a wait
-//! queue.
+//! Waiting threads sleep on one wait queue that drivers poke after completing requests
+//! ([`notify_waiters`]); before the scheduler runs, waiting halts the CPU between interrupts.
+//! [`wait_for_completion`] is built on [`wait_until`], the one place that waits.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -68,6 +67,15 @@ pub fn wait_until(condition: impl Fn() -> bool) {
         cpu::interrupts_enabled(),
         "waiting with interrupts disabled would wait forever"
     );
+    if crate::sched::is_running() {
+        // A completion callback may change what `condition` reads without the driver knowing
+        // about this queue, so the sleep is also bounded by a 1 ms re-check.
+        while !condition() {
+            let deadline = crate::time::monotonic_nanos() + 1_000_000;
+            WAITERS.wait_once(Some(deadline), &condition);
+        }
+        return;
+    }
     loop {
         cpu::disable_interrupts();
         if condition() {
@@ -76,4 +84,12 @@ pub fn wait_until(condition: impl Fn() -> bool) {
         }
         cpu::enable_interrupts_and_halt();
     }
+}
+
+static WAITERS: crate::sched::wait::WaitQueue = crate::sched::wait::WaitQueue::new("block-waiters");
+
+/// Wakes threads waiting in [`wait_until`]; drivers call it after completing requests (any
+/// context, never blocks).
+pub fn notify_waiters() {
+    WAITERS.wake_all();
 }

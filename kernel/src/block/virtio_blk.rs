@@ -297,6 +297,7 @@ impl VirtioBlk {
                 other => Err(BlockError::BadStatus(other)),
             });
         }
+        super::completion::notify_waiters();
     }
 
     fn notify(&self) {
