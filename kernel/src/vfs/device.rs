@@ -51,7 +51,7 @@ impl DiskDevice {
             |start: u64, window: &[u8]| offset >= start && end <= start + window.len() as u64;
         if !inside(self.window_start, &self.window) {
             let sector = self.sector();
-            let sequential = offset == self.last_end && offset % sector == 0;
+            let sequential = offset == self.last_end && offset.is_multiple_of(sector);
             if !sequential || buffer.len() >= READ_AHEAD {
                 return Ok(false);
             }
