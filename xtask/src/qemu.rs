@@ -103,6 +103,8 @@ pub struct Session {
     stdin: Option<ChildStdin>,
     output: Arc<Mutex<Vec<u8>>>,
     deadline: Instant,
+    /// End of the last shell prompt consumed by `wait_prompt`/`ask`.
+    cursor: usize,
 }
 
 impl Session {
@@ -152,7 +154,23 @@ impl Session {
             stdin,
             output,
             deadline: started + boot.timeout,
+            cursor: 0,
         })
+    }
+
+    /// Waits for the kernel shell's first prompt.
+    pub fn wait_prompt(&mut self) -> Result<(), String> {
+        self.cursor = self.wait_for("kernel> ", self.cursor)?;
+        Ok(())
+    }
+
+    /// Runs one shell command and returns what it printed up to the next prompt.
+    pub fn ask(&mut self, command: &str) -> Result<String, String> {
+        self.send(command)?;
+        let end = self.wait_for("kernel> ", self.cursor)?;
+        let answer = self.output()[self.cursor..end].to_owned();
+        self.cursor = end;
+        Ok(answer)
     }
 
     pub fn output(&self) -> String {

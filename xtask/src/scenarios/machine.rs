@@ -1,0 +1,136 @@
+//! Machine-level scenarios: the in-kernel test suite, the shell against what QEMU was given,
+//! refusals of unusable CPUs, and fatal-fault reports.
+
+use super::*;
+
+pub(super) fn kernel_tests(
+    kernel: &std::path::Path,
+    accel: Accel,
+    memory: &str,
+    cpus: u32,
+) -> Result<String, String> {
+    // Under KVM timed waits must land within 2 ms of their deadline; emulation gets slack.
+    let append = if accel == Accel::Kvm {
+        "test log=warn timing=strict"
+    } else {
+        "test log=warn"
+    };
+    let (code, output) = qemu::run_to_exit(&boot(kernel, accel, memory, cpus, append))?;
+    let failures: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("... FAILED"))
+        .collect();
+    let counts = output
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
+        .map(str::to_owned);
+    match (code, counts) {
+        (qemu::EXIT_SUCCESS, Some(counts)) => Ok(counts),
+        (_, counts) => Err(format!(
+            "exit code {code}, counts {:?}, failures:\n{}\n--- serial output ---\n{output}",
+            counts,
+            failures.join("\n")
+        )),
+    }
+}
+
+/// Drives the shell: waits for the prompt, runs commands, checks the answers, powers off.
+pub(super) fn shell_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+    memory_mib: u64,
+    cpus: u32,
+) -> Result<String, String> {
+    let mut session = Session::start(&boot(
+        kernel,
+        accel,
+        &format!("{memory_mib}M"),
+        cpus,
+        "log=warn",
+    ))?;
+    session.wait_prompt()?;
+    let mem = session.ask("mem")?;
+    let expected = format!("memory: {memory_mib} MiB installed");
+    if !mem.contains(&expected) {
+        return Err(format!("'mem' should report '{expected}', said:\n{mem}"));
+    }
+    let cpus_answer = session.ask("cpus")?;
+    let expected = format!("cpus: {cpus} present");
+    if !cpus_answer.contains(&expected) {
+        return Err(format!(
+            "'cpus' should report '{expected}', said:\n{cpus_answer}"
+        ));
+    }
+    let uptime = session.ask("uptime")?;
+    if !uptime.contains("up ") || !uptime.contains("UTC") {
+        return Err(format!("'uptime' answer malformed:\n{uptime}"));
+    }
+    let help = session.ask("help")?;
+    for command in ["mem", "cpus", "uptime", "log", "reboot"] {
+        if !help.contains(command) {
+            return Err(format!("'help' does not list '{command}':\n{help}"));
+        }
+    }
+    let log = session.ask("log debug")?;
+    if !log.contains("log level: DEBUG") {
+        return Err(format!("'log debug' not accepted:\n{log}"));
+    }
+    let unknown = session.ask("frobnicate")?;
+    if !unknown.contains("unknown command 'frobnicate'") {
+        return Err(format!("unknown command not reported:\n{unknown}"));
+    }
+    session.send("poweroff")?;
+    let code = session.wait_exit()?;
+    if code != qemu::EXIT_SUCCESS {
+        return Err(format!("poweroff ended QEMU with {code}"));
+    }
+    Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
+}
+
+/// A CPU without a required feature gets a clear message and a clean stop, not a fault.
+pub(super) fn cpu_without_nx_scenario(kernel: &std::path::Path) -> Result<String, String> {
+    let extra = ["-cpu".to_string(), "qemu64,-nx".to_string()];
+    let (code, output) =
+        qemu::run_to_exit_with(&boot(kernel, Accel::Tcg, "256M", 1, "log=warn"), &extra)?;
+    if code != qemu::EXIT_PANIC
+        || !output.contains("fatal: unsupported CPU: it lacks no-execute pages (NX)")
+    {
+        return Err(format!("exit {code}; output:\n{output}"));
+    }
+    if output.contains("EXCEPTION") {
+        return Err(format!("the refusal faulted:\n{output}"));
+    }
+    Ok("refused with a message".into())
+}
+
+/// Boots with `fault=NAME` and checks the fatal report.
+pub(super) fn fault_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+    fault: &str,
+    expected: &[&str],
+) -> Result<String, String> {
+    let (code, output) = qemu::run_to_exit(&boot(
+        kernel,
+        accel,
+        "256M",
+        1,
+        &format!("fault={fault} log=warn"),
+    ))?;
+    if code != qemu::EXIT_PANIC {
+        return Err(format!(
+            "expected exit code {} (fatal report), got {code}; output:\n{output}",
+            qemu::EXIT_PANIC
+        ));
+    }
+    for needle in expected
+        .iter()
+        .chain(["backtrace:", "kernel stopped."].iter())
+    {
+        if !output.contains(needle) {
+            return Err(format!("report lacks '{needle}'; output:\n{output}"));
+        }
+    }
+    Ok(String::new())
+}
