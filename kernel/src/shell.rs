@@ -84,6 +84,11 @@ const COMMANDS: &[Command] = &[
         run: crate::vfs::shell::cat,
     },
     Command {
+        name: "read",
+        help: "read a file, print size, checksum and rate: read PATH (compare with 'rump read')",
+        run: crate::vfs::shell::read,
+    },
+    Command {
         name: "stat",
         help: "type, size, mode, owner and time of a path: stat PATH",
         run: crate::vfs::shell::stat,
@@ -155,7 +160,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "rump",
-        help: "state of the linked rump kernel components",
+        help: "rump kernel: status | mount DEV PATH | umount PATH [DEV] | ls PATH | cat PATH | read PATH",
         run: crate::rumphost::components::shell,
     },
     Command {

@@ -31,17 +31,52 @@ pub fn boot() {
 /// Whether components were linked into this kernel.
 pub const LINKED: bool = cfg!(rump_components);
 
-/// The `rump` shell command.
-pub fn shell(_arguments: &str) {
+/// The `rump` shell command: status, or `mount DEV PATH`, `umount PATH [DEV]`, `ls PATH`,
+/// `cat PATH`, `read PATH` through the rump kernel.
+pub fn shell(arguments: &str) {
     if !LINKED {
         crate::println!(
             "rump: no components linked (build with RUMP_COMPONENTS=DIR; see docs/components.md)"
         );
         return;
     }
-    match INIT_RESULT.load(Ordering::Acquire) {
-        i32::MIN => crate::println!("rump: components linked, rump_init() not called"),
-        0 => crate::println!("rump: components linked, rump kernel running (rump_init() = 0)"),
-        error => crate::println!("rump: components linked, rump_init() failed with error {error}"),
+    let words: alloc::vec::Vec<&str> = arguments.split_whitespace().collect();
+    if words.is_empty() {
+        match INIT_RESULT.load(Ordering::Acquire) {
+            i32::MIN => crate::println!("rump: components linked, rump_init() not called"),
+            0 => crate::println!("rump: components linked, rump kernel running (rump_init() = 0)"),
+            error => {
+                crate::println!("rump: components linked, rump_init() failed with error {error}")
+            }
+        }
+        return;
+    }
+    if INIT_RESULT.load(Ordering::Acquire) != 0 {
+        crate::println!("rump: the rump kernel is not running");
+    } else {
+        subcommand(&words);
+    }
+}
+
+#[cfg(not(rump_components))]
+fn subcommand(_words: &[&str]) {}
+
+#[cfg(rump_components)]
+fn subcommand(words: &[&str]) {
+    use super::rumpfs;
+    let result = match words {
+        ["mount", device, path] => rumpfs::mount(device, path),
+        ["umount", path] => rumpfs::unmount(path, None),
+        ["umount", path, device] => rumpfs::unmount(path, Some(device)),
+        ["ls", path] => rumpfs::list(path),
+        ["cat", path] => rumpfs::cat(path),
+        ["read", path] => rumpfs::timed_read(path),
+        _ => Err(
+            "usage: rump [mount DEV PATH | umount PATH [DEV] | ls PATH | cat PATH | read PATH]"
+                .into(),
+        ),
+    };
+    if let Err(error) = result {
+        crate::println!("rump {}: {error}", words[0]);
     }
 }

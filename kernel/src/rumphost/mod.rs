@@ -10,6 +10,8 @@ pub mod components;
 mod contract;
 mod files;
 mod pci;
+#[cfg(rump_components)]
+mod rumpfs;
 
 use alloc::boxed::Box;
 use alloc::string::String;

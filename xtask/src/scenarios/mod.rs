@@ -11,6 +11,7 @@ mod ext2;
 mod initrd;
 mod machine;
 mod rump;
+mod rump_ext2;
 
 pub use bench::bench;
 use devices::*;
@@ -18,6 +19,7 @@ use ext2::*;
 use initrd::*;
 use machine::*;
 use rump::*;
+use rump_ext2::*;
 
 struct Suite {
     passed: u32,
@@ -129,6 +131,12 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
         match std::env::var_os("RUMP_COMPONENTS") {
             None => println!("qemu rump_components_boot ... SKIPPED: RUMP_COMPONENTS not set (point it at a directory of rump component archives)"),
             Some(_) => suite.record("rump_components_boot", rump_components_scenario(&kernel, accel)),
+        }
+    }
+    if suite.wants("rump_ext2_native_vs_rump") {
+        match std::env::var_os("RUMP_COMPONENTS") {
+            None => println!("qemu rump_ext2_native_vs_rump ... SKIPPED: RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)"),
+            Some(_) => suite.record("rump_ext2_native_vs_rump", native_and_rump_ext2_scenario(&kernel, accel)),
         }
     }
     let faults: &[(&str, &[&str])] = &[

@@ -1,0 +1,250 @@
+//! File systems through the linked rump kernel: register a kernel block device with rump's etfs,
+//! mount it with NetBSD's own driver (ext2fs), and list, stat and read files — the rump side of
+//! "compare native and rump ext2". Only built with components (contract §10.2-10.4).
+
+use alloc::ffi::CString;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, c_void};
+use core::sync::atomic::Ordering;
+
+use crate::println;
+
+const RUMP_ETFS_BLK: c_int = 1;
+const O_RDONLY: c_int = 0;
+const O_DIRECTORY: c_int = 0x0020_0000;
+const MNT_RDONLY: c_int = 0x1;
+const S_IFMT: u32 = 0o170000;
+const S_IFDIR: u32 = 0o040000;
+const S_IFLNK: u32 = 0o120000;
+
+extern "C" {
+    fn rump_pub_etfs_register(key: *const c_char, hostpath: *const c_char, kind: c_int) -> c_int;
+    fn rump_pub_etfs_remove(key: *const c_char) -> c_int;
+    fn rump___sysimpl_mkdir(path: *const c_char, mode: u32) -> c_int;
+    fn rump___sysimpl_mount50(
+        kind: *const c_char,
+        path: *const c_char,
+        flags: c_int,
+        data: *mut c_void,
+        length: usize,
+    ) -> c_int;
+    fn rump___sysimpl_unmount(path: *const c_char, flags: c_int) -> c_int;
+    fn rump___sysimpl_open(path: *const c_char, flags: c_int, mode: u32) -> c_int;
+    fn rump___sysimpl_close(fd: c_int) -> c_int;
+    fn rump___sysimpl_read(fd: c_int, buffer: *mut c_void, length: usize) -> isize;
+    fn rump___sysimpl_getdents30(fd: c_int, buffer: *mut c_char, length: usize) -> c_int;
+    fn rump___sysimpl_lstat50(path: *const c_char, stat: *mut Stat) -> c_int;
+}
+
+/// NetBSD `struct stat` (`__stat50`), x86_64, 152 bytes (contract §10.4).
+#[repr(C)]
+#[derive(Default)]
+struct Stat {
+    dev: u64,
+    mode: u32,
+    _pad0: u32,
+    ino: u64,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    _pad1: u32,
+    rdev: u64,
+    atime: [i64; 2],
+    mtime: [i64; 2],
+    ctime: [i64; 2],
+    birthtime: [i64; 2],
+    size: i64,
+    blocks: i64,
+    blksize: i32,
+    flags: u32,
+    generation: u32,
+    spare: [u32; 2],
+    _pad2: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<Stat>() == 152);
+
+/// `struct ufs_args`: the block device node to mount.
+#[repr(C)]
+struct UfsArgs {
+    fspec: *const c_char,
+}
+
+fn errno() -> i32 {
+    crate::sched::current_thread()
+        .foreign_errno
+        .load(Ordering::Relaxed)
+}
+
+fn c_string(text: &str) -> Result<CString, String> {
+    CString::new(text).map_err(|_| alloc::format!("'{text}' contains a NUL byte"))
+}
+
+fn check(result: c_int, what: &str) -> Result<c_int, String> {
+    if result < 0 {
+        Err(alloc::format!("{what}: NetBSD errno {}", errno()))
+    } else {
+        Ok(result)
+    }
+}
+
+/// `rump mount DEV PATH`: etfs-registers `/dev/DEV` and mounts it read-only with NetBSD ext2fs.
+pub fn mount(device: &str, path: &str) -> Result<(), String> {
+    if crate::block::find(device).is_none() {
+        return Err(alloc::format!("no block device '{device}'"));
+    }
+    let key = c_string(&alloc::format!("/dev/rump-{device}"))?;
+    let host = c_string(&alloc::format!("/dev/{device}"))?;
+    let target = c_string(path)?;
+    // SAFETY: the strings are NUL-terminated and live across the calls; rump copies them.
+    unsafe {
+        let registered = rump_pub_etfs_register(key.as_ptr(), host.as_ptr(), RUMP_ETFS_BLK);
+        if registered != 0 && registered != 17 {
+            return Err(alloc::format!("etfs register: NetBSD errno {registered}"));
+        }
+        let _ = rump___sysimpl_mkdir(target.as_ptr(), 0o755);
+        let mut args = UfsArgs {
+            fspec: key.as_ptr(),
+        };
+        check(
+            rump___sysimpl_mount50(
+                c"ext2fs".as_ptr(),
+                target.as_ptr(),
+                MNT_RDONLY,
+                &mut args as *mut UfsArgs as *mut c_void,
+                core::mem::size_of::<UfsArgs>(),
+            ),
+            "mount",
+        )?;
+    }
+    Ok(())
+}
+
+/// `rump umount PATH`.
+pub fn unmount(path: &str, device: Option<&str>) -> Result<(), String> {
+    let target = c_string(path)?;
+    // SAFETY: NUL-terminated path.
+    let result = unsafe { rump___sysimpl_unmount(target.as_ptr(), 0) };
+    check(result, "unmount")?;
+    if let Some(device) = device {
+        let key = c_string(&alloc::format!("/dev/rump-{device}"))?;
+        // SAFETY: NUL-terminated key.
+        unsafe { rump_pub_etfs_remove(key.as_ptr()) };
+    }
+    Ok(())
+}
+
+fn lstat(path: &str) -> Result<Stat, String> {
+    let c_path = c_string(path)?;
+    let mut stat = Stat::default();
+    // SAFETY: `stat` is a correctly sized and aligned `struct stat`.
+    let result = unsafe { rump___sysimpl_lstat50(c_path.as_ptr(), &mut stat) };
+    check(result, path)?;
+    Ok(stat)
+}
+
+/// `rump ls PATH`: names with type, mode and size (types through stat: ext2fs reports
+/// DT_UNKNOWN in directory entries).
+pub fn list(path: &str) -> Result<(), String> {
+    let c_path = c_string(path)?;
+    // SAFETY: NUL-terminated path.
+    let result = unsafe { rump___sysimpl_open(c_path.as_ptr(), O_RDONLY | O_DIRECTORY, 0) };
+    let fd = check(result, path)?;
+    let mut names = Vec::new();
+    let mut buffer = vec![0u8; 8192];
+    loop {
+        // SAFETY: the buffer is writable for its length.
+        let filled = unsafe {
+            rump___sysimpl_getdents30(fd, buffer.as_mut_ptr() as *mut c_char, buffer.len())
+        };
+        if filled <= 0 {
+            break;
+        }
+        let mut at = 0usize;
+        while at + 13 <= filled as usize {
+            let record = u16::from_le_bytes([buffer[at + 8], buffer[at + 9]]) as usize;
+            let length = u16::from_le_bytes([buffer[at + 10], buffer[at + 11]]) as usize;
+            if record == 0 || at + 13 + length > filled as usize {
+                break;
+            }
+            names.push(String::from_utf8_lossy(&buffer[at + 13..at + 13 + length]).into_owned());
+            at += record;
+        }
+    }
+    // SAFETY: `fd` came from open above.
+    unsafe { rump___sysimpl_close(fd) };
+    names.sort();
+    for name in names.iter().filter(|n| *n != "." && *n != "..") {
+        let full = alloc::format!("{}/{}", path.trim_end_matches('/'), name);
+        match lstat(&full) {
+            Ok(stat) => {
+                let suffix = match stat.mode & S_IFMT {
+                    S_IFDIR => "/",
+                    S_IFLNK => "@",
+                    _ => "",
+                };
+                println!(
+                    "{:>10} {:04o} {}{}",
+                    stat.size,
+                    stat.mode & 0o7777,
+                    name,
+                    suffix
+                );
+            }
+            Err(error) => println!("{:>10} ???? {name} ({error})", "?"),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole file through rump; returns its bytes.
+pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    let c_path = c_string(path)?;
+    // SAFETY: NUL-terminated path.
+    let result = unsafe { rump___sysimpl_open(c_path.as_ptr(), O_RDONLY, 0) };
+    let fd = check(result, path)?;
+    let mut contents = Vec::new();
+    let mut chunk = vec![0u8; 128 * 1024];
+    let result = loop {
+        // SAFETY: the chunk is writable for its length.
+        let count =
+            unsafe { rump___sysimpl_read(fd, chunk.as_mut_ptr() as *mut c_void, chunk.len()) };
+        match count {
+            0 => break Ok(contents),
+            n if n < 0 => break Err(alloc::format!("read {path}: NetBSD errno {}", errno())),
+            n => contents.extend_from_slice(&chunk[..n as usize]),
+        }
+    };
+    // SAFETY: `fd` came from open above.
+    unsafe { rump___sysimpl_close(fd) };
+    result
+}
+
+/// `rump cat PATH`.
+pub fn cat(path: &str) -> Result<(), String> {
+    let data = read_file(path)?;
+    crate::print!("{}", String::from_utf8_lossy(&data));
+    if !data.ends_with(b"\n") && !data.is_empty() {
+        println!();
+    }
+    Ok(())
+}
+
+/// `rump read PATH`: reads a file and prints its size, a checksum and the rate, for comparing
+/// with the native driver's `read` of the same file.
+pub fn timed_read(path: &str) -> Result<(), String> {
+    let start = crate::time::monotonic_nanos();
+    let data = read_file(path)?;
+    let elapsed = (crate::time::monotonic_nanos() - start).max(1);
+    let sum = data
+        .iter()
+        .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(*b as u32));
+    println!(
+        "{path}: {} bytes, checksum {sum:08x}, {} KB/s through rump",
+        data.len(),
+        data.len() as u64 * 1_000_000 / elapsed
+    );
+    Ok(())
+}
