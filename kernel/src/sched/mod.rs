@@ -251,6 +251,9 @@ fn enqueue_pinned(cpu: usize, thread: Arc<Thread>) {
             target.need_reschedule.store(true, Ordering::Release);
         }
     } else if target.idling.load(Ordering::Acquire) {
+        // The IPI ends its `hlt`; the flag makes the interrupt return switch at once even if
+        // the CPU picked up other work meanwhile.
+        target.need_reschedule.store(true, Ordering::Release);
         lapic::send_ipi(target.apic_id, lapic::IpiKind::Fixed(VECTOR_RESCHEDULE));
     } else if priority > Priority::Normal {
         target.need_reschedule.store(true, Ordering::Release);
@@ -386,6 +389,12 @@ fn switch_to(per_cpu: &'static PerCpu, previous: &'static Thread, next: Arc<Thre
         per_cpu.busy_nanos.fetch_add(elapsed, Ordering::Relaxed);
     }
     per_cpu.context_switches.fetch_add(1, Ordering::Relaxed);
+    // `idling` means "runs its idle thread": wakers use it to decide on an IPI.
+    let next_is_idle = core::ptr::eq(
+        Arc::as_ptr(&next),
+        per_cpu.idle.load(Ordering::Relaxed) as *const Thread,
+    );
+    per_cpu.idling.store(next_is_idle, Ordering::SeqCst);
 
     if let Some(state) = &previous.fpu {
         state.save();
