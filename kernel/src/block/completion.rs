@@ -1,7 +1,8 @@
 //! Waiting for an asynchronous operation: a one-shot [`Completion`] and [`wait_for_completion`].
 //!
-//! Waiting threads sleep on one wait queue that drivers poke after completing requests
-//! ([`notify_waiters`]); before the scheduler runs, waiting halts the CPU between interrupts.
+//! A waiter halts the CPU between interrupts when nothing else wants the CPU (the completion
+//! interrupt then resumes it without a context switch; the timer still preempts it), and sleeps
+//! on one wait queue that drivers poke ([`notify_waiters`]) when other threads are runnable.
 //! [`wait_for_completion`] is built on [`wait_until`], the one place that waits.
 
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -67,9 +68,13 @@ pub fn wait_until(condition: impl Fn() -> bool) {
         cpu::interrupts_enabled(),
         "waiting with interrupts disabled would wait forever"
     );
-    if crate::sched::is_running() {
-        // A completion callback may change what `condition` reads without the driver knowing
-        // about this queue, so the sleep is also bounded by a 1 ms re-check.
+    let others_waiting = || {
+        crate::sched::is_running() && crate::sched::queued_on(crate::arch::percpu::this().index) > 0
+    };
+    if others_waiting() {
+        // Other threads want this CPU: sleep. A completion callback may change what
+        // `condition` reads without the driver knowing about this queue, so the sleep is also
+        // bounded by a 1 ms re-check.
         while !condition() {
             let deadline = crate::time::monotonic_nanos() + 1_000_000;
             WAITERS.wait_once(Some(deadline), &condition);
