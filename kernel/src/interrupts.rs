@@ -13,6 +13,10 @@ pub const TIMER_HZ: u64 = crate::sched::TICK_HZ;
 
 fn on_timer(_vector: u8) {
     TIMER_TICKS.fetch_add(1, Ordering::Relaxed);
+    if USE_TSC_DEADLINE.load(Ordering::Relaxed) {
+        // One-shot mode: arm the next tick a period after now (a late tick does not pile up).
+        lapic::set_tsc_deadline(crate::arch::cpu::rdtsc() + TSC_PERIOD.load(Ordering::Relaxed));
+    }
     if crate::arch::percpu::is_initialised() && crate::sched::is_running() {
         crate::sched::tick();
     }
@@ -33,11 +37,40 @@ pub fn serial_interrupts() -> u64 {
     SERIAL_INTERRUPTS.load(Ordering::Relaxed)
 }
 
+static USE_TSC_DEADLINE: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+static TSC_PERIOD: AtomicU64 = AtomicU64::new(0);
+
+/// How the local APIC timer is driven.
+pub fn timer_mode() -> &'static str {
+    if USE_TSC_DEADLINE.load(Ordering::Relaxed) {
+        "TSC-deadline"
+    } else {
+        "periodic (bus clock)"
+    }
+}
+
 static LAPIC_TIMER_COUNT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 /// Calibrates the LAPIC timer against the TSC (once; all CPUs share the bus clock) and starts
 /// it periodically at `TIMER_HZ`.
 pub fn start_timer_this_cpu() -> u32 {
+    // TSC-deadline where the CPU has it: no calibration of the bus clock, exact deadlines.
+    let tsc_hz = crate::time::tsc::frequency();
+    if crate::arch::cpu::features().tsc_deadline
+        && tsc_hz != 0
+        && !crate::boot_info()
+            .option("timer")
+            .is_some_and(|m| m == "periodic")
+    {
+        let period = tsc_hz / TIMER_HZ;
+        TSC_PERIOD.store(period, Ordering::Relaxed);
+        USE_TSC_DEADLINE.store(true, Ordering::Relaxed);
+        traps::set_handler(traps::VECTOR_TIMER, on_timer);
+        lapic::timer_tsc_deadline(traps::VECTOR_TIMER);
+        lapic::set_tsc_deadline(crate::arch::cpu::rdtsc() + period);
+        return period.min(u32::MAX as u64) as u32;
+    }
     let known = LAPIC_TIMER_COUNT.load(Ordering::Relaxed);
     if known != 0 {
         lapic::timer_periodic(traps::VECTOR_TIMER, known);

@@ -284,13 +284,14 @@ fn cpus(_: &str) {
         }
     }
     println!(
-        "tsc {} MHz{}, timer ticks {}, unexpected interrupts {}",
+        "tsc {} MHz{}, timer {}, timer ticks {}, unexpected interrupts {}",
         crate::time::tsc::frequency() / 1_000_000,
         if features.invariant_tsc {
             " (invariant)"
         } else {
             ""
         },
+        crate::interrupts::timer_mode(),
         crate::interrupts::timer_ticks(),
         crate::diagnostics::unexpected_interrupts()
     );

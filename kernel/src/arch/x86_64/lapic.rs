@@ -92,6 +92,23 @@ pub fn timer_periodic(vector: u8, count: u32) {
     write(REG_TIMER_INITIAL, count);
 }
 
+const TIMER_TSC_DEADLINE: u32 = 0b10 << 17;
+const IA32_TSC_DEADLINE: u32 = 0x6e0;
+
+/// Switches the timer to TSC-deadline mode on `vector` (the CPU must support it).
+pub fn timer_tsc_deadline(vector: u8) {
+    write(REG_LVT_TIMER, vector as u32 | TIMER_TSC_DEADLINE);
+    // The SDM asks for a serialising step between the LVT write and the first deadline write.
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+}
+
+/// Arms the TSC-deadline timer to fire when the TSC reaches `deadline`.
+pub fn set_tsc_deadline(deadline: u64) {
+    // SAFETY: IA32_TSC_DEADLINE exists when CPUID reports TSC-deadline support, which callers
+    // check before choosing this mode; writing it only arms the local timer.
+    unsafe { super::cpu::write_msr(IA32_TSC_DEADLINE, deadline) };
+}
+
 /// Delivery modes of the interrupt command register used here.
 #[derive(Debug, Clone, Copy)]
 pub enum IpiKind {
