@@ -126,8 +126,11 @@ fn run(arguments: &[String]) -> Result<(), String> {
     let (initrd, disk) = build_images()?;
     let accel = match options.accel {
         Some(accel) => accel,
-        None if qemu::kvm_usable() => Accel::Kvm,
-        None => Accel::Tcg,
+        None => {
+            let (accel, why) = qemu::choose_accel(&kernel);
+            eprintln!("accelerator: {} ({why})", accel.name());
+            accel
+        }
     };
     let boot = Boot {
         kernel,
