@@ -47,6 +47,11 @@ pub fn try_read_byte() -> Option<u8> {
     UART.lock().try_read_byte()
 }
 
+/// Whether a received byte waits in the UART (does not consume it).
+pub fn input_pending() -> bool {
+    UART.lock().has_input()
+}
+
 /// Turns on receive interrupts (the shell then sleeps in `hlt` between keys).
 pub fn enable_receive_interrupt() {
     UART.lock().enable_receive_interrupt();

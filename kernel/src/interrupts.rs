@@ -23,8 +23,23 @@ fn on_timer(_vector: u8) {
 }
 
 fn on_serial(_vector: u8) {
-    // The shell polls the UART after `hlt` returns; the interrupt only has to wake the CPU.
+    // Readers sleep on this queue and read the UART themselves once woken.
     SERIAL_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+    SERIAL_WAITERS.wake_all();
+}
+
+static SERIAL_WAITERS: crate::sched::wait::WaitQueue =
+    crate::sched::wait::WaitQueue::new("serial-input");
+
+/// Waits for console input: sleeps until the receive interrupt (re-checking every 10 ms in
+/// case the line could not be routed); before threads exist it halts instead.
+pub fn wait_for_serial_input() {
+    if crate::sched::is_running() {
+        let deadline = crate::time::monotonic_nanos() + 10_000_000;
+        SERIAL_WAITERS.wait_once(Some(deadline), crate::console::input_pending);
+    } else {
+        crate::arch::cpu::enable_interrupts_and_halt();
+    }
 }
 
 /// Timer interrupts taken since boot (all CPUs).

@@ -13,7 +13,7 @@ fn read_line(line: &mut String) {
         let byte = match crate::console::try_read_byte() {
             Some(byte) => byte,
             None => {
-                cpu::enable_interrupts_and_halt();
+                crate::interrupts::wait_for_serial_input();
                 continue;
             }
         };

@@ -64,6 +64,11 @@ impl Uart {
         port::write_u8(self.base + DATA, byte);
     }
 
+    /// Whether a received byte is waiting.
+    pub fn has_input(&self) -> bool {
+        port::read_u8(self.base + LINE_STATUS) & LINE_STATUS_DATA_READY != 0
+    }
+
     /// Reads one byte if one is waiting.
     pub fn try_read_byte(&self) -> Option<u8> {
         if port::read_u8(self.base + LINE_STATUS) & LINE_STATUS_DATA_READY != 0 {
