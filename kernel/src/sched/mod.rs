@@ -515,6 +515,28 @@ pub fn tick() {
     {
         per_cpu.need_reschedule.store(true, Ordering::Release);
     }
+    // Busy CPUs balance too, less often: pull one thread when another queue is longer by two.
+    // CPUs offset their checks so they do not all pull from the same queue at once.
+    if !is_idle && (ticks + per_cpu.index as u64 * 7).is_multiple_of(BALANCE_TICKS) {
+        balance(per_cpu.index, queued);
+    }
+}
+
+/// Ticks between balancing checks on a busy CPU.
+const BALANCE_TICKS: u64 = 50;
+
+fn balance(cpu: usize, queued_here: usize) {
+    let longest = (0..crate::smp::cpu_count())
+        .filter(|&c| c != cpu && percpu::of(c).is_some())
+        .map(|c| RUN_QUEUES[c].try_lock().map(|q| q.count).unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    if longest >= queued_here + 2 {
+        if let Some(thread) = try_steal(cpu) {
+            thread.cpu.store(cpu, Ordering::Relaxed);
+            RUN_QUEUES[cpu].lock().push(thread);
+        }
+    }
 }
 
 /// Called at the end of interrupt dispatch, after EOI: preempts if a switch is due.
