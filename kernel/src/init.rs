@@ -58,13 +58,18 @@ fn stop(what: &str, why: &dyn core::fmt::Display) -> ! {
 
 /// Rust entry point, called by `boot.S` on the boot CPU in long mode on the boot stack.
 #[no_mangle]
-pub extern "C" fn kernel_entry(start_info: u64) -> ! {
+pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
     // 1. The console first: everything after may need to report a failure.
     console::init();
     println!("\nkernel {} booting", env!("CARGO_PKG_VERSION"));
 
     // 2. Boot information, read while the boot identity/direct map of the first GiB exists.
-    let info = match boot::pvh::parse(&EarlyPhysicalReader, start_info) {
+    let parsed = if loader_magic as u32 == boot::multiboot2::BOOTLOADER_MAGIC {
+        boot::multiboot2::parse(&EarlyPhysicalReader, boot_information)
+    } else {
+        boot::pvh::parse(&EarlyPhysicalReader, boot_information)
+    };
+    let info = match parsed {
         Ok(info) => BOOT_INFO.call_once(|| info),
         Err(error) => stop("unusable boot information", &error),
     };
@@ -86,7 +91,8 @@ pub extern "C" fn kernel_entry(start_info: u64) -> ! {
 
     // 4. Frames, then page tables (which allocate frames), then the heap (which needs both).
     let kernel_range = paging::kernel_physical_range();
-    if let Err(error) = frames::init(info, &[kernel_range]) {
+    let boot_data = info.boot_data.unwrap_or((0, 0));
+    if let Err(error) = frames::init(info, &[kernel_range, boot_data]) {
         stop("frame allocator", &error);
     }
     if let Err(error) = paging::init(info) {

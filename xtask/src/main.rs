@@ -52,6 +52,19 @@ pub fn build_kernel(release: bool) -> Result<PathBuf, String> {
         .join("kernel"))
 }
 
+/// Builds a bootable ISO (GRUB + Multiboot2) with the kernel and the default initrd.
+fn build_iso(release: bool) -> Result<(), String> {
+    let kernel = build_kernel(release)?;
+    let (initrd, _) = build_images()?;
+    let initrd = initrd.ok_or("scripts/mkinitrd is missing")?;
+    run_command(
+        Command::new(root().join("scripts/mkiso"))
+            .arg(&kernel)
+            .arg(&initrd)
+            .arg(root().join("build/kernel.iso")),
+    )
+}
+
 /// Builds the default initrd (`scripts/mkinitrd`) and the default ext2 disk image.
 pub fn build_images() -> Result<(Option<PathBuf>, Option<PathBuf>), String> {
     let build = root().join("build");
@@ -141,6 +154,7 @@ fn run(arguments: &[String]) -> Result<(), String> {
         append: options.append,
         accel,
         timeout: options.timeout,
+        cdrom: None,
     };
     eprintln!("booting with {} ({} CPUs, {} RAM, timeout {:?}); type 'poweroff' to leave, Ctrl-A X to kill QEMU", accel.name(), boot.cpus, boot.memory, boot.timeout);
     let command = boot.command();
@@ -177,12 +191,14 @@ fn main() {
             build_kernel(rest.iter().any(|a| a == "--release")).map(|p| println!("{}", p.display()))
         }
         "images" => build_images().map(|_| ()),
+        "iso" => build_iso(rest.iter().any(|a| a == "--release")),
         "run" => run(rest),
         "test" => scenarios::test(rest),
         "bench" => scenarios::bench(rest),
         _ => {
             println!("cargo xtask build [--release]   build the kernel");
             println!("cargo xtask images              build the default initrd and disk image");
+            println!("cargo xtask iso [--release]     build build/kernel.iso (GRUB, Multiboot2) for PCs and -cdrom");
             println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release]");
             println!(
                 "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"

@@ -45,6 +45,8 @@ pub struct Boot {
     pub append: String,
     pub accel: Accel,
     pub timeout: Duration,
+    /// Boot this ISO through the firmware and its boot loader instead of `-kernel`.
+    pub cdrom: Option<PathBuf>,
 }
 
 impl Boot {
@@ -62,9 +64,14 @@ impl Boot {
             Accel::Kvm => command.args(["-accel", "kvm", "-cpu", "host"]),
             Accel::Tcg => command.args(["-accel", "tcg", "-cpu", "max"]),
         };
-        command.arg("-kernel").arg(&self.kernel);
-        if let Some(initrd) = &self.initrd {
-            command.arg("-initrd").arg(initrd);
+        if let Some(iso) = &self.cdrom {
+            command.arg("-cdrom").arg(iso);
+        } else {
+            command.arg("-kernel").arg(&self.kernel);
+            if let Some(initrd) = &self.initrd {
+                command.arg("-initrd").arg(initrd);
+            }
+            command.args(["-append", &self.append]);
         }
         if let Some(disk) = &self.disk {
             command
@@ -72,7 +79,6 @@ impl Boot {
                 .arg(format!("file={},if=none,id=vda,format=raw", disk.display()));
             command.args(["-device", "virtio-blk-pci,drive=vda"]);
         }
-        command.args(["-append", &self.append]);
         command.args([
             "-display",
             "none",
@@ -268,6 +274,7 @@ pub fn choose_accel(kernel: &Path) -> (Accel, String) {
             append: "test=probe_speed log=warn".into(),
             accel,
             timeout: Duration::from_secs(60),
+            cdrom: None,
         };
         let (_, output) = run_to_exit(&boot).ok()?;
         let line = output.lines().find(|l| l.starts_with("probe: "))?;

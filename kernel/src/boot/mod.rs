@@ -1,8 +1,8 @@
 //! One normalised description of what the boot loader handed over, whatever the protocol.
 //!
-//! Only PVH is implemented (see docs/boot.md for why); a second protocol would add a parser that
-//! fills the same [`BootInfo`]. Everything here is fixed-size so it works before the heap exists.
+//! PVH (QEMU `-kernel`) and Multiboot2 (GRUB, for the ISO) fill the same [`BootInfo`]. Everything here is fixed-size so it works before the heap exists.
 
+pub mod multiboot2;
 pub mod pvh;
 
 /// Maximum memory-map entries kept; firmware maps are far smaller.
@@ -101,6 +101,9 @@ pub struct BootInfo {
     command_line_length: usize,
     /// Physical address of the ACPI RSDP, when the loader knows it.
     pub rsdp: Option<u64>,
+    /// Loader structures that must survive until they are parsed (e.g. the Multiboot2
+    /// information, which holds the RSDP copy): kept out of the frame allocator.
+    pub boot_data: Option<(u64, u64)>,
 }
 
 impl BootInfo {
@@ -121,6 +124,7 @@ impl BootInfo {
             command_line: [0; MAX_COMMAND_LINE],
             command_line_length: 0,
             rsdp: None,
+            boot_data: None,
         }
     }
 

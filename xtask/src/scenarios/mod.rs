@@ -9,6 +9,7 @@ mod bench;
 mod devices;
 mod ext2;
 mod initrd;
+mod iso;
 mod machine;
 mod rump;
 mod rump_ext2;
@@ -17,6 +18,7 @@ pub use bench::bench;
 use devices::*;
 use ext2::*;
 use initrd::*;
+use iso::*;
 use machine::*;
 use rump::*;
 use rump_ext2::*;
@@ -71,6 +73,7 @@ pub(super) fn boot(
         append: append.into(),
         accel,
         timeout: Duration::from_secs(timeout),
+        cdrom: None,
     }
 }
 
@@ -100,6 +103,9 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
     }
     if suite.wants("cpu_without_nx") {
         suite.record("cpu_without_nx", cpu_without_nx_scenario(&kernel));
+    }
+    if suite.wants("iso_grub_multiboot2") {
+        suite.record("iso_grub_multiboot2", iso_scenario(&kernel, accel));
     }
     if suite.wants("initrd_damaged") {
         suite.record("initrd_damaged", damaged_initrd_scenario(&kernel, accel));

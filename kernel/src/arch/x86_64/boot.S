@@ -1,5 +1,7 @@
-/* PVH entry: QEMU (and Xen-style loaders) jump to pvh_start32 in 32-bit protected mode with
- * paging off and %ebx holding the physical address of struct hvm_start_info.
+/* 32-bit entry for both boot protocols, in protected mode with paging off:
+ * - PVH (QEMU -kernel, Xen): %ebx = physical address of struct hvm_start_info;
+ * - Multiboot2 (GRUB): %eax = 0x36d76289, %ebx = physical address of the boot information.
+ * The Rust side tells them apart by the magic passed as the second argument.
  * We build a tiny set of page tables (identity + direct map + higher half of the first GiB),
  * enter long mode and jump to Rust at its higher-half address. */
 
@@ -18,13 +20,32 @@
     .long pvh_start32 - KERNEL_VMA
     .balign 4
 
+/* Multiboot2 header (must lie in the first 32 KiB of the file, 8-byte aligned): the
+ * entry-address tag sends GRUB to the same 32-bit entry as PVH. */
+.section .text.multiboot2, "a"
+.balign 8
+multiboot2_header:
+    .long 0xe85250d6                     /* magic */
+    .long 0                              /* architecture: i386 protected mode */
+    .long multiboot2_header_end - multiboot2_header
+    .long -(0xe85250d6 + 0 + (multiboot2_header_end - multiboot2_header))
+    .balign 8
+    .word 3, 0                           /* entry address tag */
+    .long 12
+    .long pvh_start32 - KERNEL_VMA
+    .balign 8
+    .word 0, 0                           /* end tag */
+    .long 8
+multiboot2_header_end:
+
 .section .text.boot, "ax"
 .code32
 .global pvh_start32
 pvh_start32:
     cli
     cld
-    mov %ebx, %edi                       /* keep start_info across cpuid */
+    mov %ebx, %edi                       /* keep the boot information across cpuid */
+    mov %eax, %ebp                       /* and the Multiboot2 magic, if any */
 
     /* Long mode is required; say so on the serial port instead of faulting. */
     mov $0x80000000, %eax
@@ -95,8 +116,9 @@ long_mode_high:
     mov %ax, %fs
     mov %ax, %gs
     movabs $boot_stack_top, %rsp
+    mov %edi, %edi                       /* zero-extend the boot information address */
+    mov %ebp, %esi                       /* protocol magic (zero-extended) */
     xor %ebp, %ebp
-    mov %edi, %edi                       /* zero-extend the start_info address */
     call kernel_entry
 5:  hlt
     jmp 5b
