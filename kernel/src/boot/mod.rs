@@ -234,3 +234,20 @@ pub trait PhysicalReader {
     /// Fills `buffer` from physical address `address`, or fails if it is not readable.
     fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), BootError>;
 }
+
+/// Physical memory for parser tests: a byte vector starting at address 0.
+#[cfg(test)]
+pub(crate) struct FakeMemory(pub alloc::vec::Vec<u8>);
+
+#[cfg(test)]
+impl PhysicalReader for FakeMemory {
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), BootError> {
+        let start = usize::try_from(address).map_err(|_| BootError::Unreadable(address))?;
+        let source = self
+            .0
+            .get(start..start.saturating_add(buffer.len()))
+            .ok_or(BootError::Unreadable(address))?;
+        buffer.copy_from_slice(source);
+        Ok(())
+    }
+}

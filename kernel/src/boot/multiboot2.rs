@@ -119,19 +119,7 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
-    struct Fake(Vec<u8>);
-
-    impl PhysicalReader for Fake {
-        fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), BootError> {
-            let start = address as usize;
-            let src = self
-                .0
-                .get(start..start + buffer.len())
-                .ok_or(BootError::Unreadable(address))?;
-            buffer.copy_from_slice(src);
-            Ok(())
-        }
-    }
+    use crate::boot::FakeMemory as Fake;
 
     fn tag(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
         out.extend_from_slice(&kind.to_le_bytes());

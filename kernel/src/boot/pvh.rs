@@ -98,21 +98,8 @@ pub fn parse(memory: &dyn PhysicalReader, address: u64) -> Result<BootInfo, Boot
 mod tests {
     use super::*;
     extern crate std;
-    use std::vec::Vec;
 
-    struct Fake(Vec<u8>);
-
-    impl PhysicalReader for Fake {
-        fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), BootError> {
-            let start = address as usize;
-            let src = self
-                .0
-                .get(start..start + buffer.len())
-                .ok_or(BootError::Unreadable(address))?;
-            buffer.copy_from_slice(src);
-            Ok(())
-        }
-    }
+    use crate::boot::FakeMemory as Fake;
 
     fn put32(m: &mut [u8], at: usize, v: u32) {
         m[at..at + 4].copy_from_slice(&v.to_le_bytes());
