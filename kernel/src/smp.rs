@@ -157,12 +157,14 @@ pub fn start_application_processors() -> usize {
 
 extern "C" fn application_processor_entry(index: u64) -> ! {
     let index = index as usize;
+    // The IDT first: from here on a fault is reported instead of becoming a triple fault (the
+    // trampoline's GDT has the kernel's code selector, which the IDT gates name).
+    idt::load_this_cpu();
     let features = cpu::features();
     cpu::enable_vector_state(&features);
     if let Err(error) = gdt::init_this_cpu(index) {
         panic!("cpu {index}: GDT/TSS: {error}");
     }
-    idt::load_this_cpu();
     lapic::init_this_cpu(traps::VECTOR_SPURIOUS);
     let per_cpu = percpu::init_this_cpu(index, lapic::id());
     crate::sched::init_this_cpu(per_cpu, "ap-boot");

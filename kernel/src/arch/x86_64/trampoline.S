@@ -17,7 +17,7 @@ ap_trampoline_start:
     mov %cr0, %eax
     or $1, %eax
     mov %eax, %cr0
-    ljmpl $0x08, $(ap_protected - ap_trampoline_start + TRAMPOLINE_BASE)
+    ljmpl $0x18, $(ap_protected - ap_trampoline_start + TRAMPOLINE_BASE)
 
 .code32
 ap_protected:
@@ -37,7 +37,7 @@ ap_protected:
     mov %cr0, %eax
     or $((1 << 31) | (1 << 16)), %eax        /* PG, WP */
     mov %eax, %cr0
-    ljmp $0x18, $(ap_long - ap_trampoline_start + TRAMPOLINE_BASE)
+    ljmp $0x08, $(ap_long - ap_trampoline_start + TRAMPOLINE_BASE)
 
 .code64
 ap_long:
@@ -54,9 +54,10 @@ ap_long:
 .balign 8
 ap_gdt:
     .quad 0
-    .quad 0x00cf9a000000ffff                /* 0x08: 32-bit code */
+    .quad 0x00af9a000000ffff                /* 0x08: 64-bit code (= the kernel's, so the IDT */
+                                            /*       works before the per-CPU GDT is loaded) */
     .quad 0x00cf92000000ffff                /* 0x10: data */
-    .quad 0x00af9a000000ffff                /* 0x18: 64-bit code */
+    .quad 0x00cf9a000000ffff                /* 0x18: 32-bit code, for the protected-mode step */
 ap_gdt_pointer:
     .word 31
     .long ap_gdt - ap_trampoline_start + TRAMPOLINE_BASE
