@@ -160,6 +160,7 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
     crate::sched::fpu::init(&features);
     smp::init_shootdown();
     crate::sched::init_this_cpu(per_cpu, "main");
+    log::debug!("scheduler up on the boot CPU; enabling interrupts");
     x86_64::instructions::interrupts::enable();
     let online = smp::start_application_processors();
     traps::enable_preemption();

@@ -125,10 +125,12 @@ pub fn start_application_processors() -> usize {
         write(argument_slot, index as u64);
         core::mem::forget(stack); // becomes that CPU's boot thread stack for good
         AP_READY.store(false, Ordering::Release);
+        log::debug!("starting cpu {index} (APIC ID {apic_id}): INIT");
         lapic::send_ipi(apic_id, lapic::IpiKind::Init);
         crate::time::busy_wait_nanos(10_000_000);
         let mut started = false;
-        for _ in 0..2 {
+        for attempt in 1..=2 {
+            log::debug!("cpu {index}: start-up IPI {attempt}");
             lapic::send_ipi(apic_id, lapic::IpiKind::Startup((TRAMPOLINE >> 12) as u8));
             let deadline = crate::time::monotonic_nanos() + 500_000_000;
             while crate::time::monotonic_nanos() < deadline {
