@@ -53,11 +53,14 @@ ap_long:
 
 .balign 8
 ap_gdt:
+/* Descriptors carry their "accessed" bit already: once paging is on, the CPU would otherwise
+ * write it into this page, which is mapped read-only (a write there faults with no IDT yet,
+ * i.e. a triple fault; KVM enforces it, TCG does not). */
     .quad 0
-    .quad 0x00af9a000000ffff                /* 0x08: 64-bit code (= the kernel's, so the IDT */
+    .quad 0x00af9b000000ffff                /* 0x08: 64-bit code (= the kernel's, so the IDT */
                                             /*       works before the per-CPU GDT is loaded) */
-    .quad 0x00cf92000000ffff                /* 0x10: data */
-    .quad 0x00cf9a000000ffff                /* 0x18: 32-bit code, for the protected-mode step */
+    .quad 0x00cf93000000ffff                /* 0x10: data */
+    .quad 0x00cf9b000000ffff                /* 0x18: 32-bit code, for the protected-mode step */
 ap_gdt_pointer:
     .word 31
     .long ap_gdt - ap_trampoline_start + TRAMPOLINE_BASE
