@@ -160,7 +160,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "rump",
-        help: "rump kernel: status | mount DEV PATH | umount PATH [DEV] | ls PATH | cat PATH | read PATH",
+        help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT",
         run: crate::rumphost::components::shell,
     },
     Command {

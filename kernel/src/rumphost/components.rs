@@ -65,14 +65,16 @@ fn subcommand(_words: &[&str]) {}
 fn subcommand(words: &[&str]) {
     use super::rumpfs;
     let result = match words {
-        ["mount", device, path] => rumpfs::mount(device, path),
+        ["mount", device, path] => rumpfs::mount(device, path, false),
+        ["mount", device, path, "rw"] => rumpfs::mount(device, path, true),
+        ["write", path, rest @ ..] if !rest.is_empty() => rumpfs::write_text(path, &rest.join(" ")),
         ["umount", path] => rumpfs::unmount(path, None),
         ["umount", path, device] => rumpfs::unmount(path, Some(device)),
         ["ls", path] => rumpfs::list(path),
         ["cat", path] => rumpfs::cat(path),
         ["read", path] => rumpfs::timed_read(path),
         _ => Err(
-            "usage: rump [mount DEV PATH | umount PATH [DEV] | ls PATH | cat PATH | read PATH]"
+            "usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read PATH | write PATH TEXT]"
                 .into(),
         ),
     };

@@ -14,6 +14,9 @@ use crate::println;
 const RUMP_ETFS_BLK: c_int = 1;
 const O_RDONLY: c_int = 0;
 const O_DIRECTORY: c_int = 0x0020_0000;
+const O_WRONLY: c_int = 0x1;
+const O_CREAT: c_int = 0x200;
+const O_TRUNC: c_int = 0x400;
 const MNT_RDONLY: c_int = 0x1;
 const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
@@ -34,6 +37,8 @@ extern "C" {
     fn rump___sysimpl_open(path: *const c_char, flags: c_int, mode: u32) -> c_int;
     fn rump___sysimpl_close(fd: c_int) -> c_int;
     fn rump___sysimpl_read(fd: c_int, buffer: *mut c_void, length: usize) -> isize;
+    fn rump___sysimpl_write(fd: c_int, buffer: *const c_void, length: usize) -> isize;
+    fn rump___sysimpl_fsync(fd: c_int) -> c_int;
     fn rump___sysimpl_getdents30(fd: c_int, buffer: *mut c_char, length: usize) -> c_int;
     fn rump___sysimpl_lstat50(path: *const c_char, stat: *mut Stat) -> c_int;
 }
@@ -90,8 +95,9 @@ fn check(result: c_int, what: &str) -> Result<c_int, String> {
     }
 }
 
-/// `rump mount DEV PATH`: etfs-registers `/dev/DEV` and mounts it read-only with NetBSD ext2fs.
-pub fn mount(device: &str, path: &str) -> Result<(), String> {
+/// `rump mount DEV PATH [rw]`: etfs-registers `/dev/DEV` and mounts it with NetBSD ext2fs,
+/// read-only unless `rw` is given.
+pub fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
     if crate::block::find(device).is_none() {
         return Err(alloc::format!("no block device '{device}'"));
     }
@@ -112,7 +118,7 @@ pub fn mount(device: &str, path: &str) -> Result<(), String> {
             rump___sysimpl_mount50(
                 c"ext2fs".as_ptr(),
                 target.as_ptr(),
-                MNT_RDONLY,
+                if writable { 0 } else { MNT_RDONLY },
                 &mut args as *mut UfsArgs as *mut c_void,
                 core::mem::size_of::<UfsArgs>(),
             ),
@@ -246,5 +252,30 @@ pub fn timed_read(path: &str) -> Result<(), String> {
         data.len(),
         data.len() as u64 * 1_000_000 / elapsed
     );
+    Ok(())
+}
+
+/// `rump write PATH TEXT`: creates or truncates PATH and writes TEXT and a newline through rump.
+pub fn write_text(path: &str, text: &str) -> Result<(), String> {
+    let c_path = c_string(path)?;
+    // SAFETY: NUL-terminated path.
+    let fd = unsafe { rump___sysimpl_open(c_path.as_ptr(), O_WRONLY | O_CREAT | O_TRUNC, 0o644) };
+    let fd = check(fd, path)?;
+    let mut data = Vec::from(text.as_bytes());
+    data.push(b'\n');
+    // SAFETY: `data` is readable for its length; `fd` came from open above.
+    let written = unsafe { rump___sysimpl_write(fd, data.as_ptr() as *const c_void, data.len()) };
+    // SAFETY: as above.
+    let synced = unsafe { rump___sysimpl_fsync(fd) };
+    // SAFETY: as above.
+    unsafe { rump___sysimpl_close(fd) };
+    if written != data.len() as isize {
+        return Err(alloc::format!(
+            "write {path}: wrote {written} of {} bytes (NetBSD errno {})",
+            data.len(),
+            errno()
+        ));
+    }
+    check(synced, "fsync")?;
     Ok(())
 }

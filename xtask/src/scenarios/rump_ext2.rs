@@ -1,6 +1,7 @@
 //! Native and NetBSD ext2 side by side (only with `RUMP_COMPONENTS`): the same image on two
 //! disks, one mounted by the kernel's driver, one through rump; both must read the same bytes,
-//! and rump's read-only mount must leave its image untouched.
+//! and rump's read-only mount must leave its image untouched; then a read-write rump mount
+//! writes a file that e2fsck and debugfs check on the host.
 
 use super::*;
 
@@ -85,18 +86,58 @@ pub(super) fn native_and_rump_ext2_scenario(
         return Err(format!("rump umount failed:\n{unmounted}"));
     }
     session.ask("umount /mnt")?;
+    // Nothing was written through the read-only mount (QEMU writes through to the image file).
+    if std::fs::read(&rump).map_err(|e| e.to_string())? != before {
+        return Err("rump's read-only mount changed its image".into());
+    }
+    // Read-write through rump: NetBSD's ext2fs writes via rumpuser_bio to the virtio disk.
+    let remounted = session.ask("rump mount vdb /w rw")?;
+    if remounted.contains("rump mount:") {
+        return Err(format!("rump read-write mount failed:\n{remounted}"));
+    }
+    let wrote =
+        session.ask("rump write /w/from-netbsd.txt written by NetBSD ext2fs in our kernel")?;
+    if wrote.contains("rump write:") {
+        return Err(format!("rump write failed:\n{wrote}"));
+    }
+    let unmounted = session.ask("rump umount /w vdb")?;
+    if unmounted.contains("rump umount:") {
+        return Err(format!("rump umount after writing failed:\n{unmounted}"));
+    }
     session.send("poweroff")?;
     session.wait_exit()?;
     let after = std::fs::read(&rump).map_err(|e| e.to_string())?;
-    if after != before {
-        return Err("rump's read-only mount changed its image".into());
+    if after == before {
+        return Err("rump's read-write mount did not reach the image".into());
+    }
+    let fsck = std::process::Command::new("e2fsck")
+        .args(["-fn"])
+        .arg(&rump)
+        .output()
+        .map_err(|e| format!("e2fsck: {e}"))?;
+    if !fsck.status.success() {
+        return Err(format!(
+            "e2fsck -fn after rump's writes: {}",
+            String::from_utf8_lossy(&fsck.stdout)
+        ));
+    }
+    let cat = std::process::Command::new("debugfs")
+        .args(["-R", "cat /from-netbsd.txt"])
+        .arg(&rump)
+        .output()
+        .map_err(|e| format!("debugfs: {e}"))?;
+    if String::from_utf8_lossy(&cat.stdout) != "written by NetBSD ext2fs in our kernel\n" {
+        return Err(format!(
+            "debugfs reads back: {:?}",
+            String::from_utf8_lossy(&cat.stdout)
+        ));
     }
     let rate = |answer: &str| {
         let line = answer.lines().find(|l| l.contains("KB/s")).unwrap_or("");
         line.rsplit(", ").next().unwrap_or("").to_owned()
     };
     Ok(format!(
-        "same bytes both ways; {} vs {}",
+        "same bytes both ways ({} vs {}); rump's write passes e2fsck and debugfs",
         rate(&native_read),
         rate(&through_rump)
     ))
