@@ -95,36 +95,45 @@ fn check(result: c_int, what: &str) -> Result<c_int, String> {
     }
 }
 
-/// `rump mount DEV PATH [rw]`: etfs-registers `/dev/DEV` and mounts it with NetBSD ext2fs,
-/// read-only unless `rw` is given.
+/// `rump mount DEV PATH [rw]`: mounts with NetBSD's ext2fs, read-only unless `rw` is given.
+/// `DEV` is either a kernel block device (`vdb`: registered with rump's etfs as
+/// `/dev/rump-vdb`) or a device node of the rump kernel itself (`/dev/sd0a`: a disk that a rump
+/// driver such as umass attached).
 pub fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
-    if crate::block::find(device).is_none() {
-        return Err(alloc::format!("no block device '{device}'"));
-    }
-    let key = c_string(&alloc::format!("/dev/rump-{device}"))?;
-    let host = c_string(&alloc::format!("/dev/{device}"))?;
-    let target = c_string(path)?;
-    // SAFETY: the strings are NUL-terminated and live across the calls; rump copies them.
-    unsafe {
-        let registered = rump_pub_etfs_register(key.as_ptr(), host.as_ptr(), RUMP_ETFS_BLK);
+    let key = if device.starts_with('/') {
+        c_string(device)?
+    } else {
+        if crate::block::find(device).is_none() {
+            return Err(alloc::format!("no block device '{device}'"));
+        }
+        let key = c_string(&alloc::format!("/dev/rump-{device}"))?;
+        let host = c_string(&alloc::format!("/dev/{device}"))?;
+        // SAFETY: both strings are NUL-terminated and outlive the call; rump copies them.
+        let registered =
+            unsafe { rump_pub_etfs_register(key.as_ptr(), host.as_ptr(), RUMP_ETFS_BLK) };
         if registered != 0 && registered != 17 {
             return Err(alloc::format!("etfs register: NetBSD errno {registered}"));
         }
+        key
+    };
+    let target = c_string(path)?;
+    let mut args = UfsArgs {
+        fspec: key.as_ptr(),
+    };
+    let flags = if writable { 0 } else { MNT_RDONLY };
+    // SAFETY: the strings are NUL-terminated and `args` is a `struct ufs_args` that lives across
+    // the calls; rump copies what it keeps.
+    let result = unsafe {
         let _ = rump___sysimpl_mkdir(target.as_ptr(), 0o755);
-        let mut args = UfsArgs {
-            fspec: key.as_ptr(),
-        };
-        check(
-            rump___sysimpl_mount50(
-                c"ext2fs".as_ptr(),
-                target.as_ptr(),
-                if writable { 0 } else { MNT_RDONLY },
-                &mut args as *mut UfsArgs as *mut c_void,
-                core::mem::size_of::<UfsArgs>(),
-            ),
-            "mount",
-        )?;
-    }
+        rump___sysimpl_mount50(
+            c"ext2fs".as_ptr(),
+            target.as_ptr(),
+            flags,
+            &mut args as *mut UfsArgs as *mut c_void,
+            core::mem::size_of::<UfsArgs>(),
+        )
+    };
+    check(result, "mount")?;
     Ok(())
 }
 
