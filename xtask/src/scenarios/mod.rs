@@ -13,6 +13,7 @@ mod iso;
 mod machine;
 mod rump;
 mod rump_ext2;
+mod rump_usb;
 
 pub use bench::bench;
 use devices::*;
@@ -22,6 +23,7 @@ use iso::*;
 use machine::*;
 use rump::*;
 use rump_ext2::*;
+use rump_usb::*;
 
 struct Suite {
     passed: u32,
@@ -137,6 +139,13 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
         match std::env::var_os("RUMP_COMPONENTS") {
             None => println!("qemu rump_components_boot ... SKIPPED: RUMP_COMPONENTS not set (point it at a directory of rump component archives)"),
             Some(_) => suite.record("rump_components_boot", rump_components_scenario(&kernel, accel)),
+        }
+    }
+    if suite.wants("rump_usb_stick") {
+        if components_include_usb() {
+            suite.record("rump_usb_stick", usb_stick_scenario(&kernel, accel));
+        } else {
+            println!("qemu rump_usb_stick ... SKIPPED: RUMP_COMPONENTS does not name a directory with the USB set (librumpdev_pci_usbhc, librumpdev_usb, librumpdev_umass, librumpdev_scsipi and their dependencies)");
         }
     }
     if suite.wants("rump_ext2_native_vs_rump") {
