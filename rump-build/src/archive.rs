@@ -40,6 +40,9 @@ pub struct ArchiveInfo {
     /// Symbols members reference but no member of this archive defines; the value is true when
     /// every reference is weak (a weak undefined symbol resolves to 0 instead of failing).
     pub imports: BTreeMap<String, bool>,
+    /// Every symbol some member references, including those another member defines (build
+    /// options show up as references that are present or absent).
+    pub referenced: BTreeSet<String>,
     /// Relocation counts by ELF `r_type`, for loaded (`SHF_ALLOC`) sections only.
     pub relocations: BTreeMap<u32, usize>,
     /// `member: section` for every TLS section (`.tdata`, `.tbss`, `SHF_TLS`).
@@ -99,6 +102,7 @@ pub fn read_archive(path: &Path) -> Result<ArchiveInfo, Error> {
             .map_err(|error| malformed(Some(member_name.clone()), error.to_string()))?;
         read_object(&file, &member_name, &mut info, &mut undefined);
     }
+    info.referenced = undefined.keys().cloned().collect();
     info.imports = undefined
         .into_iter()
         .filter(|(name, _)| !info.defined.contains(name))

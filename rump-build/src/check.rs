@@ -105,6 +105,16 @@ pub fn check_archives(dir: &Path, archives: Vec<ArchiveInfo>, exports: &HostExpo
 
     let variants: Vec<_> = archives.iter().map(variant_of).collect();
     let (mut refusals, mut warnings) = symbol_findings(&archives, &unresolved, exports);
+    // USB DMA is a compile-time option, visible only as a reference that is there or not.
+    for archive in &archives {
+        if archive.defined.contains("rumpns_usbd_alloc_buffer")
+            && !archive.referenced.contains("rumpns_usb_allocmem_flags")
+        {
+            refusals.push(Refusal::UsbWithoutDma {
+                archive: archive.name.clone(),
+            });
+        }
+    }
     for (archive, variant) in archives.iter().zip(&variants) {
         let name = archive.name.clone();
         if let CodeModel::Small { absolute32 } = variant.code_model {

@@ -28,6 +28,11 @@ pub struct Unresolved {
 /// A reason the kernel cannot host the set; each `Display` says why and what to change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// A USB stack built without USB DMA support while host controllers ask for DMA buffers.
+    UsbWithoutDma {
+        /// The USB archive.
+        archive: String,
+    },
     /// Hypercalls the archive imports that the host's header does not declare.
     MissingHypercalls {
         /// The archive.
@@ -146,6 +151,14 @@ impl fmt::Display for Refusal {
                 "{archive} uses thread-local storage ({}), as with a TLS curlwp: the kernel \
                  provides no ELF TLS; rebuild so curlwp goes through the rumpuser_curlwp hypercall",
                 evidence.join(", ")
+            ),
+            Refusal::UsbWithoutDma { archive } => write!(
+                f,
+                "{archive} was built without USB DMA support (its usbdi never calls \
+                 usb_allocmem_flags: the generated usb_dma.h was not seen, NUSB_DMA is 0), but \
+                 EHCI/OHCI/UHCI use DMA buffers; the first transfer fails a kernel assertion \
+                 (\"ub_usedma == false\") or uses unmapped buffers; rebuild it with NUSB_DMA=1 \
+                 defined"
             ),
             Refusal::Constructors { archive, sections } => write!(
                 f,

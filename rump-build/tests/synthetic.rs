@@ -577,3 +577,42 @@ fn unreadable_archives_are_errors_not_panics() {
         other => panic!("expected Malformed, got {other:?}"),
     }
 }
+
+/// A USB stack compiled without USB DMA (usbdi never calls usb_allocmem_flags) is refused with
+/// the reason; the same stack with the DMA path compiled in is accepted.
+#[test]
+fn usb_stack_without_dma_is_refused() {
+    let usbdi_without_dma = r#"
+        void *rumpns_base_alloc(unsigned long n);
+        void *rumpns_usbd_alloc_buffer(unsigned long n) { return rumpns_base_alloc(n); }
+    "#;
+    let usbdi_with_dma = r#"
+        int rumpns_usb_allocmem_flags(void *bus, unsigned long n, void **p);
+        void *rumpns_usbd_alloc_buffer(unsigned long n) { void *p = 0; rumpns_usb_allocmem_flags(0, n, &p); return p; }
+    "#;
+    let usb_mem = r#"
+        void *rumpns_base_alloc(unsigned long n);
+        int rumpns_usb_allocmem_flags(void *bus, unsigned long n, void **p) { *p = rumpns_base_alloc(n); return 0; }
+    "#;
+    for (tag, usbdi, refused) in [
+        ("usb-nodma", usbdi_without_dma, true),
+        ("usb-dma", usbdi_with_dma, false),
+    ] {
+        let Some(set) = Components::new(tag) else {
+            return;
+        };
+        set.archive("base", CLEAN, &[BASE])
+            .archive("rumpdev_usb", CLEAN, &[usbdi, usb_mem]);
+        let report = set.check();
+        let flagged = report.refusals.contains(&Refusal::UsbWithoutDma {
+            archive: "librumpdev_usb.a".into(),
+        });
+        assert_eq!(flagged, refused, "{tag}: refusals {:?}", report.refusals);
+        if refused {
+            let message = emit_cargo_link_args(set.path())
+                .expect_err("refused")
+                .to_string();
+            assert!(message.contains("NUSB_DMA"), "{message}");
+        }
+    }
+}
