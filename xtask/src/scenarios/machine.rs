@@ -134,3 +134,17 @@ pub(super) fn fault_scenario(
     }
     Ok(String::new())
 }
+
+/// Firmware without ACPI tables (`-machine pc,acpi=off`): a clear message and a clean stop.
+pub(super) fn no_acpi_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, String> {
+    let extra = ["-machine".to_string(), "pc,acpi=off".to_string()];
+    let (code, output) =
+        qemu::run_to_exit_with(&boot(kernel, accel, "256M", 1, "log=warn"), &extra)?;
+    if code != qemu::EXIT_PANIC || !output.contains("fatal: ACPI: no ACPI RSDP found") {
+        return Err(format!("exit {code}; output:\n{output}"));
+    }
+    if output.contains("EXCEPTION") {
+        return Err(format!("the refusal faulted:\n{output}"));
+    }
+    Ok("refused with a message".into())
+}

@@ -103,6 +103,9 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
     if suite.wants("initrd_root") {
         suite.record("initrd_root", initrd_scenario(&kernel, accel));
     }
+    if suite.wants("firmware_without_acpi") {
+        suite.record("firmware_without_acpi", no_acpi_scenario(&kernel, accel));
+    }
     if suite.wants("cpu_without_nx") {
         suite.record("cpu_without_nx", cpu_without_nx_scenario(&kernel));
     }
