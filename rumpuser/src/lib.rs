@@ -24,6 +24,7 @@ pub mod host;
 mod install;
 pub mod memory;
 mod pci;
+pub mod rump_api;
 mod sched;
 pub mod sync;
 

@@ -6,11 +6,6 @@ use core::sync::atomic::{AtomicI32, Ordering};
 /// `rump_init()` result: i32::MIN = not attempted.
 static INIT_RESULT: AtomicI32 = AtomicI32::new(i32::MIN);
 
-#[cfg(rump_components)]
-extern "C" {
-    fn rump_init() -> core::ffi::c_int;
-}
-
 /// Boots the linked rump kernel, if any (contract §10.1).
 pub fn boot() {
     #[cfg(rump_components)]
@@ -18,7 +13,7 @@ pub fn boot() {
         log::info!("rump: calling rump_init()");
         // SAFETY: the hypercall host is installed and the component archives are linked;
         // rump_init takes no arguments and is called once.
-        let result = unsafe { rump_init() };
+        let result = unsafe { rumpuser::rump_api::rump_init() };
         INIT_RESULT.store(result, Ordering::Release);
         if result == 0 {
             log::info!("rump: rump_init() returned 0; the rump kernel is up");

@@ -11,71 +11,7 @@ use core::sync::atomic::Ordering;
 
 use crate::println;
 
-const RUMP_ETFS_BLK: c_int = 1;
-const O_RDONLY: c_int = 0;
-const O_DIRECTORY: c_int = 0x0020_0000;
-const O_WRONLY: c_int = 0x1;
-const O_CREAT: c_int = 0x200;
-const O_TRUNC: c_int = 0x400;
-const MNT_RDONLY: c_int = 0x1;
-const S_IFMT: u32 = 0o170000;
-const S_IFDIR: u32 = 0o040000;
-const S_IFLNK: u32 = 0o120000;
-
-extern "C" {
-    fn rump_pub_etfs_register(key: *const c_char, hostpath: *const c_char, kind: c_int) -> c_int;
-    fn rump_pub_etfs_remove(key: *const c_char) -> c_int;
-    fn rump___sysimpl_mkdir(path: *const c_char, mode: u32) -> c_int;
-    fn rump___sysimpl_mount50(
-        kind: *const c_char,
-        path: *const c_char,
-        flags: c_int,
-        data: *mut c_void,
-        length: usize,
-    ) -> c_int;
-    fn rump___sysimpl_unmount(path: *const c_char, flags: c_int) -> c_int;
-    fn rump___sysimpl_open(path: *const c_char, flags: c_int, mode: u32) -> c_int;
-    fn rump___sysimpl_close(fd: c_int) -> c_int;
-    fn rump___sysimpl_read(fd: c_int, buffer: *mut c_void, length: usize) -> isize;
-    fn rump___sysimpl_write(fd: c_int, buffer: *const c_void, length: usize) -> isize;
-    fn rump___sysimpl_fsync(fd: c_int) -> c_int;
-    fn rump___sysimpl_getdents30(fd: c_int, buffer: *mut c_char, length: usize) -> c_int;
-    fn rump___sysimpl_lstat50(path: *const c_char, stat: *mut Stat) -> c_int;
-}
-
-/// NetBSD `struct stat` (`__stat50`), x86_64, 152 bytes (contract §10.4).
-#[repr(C)]
-#[derive(Default)]
-struct Stat {
-    dev: u64,
-    mode: u32,
-    _pad0: u32,
-    ino: u64,
-    nlink: u32,
-    uid: u32,
-    gid: u32,
-    _pad1: u32,
-    rdev: u64,
-    atime: [i64; 2],
-    mtime: [i64; 2],
-    ctime: [i64; 2],
-    birthtime: [i64; 2],
-    size: i64,
-    blocks: i64,
-    blksize: i32,
-    flags: u32,
-    generation: u32,
-    spare: [u32; 2],
-    _pad2: u32,
-}
-
-const _: () = assert!(core::mem::size_of::<Stat>() == 152);
-
-/// `struct ufs_args`: the block device node to mount.
-#[repr(C)]
-struct UfsArgs {
-    fspec: *const c_char,
-}
+use rumpuser::rump_api::*;
 
 fn errno() -> i32 {
     crate::sched::current_thread()

@@ -23,37 +23,7 @@ mod with_components {
     use rump_tests as _;
     use rumpuser::hosted::HostedHost;
 
-    const RUMP_ETFS_BLK: c_int = 1;
-    const MNT_RDONLY: c_int = 0x1;
-    const O_RDONLY: c_int = 0;
-    const O_DIRECTORY: c_int = 0x0020_0000;
-
-    #[repr(C)]
-    struct UfsArgs {
-        fspec: *const c_char,
-    }
-
-    extern "C" {
-        fn rump_init() -> c_int;
-        fn rump_pub_etfs_register(
-            key: *const c_char,
-            hostpath: *const c_char,
-            kind: c_int,
-        ) -> c_int;
-        fn rump___sysimpl_mkdir(path: *const c_char, mode: u32) -> c_int;
-        fn rump___sysimpl_mount50(
-            kind: *const c_char,
-            path: *const c_char,
-            flags: c_int,
-            data: *mut c_void,
-            len: usize,
-        ) -> c_int;
-        fn rump___sysimpl_unmount(path: *const c_char, flags: c_int) -> c_int;
-        fn rump___sysimpl_open(path: *const c_char, flags: c_int, mode: u32) -> c_int;
-        fn rump___sysimpl_read(fd: c_int, buf: *mut c_void, len: usize) -> isize;
-        fn rump___sysimpl_close(fd: c_int) -> c_int;
-        fn rump___sysimpl_getdents30(fd: c_int, buf: *mut c_char, len: usize) -> c_int;
-    }
+    use rumpuser::rump_api::*;
 
     fn check(what: &str, rv: isize) -> isize {
         assert!(

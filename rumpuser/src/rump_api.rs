@@ -1,0 +1,101 @@
+//! The rump kernel's own public API that a host calls (contract §10): `rump_init`, etfs
+//! registration and the system-call entry points under their exact linker symbols, with the
+//! NetBSD constants and structures they take. Declared once here for every caller (the kernel's
+//! `rump` shell, the hosted component test); the symbols come from component archives, so only
+//! callers built with components link against them.
+
+use core::ffi::{c_char, c_int, c_void};
+
+/// `RUMP_ETFS_BLK`: register a host file as a block device (contract §10.3).
+pub const RUMP_ETFS_BLK: c_int = 1;
+/// `O_RDONLY`.
+pub const O_RDONLY: c_int = 0;
+/// `O_WRONLY`.
+pub const O_WRONLY: c_int = 0x1;
+/// `O_CREAT`.
+pub const O_CREAT: c_int = 0x200;
+/// `O_TRUNC`.
+pub const O_TRUNC: c_int = 0x400;
+/// `O_DIRECTORY`.
+pub const O_DIRECTORY: c_int = 0x0020_0000;
+/// `MNT_RDONLY`.
+pub const MNT_RDONLY: c_int = 0x1;
+/// File-type mask and types of `st_mode`.
+pub const S_IFMT: u32 = 0o170000;
+/// Directory.
+pub const S_IFDIR: u32 = 0o040000;
+/// Symbolic link.
+pub const S_IFLNK: u32 = 0o120000;
+
+/// `struct ufs_args`: the block device node to mount (ffs and ext2fs).
+#[repr(C)]
+pub struct UfsArgs {
+    pub fspec: *const c_char,
+}
+
+/// NetBSD `struct stat` (`__stat50`), x86_64, 152 bytes (contract §10.4).
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Stat {
+    pub dev: u64,
+    pub mode: u32,
+    pub _pad0: u32,
+    pub ino: u64,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub _pad1: u32,
+    pub rdev: u64,
+    pub atime: [i64; 2],
+    pub mtime: [i64; 2],
+    pub ctime: [i64; 2],
+    pub birthtime: [i64; 2],
+    pub size: i64,
+    pub blocks: i64,
+    pub blksize: i32,
+    pub flags: u32,
+    pub generation: u32,
+    pub spare: [u32; 2],
+    pub _pad2: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<Stat>() == 152);
+
+extern "C" {
+    /// `int rump_init(void);`
+    pub fn rump_init() -> c_int;
+    /// `int rump_pub_etfs_register(const char *key, const char *hostpath, enum rump_etfs_type);`
+    pub fn rump_pub_etfs_register(
+        key: *const c_char,
+        hostpath: *const c_char,
+        kind: c_int,
+    ) -> c_int;
+    /// `int rump_pub_etfs_remove(const char *key);`
+    pub fn rump_pub_etfs_remove(key: *const c_char) -> c_int;
+    /// `rump_sys_mkdir`.
+    pub fn rump___sysimpl_mkdir(path: *const c_char, mode: u32) -> c_int;
+    /// `rump_sys_mount`.
+    pub fn rump___sysimpl_mount50(
+        kind: *const c_char,
+        path: *const c_char,
+        flags: c_int,
+        data: *mut c_void,
+        length: usize,
+    ) -> c_int;
+    /// `rump_sys_unmount`.
+    pub fn rump___sysimpl_unmount(path: *const c_char, flags: c_int) -> c_int;
+    /// `rump_sys_open` (three arguments; the header's variadic form is an asm label).
+    pub fn rump___sysimpl_open(path: *const c_char, flags: c_int, mode: u32) -> c_int;
+    /// `rump_sys_close`.
+    pub fn rump___sysimpl_close(fd: c_int) -> c_int;
+    /// `rump_sys_read`.
+    pub fn rump___sysimpl_read(fd: c_int, buffer: *mut c_void, length: usize) -> isize;
+    /// `rump_sys_write`.
+    pub fn rump___sysimpl_write(fd: c_int, buffer: *const c_void, length: usize) -> isize;
+    /// `rump_sys_fsync`.
+    pub fn rump___sysimpl_fsync(fd: c_int) -> c_int;
+    /// `rump_sys_getdents`: bytes filled, 0 at the end.
+    pub fn rump___sysimpl_getdents30(fd: c_int, buffer: *mut c_char, length: usize) -> c_int;
+    /// `rump_sys_lstat`.
+    pub fn rump___sysimpl_lstat50(path: *const c_char, stat: *mut Stat) -> c_int;
+}
