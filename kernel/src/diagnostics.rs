@@ -1,7 +1,7 @@
 //! Fatal-error reporting: the panic handler and CPU-exception reports, each with CPU, thread and
 //! a frame-pointer backtrace, ending with a failing QEMU exit (never a silent triple fault).
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::arch::traps::{exception_name, TrapFrame};
 use crate::arch::{cpu, lapic};
@@ -9,7 +9,6 @@ use crate::console::emergency_print;
 use crate::qemu::{self, ExitStatus};
 
 static PANICKING: AtomicBool = AtomicBool::new(false);
-static UNEXPECTED_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
 macro_rules! report {
     ($($arg:tt)*) => { emergency_print(format_args!($($arg)*)) };
@@ -20,7 +19,7 @@ pub fn cpu_index() -> usize {
     if crate::arch::percpu::is_initialised() {
         crate::arch::percpu::this().index
     } else if lapic::is_mapped() {
-        crate::smp::index_of_apic(lapic::id())
+        crate::arch::cpus::index_of_apic(lapic::id())
     } else {
         0
     }
@@ -28,17 +27,11 @@ pub fn cpu_index() -> usize {
 
 /// Name of what is running on this CPU, for reports.
 pub fn current_context_name() -> crate::sched::ThreadName {
-    crate::smp::current_context_name()
-}
-
-/// Counts an interrupt on a vector nobody registered (reported by `cpus`).
-pub fn count_unexpected_interrupt(_vector: u8) {
-    UNEXPECTED_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Interrupts seen on vectors without a handler.
-pub fn unexpected_interrupts() -> u64 {
-    UNEXPECTED_INTERRUPTS.load(Ordering::Relaxed)
+    if crate::sched::is_running() {
+        crate::sched::current_name()
+    } else {
+        crate::sched::ThreadName::from_static("boot")
+    }
 }
 
 fn plausible_frame(address: u64) -> bool {

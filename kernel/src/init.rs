@@ -1,28 +1,13 @@
 //! The boot sequence, in order, with the reason for each ordering constraint.
 
-use spin::Once;
-
-use crate::arch::{cpu, gdt, idt, ioapic, lapic, pic, traps};
-use crate::boot::{self, BootError, BootInfo, PhysicalReader};
-use crate::firmware::acpi::{self, Platform};
-use crate::mm::{self, frames, paging};
+use crate::arch::{cpu, cpus, fpu, gdt, idt, ioapic, lapic, percpu, pic, smp, tlb, traps};
+use crate::boot::{self, BootError, PhysicalReader};
+use crate::firmware::acpi;
+use crate::mm::mmio::MmioRegion;
+use crate::mm::stack::KernelStack;
+use crate::mm::{self, frames, paging, MemoryError};
 use crate::qemu::{self, ExitStatus};
-use crate::{console, interrupts, println, smp, time};
-
-static BOOT_INFO: Once<BootInfo> = Once::new();
-static PLATFORM: Once<Platform> = Once::new();
-
-/// The boot information (after start-up).
-pub fn boot_info() -> &'static BootInfo {
-    BOOT_INFO
-        .get()
-        .expect("boot information is recorded first thing at start-up")
-}
-
-/// The firmware's platform description (after start-up).
-pub fn platform() -> &'static Platform {
-    PLATFORM.get().expect("ACPI is read during start-up")
-}
+use crate::{console, interrupts, println, time};
 
 /// Reads boot structures through the boot page tables' direct map (first GiB only).
 struct EarlyPhysicalReader;
@@ -48,6 +33,77 @@ impl PhysicalReader for EarlyPhysicalReader {
     }
 }
 
+/// Allocates this CPU's IST stacks (each behind a guard page, kept for good) and loads its GDT
+/// and TSS.
+fn load_descriptor_tables(cpu_index: usize) -> Result<(), MemoryError> {
+    let mut tops = [0u64; 3];
+    for (top, name) in tops.iter_mut().zip(gdt::IST_STACK_NAMES) {
+        let stack = KernelStack::new(gdt::IST_STACK_PAGES, name, cpu_index)?;
+        *top = stack.top();
+        core::mem::forget(stack); // IST stacks belong to the CPU forever
+    }
+    gdt::init_this_cpu(tops);
+    Ok(())
+}
+
+/// Maps a device's register page for the kernel's life.
+fn map_registers_for_good(physical: u64) -> Result<usize, MemoryError> {
+    let region = MmioRegion::map(physical, 4096)?;
+    let address = region.virtual_address();
+    core::mem::forget(region); // interrupt controllers stay mapped
+    Ok(address)
+}
+
+/// Where each application processor continues once it runs 64-bit code with the IDT loaded.
+fn application_processor_main(index: usize) -> ! {
+    if let Err(error) = load_descriptor_tables(index) {
+        panic!("cpu {index}: GDT/TSS: {error}");
+    }
+    lapic::init_this_cpu(traps::VECTOR_SPURIOUS);
+    let per_cpu = percpu::init_this_cpu(index, lapic::id());
+    crate::sched::init_this_cpu(per_cpu, "ap-boot");
+    interrupts::start_timer_this_cpu();
+    smp::report_online();
+    cpu::enable_interrupts();
+    // The boot context of an AP has nothing more to do: it becomes a parked thread.
+    crate::sched::exit(0)
+}
+
+/// Starts the other CPUs; returns how many CPUs are online.
+fn start_other_cpus() -> usize {
+    use x86_64::structures::paging::PageTableFlags as Flags;
+    let trampoline = smp::TRAMPOLINE_PHYSICAL;
+    // The trampoline switches on paging while running at its physical address.
+    if let Err(error) = paging::map_page(trampoline, trampoline, Flags::PRESENT) {
+        log::error!("cannot identity-map the AP trampoline: {error}; running on one CPU");
+        return 1;
+    }
+    let mut boot_stack = |index: usize| match KernelStack::new(8, "ap-boot", index) {
+        Ok(stack) => {
+            let top = stack.top();
+            core::mem::forget(stack); // becomes that CPU's boot thread stack for good
+            Some(top)
+        }
+        Err(error) => {
+            log::error!("no stack for cpu {index}: {error}");
+            None
+        }
+    };
+    let parameters = smp::StartParameters {
+        trampoline: mm::phys_to_virt(trampoline) as *mut u8,
+        page_table_root: paging::kernel_pml4(),
+        boot_stack: &mut boot_stack,
+        delay_nanos: &time::busy_wait_nanos,
+        now_nanos: &time::monotonic_nanos,
+        continuation: application_processor_main,
+    };
+    // SAFETY: the trampoline page (below 1 MiB) is never handed out by the frame allocator, is
+    // direct-mapped writable and was identity-mapped just above.
+    let online = unsafe { smp::start_application_processors(parameters) };
+    let _ = paging::unmap_page(trampoline);
+    online
+}
+
 /// Prints why the kernel cannot continue and stops cleanly (QEMU exits with failure).
 fn stop(what: &str, why: &dyn core::fmt::Display) -> ! {
     println!("fatal: {what}: {why}");
@@ -59,8 +115,10 @@ fn stop(what: &str, why: &dyn core::fmt::Display) -> ! {
 /// Rust entry point, called by `boot.S` on the boot CPU in long mode on the boot stack.
 #[no_mangle]
 pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
-    // 1. The console first: everything after may need to report a failure.
+    // 1. The console first: everything after may need to report a failure; then who reports
+    // CPU exceptions.
     console::init();
+    traps::set_fatal_exception_handler(crate::diagnostics::fatal_exception);
     println!("\nkernel {} booting", env!("CARGO_PKG_VERSION"));
 
     // 2. Boot information, read while the boot identity/direct map of the first GiB exists.
@@ -70,7 +128,7 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
         boot::pvh::parse(&EarlyPhysicalReader, boot_information)
     };
     let info = match parsed {
-        Ok(info) => BOOT_INFO.call_once(|| info),
+        Ok(info) => boot::record(info),
         Err(error) => stop("unusable boot information", &error),
     };
     if let Err(word) = console::init_logger(info.option("log")) {
@@ -101,33 +159,39 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
     mm::stack::register_guard(paging::kernel_sections().boot_stack_guard, "boot", 0);
 
     // 5. Descriptor tables: the TSS's IST stacks come from the heap and stack allocator.
-    if let Err(error) = gdt::init_this_cpu(0) {
+    if let Err(error) = load_descriptor_tables(0) {
         stop("GDT/TSS", &error);
     }
     idt::load_this_cpu();
 
     // 6. Firmware tables: interrupt controllers and timers are found through them.
     let platform = match acpi::discover(info.rsdp) {
-        Ok(platform) => PLATFORM.call_once(|| platform),
+        Ok(platform) => crate::firmware::record(platform),
         Err(error) => stop("ACPI", &error),
     };
     pic::disable();
-    if let Err(error) = lapic::map(platform.local_apic_address) {
-        stop("local APIC", &error);
+    match map_registers_for_good(platform.local_apic_address) {
+        // SAFETY: an uncached mapping of the LAPIC page, kept for the kernel's life.
+        Ok(address) => unsafe { lapic::set_registers(address) },
+        Err(error) => stop("local APIC", &error),
     }
     lapic::init_this_cpu(traps::VECTOR_SPURIOUS);
     let bsp_apic_id = lapic::id();
-    let cpu_count = smp::register_cpus(bsp_apic_id, platform.cpus.iter().map(|c| c.apic_id));
-    let per_cpu = crate::arch::percpu::init_this_cpu(0, bsp_apic_id);
+    let cpu_count = cpus::register_cpus(bsp_apic_id, platform.cpus.iter().map(|c| c.apic_id));
+    let per_cpu = percpu::init_this_cpu(0, bsp_apic_id);
     for io in &platform.ioapics {
-        match ioapic::add(io.address, io.gsi_base) {
-            Ok(pins) => log::debug!(
-                "I/O APIC {} at {:#x}: GSIs {}..{}",
-                io.id,
-                io.address,
-                io.gsi_base,
-                io.gsi_base + pins
-            ),
+        match map_registers_for_good(io.address) {
+            Ok(address) => {
+                // SAFETY: an uncached mapping of this IOAPIC's page, kept for good, used only here.
+                let pins = unsafe { ioapic::add(address, io.gsi_base) };
+                log::debug!(
+                    "I/O APIC {} at {:#x}: GSIs {}..{}",
+                    io.id,
+                    io.address,
+                    io.gsi_base,
+                    io.gsi_base + pins
+                );
+            }
             Err(error) => log::error!("I/O APIC {} at {:#x} unusable: {error}", io.id, io.address),
         }
     }
@@ -157,13 +221,13 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
         log::warn!("serial input interrupt not routed ({error}); the shell will poll");
     }
     // 9. Threads: the boot context becomes the thread that runs the shell; then the other CPUs.
-    crate::sched::fpu::init(&features);
-    smp::init_shootdown();
+    fpu::init(&features);
+    tlb::init();
     crate::sched::init_this_cpu(per_cpu, "main");
     log::debug!("scheduler up on the boot CPU; enabling interrupts");
-    x86_64::instructions::interrupts::enable();
-    let online = smp::start_application_processors();
-    traps::enable_preemption();
+    cpu::enable_interrupts();
+    let online = start_other_cpus();
+    traps::enable_preemption(crate::sched::preempt_if_needed);
     log::info!("{online} of {cpu_count} CPUs online");
 
     let (free, total) = frames::statistics();

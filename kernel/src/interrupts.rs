@@ -74,7 +74,7 @@ pub fn start_timer_this_cpu() -> u32 {
     let tsc_hz = crate::time::tsc::frequency();
     if crate::arch::cpu::features().tsc_deadline
         && tsc_hz != 0
-        && crate::boot_info().option("timer") != Some("periodic")
+        && crate::boot::info().option("timer") != Some("periodic")
     {
         let period = tsc_hz / TIMER_HZ;
         TSC_PERIOD.store(period, Ordering::Relaxed);

@@ -36,8 +36,6 @@ pub mod sched;
 #[cfg(target_os = "none")]
 pub mod shell;
 #[cfg(target_os = "none")]
-pub mod smp;
-#[cfg(target_os = "none")]
 pub mod sync;
 #[cfg(target_os = "none")]
 pub mod testing;
@@ -45,6 +43,3 @@ pub mod testing;
 pub mod time;
 #[cfg(target_os = "none")]
 pub mod vfs;
-
-#[cfg(target_os = "none")]
-pub use init::{boot_info, platform};

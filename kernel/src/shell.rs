@@ -212,7 +212,7 @@ fn help(_: &str) {
 }
 
 fn mem(_: &str) {
-    let info = crate::boot_info();
+    let info = crate::boot::info();
     let ram: u64 = info
         .regions()
         .iter()
@@ -252,12 +252,12 @@ fn cpus(_: &str) {
     let features = cpu::features();
     println!(
         "cpus: {} present, {} online; vendor {}",
-        crate::smp::cpu_count(),
-        crate::smp::online_count(),
+        crate::arch::cpus::cpu_count(),
+        crate::arch::cpus::online_count(),
         core::str::from_utf8(&features.vendor).unwrap_or("?")
     );
-    for index in 0..crate::smp::cpu_count() {
-        let apic = crate::smp::apic_id_of(index).unwrap_or(u32::MAX);
+    for index in 0..crate::arch::cpus::cpu_count() {
+        let apic = crate::arch::cpus::apic_id_of(index).unwrap_or(u32::MAX);
         match crate::arch::percpu::of(index) {
             Some(p) => {
                 use core::sync::atomic::Ordering::Relaxed;
@@ -293,7 +293,7 @@ fn cpus(_: &str) {
         },
         crate::interrupts::timer_mode(),
         crate::interrupts::timer_ticks(),
-        crate::diagnostics::unexpected_interrupts()
+        crate::arch::traps::unexpected_interrupts()
     );
     let storms: alloc::vec::Vec<u8> = crate::pci::irq::storming_vectors().collect();
     if !storms.is_empty() {
@@ -363,7 +363,7 @@ fn log_level(arguments: &str) {
 
 fn reboot(_: &str) {
     println!("rebooting");
-    if let Some((reset_port, value)) = crate::platform().reset_port {
+    if let Some((reset_port, value)) = crate::firmware::platform().reset_port {
         port::write_u8(reset_port, value);
     }
     port::write_u8(0xcf9, 0x06); // PCI reset control: full reset
@@ -375,7 +375,7 @@ fn poweroff(_: &str) {
     println!("powering off");
     crate::qemu::exit(crate::qemu::ExitStatus::Success);
     // ACPI S5 through PM1a; QEMU's firmware uses SLP_TYP 0 for S5.
-    if let Some(pm1a) = crate::platform().pm1a_control_port {
+    if let Some(pm1a) = crate::firmware::platform().pm1a_control_port {
         port::write_u16(pm1a, 1 << 13);
     }
     println!("power-off did not happen");

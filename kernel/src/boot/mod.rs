@@ -5,6 +5,19 @@
 pub mod multiboot2;
 pub mod pvh;
 
+static INFO: spin::Once<BootInfo> = spin::Once::new();
+
+/// Records the parsed boot information (once, first thing at start-up) and returns it.
+pub fn record(info: BootInfo) -> &'static BootInfo {
+    INFO.call_once(|| info)
+}
+
+/// The boot information recorded at start-up.
+pub fn info() -> &'static BootInfo {
+    INFO.get()
+        .expect("boot information is recorded first thing at start-up")
+}
+
 /// Maximum memory-map entries kept; firmware maps are far smaller.
 pub const MAX_REGIONS: usize = 128;
 /// Maximum boot modules kept.

@@ -278,7 +278,7 @@ pub fn unmap_range(start: u64, pages: u64, mut released: impl FnMut(u64, u64)) {
                 }
             }
         }
-        crate::smp::shootdown(first, count);
+        crate::arch::tlb::shootdown(first, count);
         for &(virt, phys) in &frames[..found] {
             released(virt, phys);
         }

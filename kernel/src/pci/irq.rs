@@ -34,7 +34,7 @@ static LINES: IrqSpinLock<BTreeMap<u32, u8>> = IrqSpinLock::new("pci-lines", BTr
 
 /// Where PCI interrupts are delivered: the boot CPU (recorded at `pci::init`).
 fn destination() -> u32 {
-    crate::smp::apic_id_of(0).unwrap_or(0)
+    crate::arch::cpus::apic_id_of(0).unwrap_or(0)
 }
 
 fn dispatch(vector: u8) {
@@ -138,10 +138,10 @@ pub fn intx_route(device: &Device) -> Result<IntxRoute, PciError> {
     }
     let line = device.interrupt_line;
     if line < 16 {
-        let (gsi, mut polarity) = crate::platform().isa_irq_route(line);
+        let (gsi, mut polarity) = crate::firmware::platform().isa_irq_route(line);
         // An override without trigger flags means "bus default", edge for ISA; PCI is level.
         polarity.level_triggered = true;
-        if crate::platform()
+        if crate::firmware::platform()
             .overrides
             .iter()
             .all(|o| o.isa_irq != line)
@@ -225,7 +225,7 @@ pub fn enable_msi(device: &Device, handler: Handler) -> Result<u8, PciError> {
 
 /// Whether the command line forbids message-signalled interrupts (`pci=nomsi`).
 pub fn msi_forbidden() -> bool {
-    crate::boot_info().option("pci") == Some("nomsi")
+    crate::boot::info().option("pci") == Some("nomsi")
 }
 
 /// Turns on memory decoding and bus mastering (needed before DMA and MSI).

@@ -177,7 +177,7 @@ impl Host for KernelHost {
     }
 
     fn ncpu(&self) -> u32 {
-        crate::smp::online_count() as u32
+        crate::arch::cpus::online_count() as u32
     }
 
     fn hostname(&self) -> String {
@@ -187,7 +187,7 @@ impl Host for KernelHost {
     fn param(&self, key: &str) -> Option<String> {
         // `rump.KEY=value` on the kernel command line passes parameters through.
         let wanted = alloc::format!("rump.{key}");
-        crate::boot_info().option(&wanted).map(String::from)
+        crate::boot::info().option(&wanted).map(String::from)
     }
 
     fn exit(&self, code: i32) -> ! {

@@ -6,8 +6,16 @@
 //! queue uses `try_lock`, so two CPUs stealing from each other cannot deadlock.
 //! Contexts: `spawn`, `join`, `sleep_until`, wait queues: threads only, interrupts enabled, no
 //! spin lock held (checked). `wake`: any context, including interrupt handlers.
+//!
+//! The sleeping locks built on wait queues live here too: `mutex`, `rwlock`, `condvar`,
+//! `semaphore` (threads that may sleep; `Semaphore::release` and condvar signals from anywhere).
+//!
+//! May import: `arch`, `sync`, `mm`, `time`.
 
-pub mod fpu;
+pub mod condvar;
+pub mod mutex;
+pub mod rwlock;
+pub mod semaphore;
 pub mod thread;
 pub mod timer;
 pub mod wait;
@@ -16,10 +24,10 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
+use crate::arch::cpus::MAX_CPUS;
 use crate::arch::percpu::{self, PerCpu};
-use crate::arch::{cpu, lapic, traps};
+use crate::arch::{cpu, lapic, switch, traps};
 use crate::mm::stack::KernelStack;
-use crate::smp::MAX_CPUS;
 use crate::sync::spin::IrqSpinLock;
 pub use thread::{
     Builder, JoinHandle, Priority, SpawnError, State, Thread, ThreadName, WakeReason,
@@ -90,11 +98,6 @@ impl RunQueue {
 
 static RUN_QUEUES: [IrqSpinLock<RunQueue>; MAX_CPUS] =
     [const { IrqSpinLock::new("run-queue", RunQueue::new()) }; MAX_CPUS];
-
-extern "C" {
-    fn switch_context(save_stack_pointer: *mut u64, load_stack_pointer: u64);
-    fn thread_trampoline();
-}
 
 fn thread_from_raw(pointer: *mut ()) -> &'static Thread {
     // SAFETY: per-CPU `current` always holds a pointer made by `Arc::into_raw` whose reference
@@ -176,21 +179,10 @@ fn create(builder: &Builder<'_>, entry: thread::Entry) -> Result<Arc<Thread>, Sp
     .map_err(SpawnError::OutOfMemory)?;
     let top = stack.top();
     let thread = Thread::new(builder, Some(stack), Some(entry));
-    // Initial frame for `switch_context`: r15 r14 r13 r12 rbx rbp, then the return address.
-    // The return lands in `thread_trampoline` with rsp 16-byte aligned, as `call` expects.
-    let frame = top - 8 - 6 * 8;
-    let words: [u64; 7] = [
-        0,
-        0,
-        0,
-        Arc::as_ptr(&thread) as u64,
-        0,
-        0,
-        thread_trampoline as *const () as usize as u64,
-    ];
-    // SAFETY: the top of the fresh stack is mapped and owned by this thread.
+    // SAFETY: the top of the fresh stack is mapped and owned by this thread; nothing else can
+    // see the thread yet, so writing its saved stack pointer races with nothing.
     unsafe {
-        core::ptr::copy_nonoverlapping(words.as_ptr(), frame as *mut u64, words.len());
+        let frame = switch::prepare_stack(top, thread_start, Arc::as_ptr(&thread) as u64);
         *thread.saved_stack_pointer.get() = frame;
     }
     Ok(thread)
@@ -225,7 +217,7 @@ fn load_of(cpu: usize) -> usize {
 fn least_loaded_cpu() -> usize {
     let here = percpu::this().index;
     // Started CPUs only: one that failed to start has no per-CPU block.
-    (0..crate::smp::cpu_count())
+    (0..crate::arch::cpus::cpu_count())
         .filter(|&c| percpu::of(c).is_some())
         .min_by_key(|&c| (load_of(c), c != here))
         .unwrap_or(here)
@@ -302,7 +294,7 @@ pub(crate) fn wake_if_generation(
 }
 
 fn try_steal(cpu: usize) -> Option<Arc<Thread>> {
-    let busiest = (0..crate::smp::cpu_count())
+    let busiest = (0..crate::arch::cpus::cpu_count())
         .filter(|&c| c != cpu && percpu::of(c).is_some())
         .max_by_key(|&c| RUN_QUEUES[c].try_lock().map(|q| q.count).unwrap_or(0))?;
     let stolen = RUN_QUEUES[busiest].try_lock()?.steal_for(cpu)?;
@@ -414,7 +406,7 @@ fn switch_to(per_cpu: &'static PerCpu, previous: &'static Thread, next: Arc<Thre
         .store(Arc::into_raw(next) as *mut (), Ordering::Release);
     // SAFETY: both stacks are valid kernel stacks; the previous thread's pointer is written before
     // any other CPU can resume it (it is queued only in `finish_switch`, after this returns there).
-    unsafe { switch_context(previous.saved_stack_pointer.get(), next_stack) };
+    unsafe { switch::switch(previous.saved_stack_pointer.get(), next_stack) };
     finish_switch();
 }
 
@@ -448,12 +440,11 @@ fn finish_switch() {
     }
 }
 
-#[no_mangle]
-extern "C" fn thread_start(thread: *const Thread) -> ! {
+extern "C" fn thread_start(thread: u64) -> ! {
     finish_switch();
-    x86_64::instructions::interrupts::enable();
+    cpu::enable_interrupts();
     // SAFETY: the pointer was stored by `create` and the thread is current, so alive.
-    let thread = unsafe { &*thread };
+    let thread = unsafe { &*(thread as *const Thread) };
     let entry = thread
         .entry
         .lock()
@@ -526,7 +517,7 @@ pub fn tick() {
 const BALANCE_TICKS: u64 = 50;
 
 fn balance(cpu: usize, queued_here: usize) {
-    let longest = (0..crate::smp::cpu_count())
+    let longest = (0..crate::arch::cpus::cpu_count())
         .filter(|&c| c != cpu && percpu::of(c).is_some())
         .map(|c| RUN_QUEUES[c].try_lock().map(|q| q.count).unwrap_or(0))
         .max()

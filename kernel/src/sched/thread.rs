@@ -6,8 +6,8 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
-use super::fpu::FpuState;
 use super::wait::WaitQueue;
+use crate::arch::fpu::FpuState;
 use crate::mm::stack::KernelStack;
 use crate::mm::MemoryError;
 use crate::sync::spin::IrqSpinLock;

@@ -30,8 +30,8 @@ impl Ord for Timer {
     }
 }
 
-static QUEUES: [IrqSpinLock<BinaryHeap<Reverse<Timer>>>; crate::smp::MAX_CPUS] =
-    [const { IrqSpinLock::new("timers", BinaryHeap::new()) }; crate::smp::MAX_CPUS];
+static QUEUES: [IrqSpinLock<BinaryHeap<Reverse<Timer>>>; crate::arch::cpus::MAX_CPUS] =
+    [const { IrqSpinLock::new("timers", BinaryHeap::new()) }; crate::arch::cpus::MAX_CPUS];
 
 /// Arms a timer on this CPU that wakes `thread` at `deadline` if it still waits in wait number
 /// `generation`.

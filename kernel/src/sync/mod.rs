@@ -1,9 +1,6 @@
-//! Synchronisation primitives. All are SMP-safe; each module says which contexts may use it:
-//! `spin` (any context, holders must not sleep), `mutex`, `rwlock`, `condvar`, `semaphore`
-//! (threads that may sleep; `Semaphore::release` and condvar signals from anywhere).
+//! The IRQ-safe spin lock: the one lock usable below the scheduler and in interrupt handlers.
+//!
+//! May import: `arch`. The sleeping locks (mutex, rwlock, condvar, semaphore) block threads and
+//! so live with the scheduler in `sched`.
 
-pub mod condvar;
-pub mod mutex;
-pub mod rwlock;
-pub mod semaphore;
 pub mod spin;

@@ -30,7 +30,7 @@ fn frame_allocator_hands_out_unique_frames_and_takes_them_back() -> Result<(), S
             .all(|f| *f + 4096 <= kernel_start || *f >= kernel_end),
         "frame inside the kernel image"
     );
-    for module in crate::boot_info().modules() {
+    for module in crate::boot::info().modules() {
         check!(
             sorted
                 .iter()

@@ -138,7 +138,7 @@ pub fn trigger_fault(name: &str) -> ! {
             handle.join();
         }
         "mutex-unlock-not-owner" => {
-            let mutex = alloc::sync::Arc::new(crate::sync::mutex::RawMutex::new("shared-state"));
+            let mutex = alloc::sync::Arc::new(crate::sched::mutex::RawMutex::new("shared-state"));
             let held = mutex.clone();
             crate::sched::spawn(crate::sched::Builder::new("owner"), move || {
                 held.lock();
@@ -149,25 +149,25 @@ pub fn trigger_fault(name: &str) -> ! {
             mutex.unlock();
         }
         "mutex-recursive" => {
-            let mutex = crate::sync::mutex::RawMutex::new("config");
+            let mutex = crate::sched::mutex::RawMutex::new("config");
             mutex.lock();
             mutex.lock();
         }
         "mutex-destroy-with-waiters" => {
             let mutex = alloc::boxed::Box::leak(alloc::boxed::Box::new(
-                crate::sync::mutex::RawMutex::new("doomed"),
+                crate::sched::mutex::RawMutex::new("doomed"),
             ));
             mutex.lock();
-            let pointer = mutex as *mut crate::sync::mutex::RawMutex as usize;
+            let pointer = mutex as *mut crate::sched::mutex::RawMutex as usize;
             let _waiter = crate::sched::spawn(crate::sched::Builder::new("waiter"), move || {
                 // SAFETY: the mutex is leaked until the boot thread drops it deliberately below.
-                unsafe { (*(pointer as *const crate::sync::mutex::RawMutex)).lock() };
+                unsafe { (*(pointer as *const crate::sched::mutex::RawMutex)).lock() };
                 0
             })
             .expect("thread");
             crate::sched::sleep_until(crate::time::monotonic_nanos() + 20_000_000);
             // SAFETY: none — destroying a mutex with a waiter is the misuse being reported.
-            unsafe { core::ptr::drop_in_place(pointer as *mut crate::sync::mutex::RawMutex) };
+            unsafe { core::ptr::drop_in_place(pointer as *mut crate::sched::mutex::RawMutex) };
         }
         "sleep-in-spinlock" => {
             let lock = crate::sync::spin::IrqSpinLock::new("device-state", ());

@@ -7,10 +7,10 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::arch::cpu::rdtsc;
+use crate::sched::condvar::Condvar;
+use crate::sched::mutex::{Mutex, RawMutex};
+use crate::sched::semaphore::Semaphore;
 use crate::sched::{self, Builder};
-use crate::sync::condvar::Condvar;
-use crate::sync::mutex::{Mutex, RawMutex};
-use crate::sync::semaphore::Semaphore;
 use crate::{kernel_test, println, time};
 
 fn median(mut values: Vec<u64>) -> u64 {
@@ -61,7 +61,7 @@ fn context_switch() -> u64 {
 }
 
 fn cross_cpu_wakeup() -> Option<u64> {
-    if crate::smp::online_count() < 2 {
+    if crate::arch::cpus::online_count() < 2 {
         return None;
     }
     let semaphore = Arc::new(Semaphore::new(0));
@@ -99,7 +99,7 @@ fn mutex_pair() -> u64 {
 }
 
 fn condvar_ping_pong() -> Option<u64> {
-    if crate::smp::online_count() < 2 {
+    if crate::arch::cpus::online_count() < 2 {
         return None;
     }
     const ROUNDS: u64 = 1000;
@@ -160,7 +160,7 @@ fn work(units: u64) -> u64 {
 }
 
 fn throughput_ratio() -> Option<(u64, u64)> {
-    if crate::smp::online_count() < 2 {
+    if crate::arch::cpus::online_count() < 2 {
         return None;
     }
     const UNITS: u64 = 20_000_000;

@@ -5,11 +5,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use crate::sched::condvar::Condvar;
+use crate::sched::mutex::Mutex;
+use crate::sched::rwlock::RwLock;
+use crate::sched::semaphore::Semaphore;
 use crate::sched::{self, Builder};
-use crate::sync::condvar::Condvar;
-use crate::sync::mutex::Mutex;
-use crate::sync::rwlock::RwLock;
-use crate::sync::semaphore::Semaphore;
 use crate::{check, kernel_test, time};
 
 fn spawn(
@@ -20,7 +20,7 @@ fn spawn(
 }
 
 fn online() -> usize {
-    crate::smp::online_count()
+    crate::arch::cpus::online_count()
 }
 
 fn join_returns_the_exit_value() -> Result<(), String> {
@@ -198,7 +198,7 @@ fn cpu_bound_threads_spread_over_all_cpus() -> Result<(), String> {
 kernel_test!(sched_load_balancing, cpu_bound_threads_spread_over_all_cpus);
 
 fn timed_waits_time_out_on_time() -> Result<(), String> {
-    let strict = crate::boot_info().option("timing") == Some("strict");
+    let strict = crate::boot::info().option("timing") == Some("strict");
     let slack = if strict { 2_000_000 } else { 30_000_000 };
     let mutex = Mutex::new("timed", ());
     let cv = Condvar::new();

@@ -120,7 +120,7 @@ fn bench() -> Result<(), String> {
     );
 
     // Metadata: create, stat, unlink N files in one directory.
-    let files: u64 = crate::boot_info()
+    let files: u64 = crate::boot::info()
         .option("ext2.files")
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);

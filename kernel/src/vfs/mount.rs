@@ -18,7 +18,7 @@ use ext2::{FileSystem, MountOptions, ReadOnlyReason, StatFs};
 use super::device::DiskDevice;
 use super::error::{Result, VfsError};
 use super::path;
-use crate::sync::mutex::Mutex;
+use crate::sched::mutex::Mutex;
 
 /// Directories the VFS provides itself, outside the initrd (mount points for disks).
 pub const SYNTHETIC: &[&str] = &["/mnt"];

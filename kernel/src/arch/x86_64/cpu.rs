@@ -143,6 +143,12 @@ pub fn restore_interrupts(was_enabled: bool) {
     }
 }
 
+/// Enables interrupts on this CPU.
+#[inline]
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
 /// Enables interrupts and halts until the next one, atomically (no lost wake-up).
 #[inline]
 pub fn enable_interrupts_and_halt() {

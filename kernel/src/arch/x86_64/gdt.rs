@@ -8,9 +8,6 @@ use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector
 use x86_64::structures::tss::TaskStateSegment;
 use x86_64::VirtAddr;
 
-use crate::mm::stack::KernelStack;
-use crate::mm::MemoryError;
-
 /// IST slot (1-based in the IDT, 0-based here) used by the double-fault handler.
 pub const IST_DOUBLE_FAULT: u16 = 0;
 /// IST slot used by the NMI handler.
@@ -18,21 +15,22 @@ pub const IST_NMI: u16 = 1;
 /// IST slot used by the machine-check handler.
 pub const IST_MACHINE_CHECK: u16 = 2;
 
-const IST_STACK_PAGES: usize = 4;
+/// Pages each IST stack should have.
+pub const IST_STACK_PAGES: usize = 4;
+/// Names of the IST stacks, in slot order (for stack-guard reports).
+pub const IST_STACK_NAMES: [&str; 3] = ["double-fault", "nmi", "machine-check"];
 
 /// Kernel code segment selector (same on every CPU).
 pub const KERNEL_CODE: SegmentSelector = SegmentSelector(0x08);
 /// Kernel data segment selector.
 pub const KERNEL_DATA: SegmentSelector = SegmentSelector(0x10);
 
-/// Builds and loads this CPU's GDT and TSS. They live for the rest of the CPU's life.
-pub fn init_this_cpu(cpu_index: usize) -> Result<(), MemoryError> {
+/// Builds and loads this CPU's GDT and TSS with the given IST stack tops (slot order as in
+/// [`IST_STACK_NAMES`]). They live for the rest of the CPU's life, and so must the stacks.
+pub fn init_this_cpu(ist_stack_tops: [u64; 3]) {
     let mut tss = Box::new(TaskStateSegment::new());
-    let names = ["double-fault", "nmi", "machine-check"];
-    for (slot, name) in names.iter().enumerate() {
-        let stack = KernelStack::new(IST_STACK_PAGES, name, cpu_index)?;
-        tss.interrupt_stack_table[slot] = VirtAddr::new(stack.top());
-        core::mem::forget(stack); // IST stacks belong to the CPU forever
+    for (slot, top) in ist_stack_tops.into_iter().enumerate() {
+        tss.interrupt_stack_table[slot] = VirtAddr::new(top);
     }
     let tss: &'static TaskStateSegment = Box::leak(tss);
     let mut gdt = Box::new(GlobalDescriptorTable::new());
@@ -52,5 +50,4 @@ pub fn init_this_cpu(cpu_index: usize) -> Result<(), MemoryError> {
         SS::set_reg(data);
         load_tss(tss_selector);
     }
-    Ok(())
 }

@@ -2,9 +2,7 @@
 
 use alloc::vec::Vec;
 
-use crate::mm::mmio::MmioRegion;
-use crate::mm::MemoryError;
-use crate::sync::spin::IrqSpinLock;
+use super::cpu;
 
 const REG_VERSION: u32 = 0x01;
 const REG_REDIRECTION_BASE: u32 = 0x10;
@@ -33,20 +31,28 @@ pub const PCI_DEFAULT: Polarity = Polarity {
 };
 
 struct IoApic {
-    registers: MmioRegion,
+    /// Virtual address of the register-select register; the window register is 0x10 above.
+    registers: usize,
     gsi_base: u32,
     pins: u32,
 }
 
 impl IoApic {
+    fn select(&self, register: u32) {
+        // SAFETY: `registers` is an uncached, permanent mapping of this IOAPIC (see `add`).
+        unsafe { core::ptr::write_volatile(self.registers as *mut u32, register) }
+    }
+
     fn read(&self, register: u32) -> u32 {
-        self.registers.write_u32(0, register);
-        self.registers.read_u32(0x10)
+        self.select(register);
+        // SAFETY: as in `select`; the window register is at offset 0x10.
+        unsafe { core::ptr::read_volatile((self.registers + 0x10) as *const u32) }
     }
 
     fn write(&self, register: u32, value: u32) {
-        self.registers.write_u32(0, register);
-        self.registers.write_u32(0x10, value);
+        self.select(register);
+        // SAFETY: as in `select`.
+        unsafe { core::ptr::write_volatile((self.registers + 0x10) as *mut u32, value) }
     }
 
     fn write_entry(&self, pin: u32, entry: u64) {
@@ -61,7 +67,16 @@ impl IoApic {
     }
 }
 
-static IOAPICS: IrqSpinLock<Vec<IoApic>> = IrqSpinLock::new("ioapic", Vec::new());
+/// The IOAPICs; the select/window pair makes every access two steps, so one lock covers all.
+/// Taken only with interrupts disabled (see `locked`).
+static IOAPICS: spin::Mutex<Vec<IoApic>> = spin::Mutex::new(Vec::new());
+
+fn locked<R>(f: impl FnOnce(&mut Vec<IoApic>) -> R) -> R {
+    let were_enabled = cpu::disable_interrupts();
+    let result = f(&mut IOAPICS.lock());
+    cpu::restore_interrupts(were_enabled);
+    result
+}
 
 /// Errors from routing requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,11 +93,15 @@ impl core::fmt::Display for RouteError {
     }
 }
 
-/// Maps an IOAPIC and masks all of its pins.
-pub fn add(physical_base: u64, gsi_base: u32) -> Result<u32, MemoryError> {
-    let registers = MmioRegion::map(physical_base, 4096)?;
+/// Adds the IOAPIC whose registers are mapped at `virtual_base` and masks all of its pins;
+/// returns its pin count.
+///
+/// # Safety
+/// `virtual_base` must be an uncached mapping of the IOAPIC's register page that stays mapped
+/// for the kernel's life and is used by nothing else.
+pub unsafe fn add(virtual_base: usize, gsi_base: u32) -> u32 {
     let mut apic = IoApic {
-        registers,
+        registers: virtual_base,
         gsi_base,
         pins: 0,
     };
@@ -91,17 +110,18 @@ pub fn add(physical_base: u64, gsi_base: u32) -> Result<u32, MemoryError> {
         apic.write_entry(pin, ENTRY_MASKED);
     }
     let pins = apic.pins;
-    IOAPICS.lock().push(apic);
-    Ok(pins)
+    locked(|apics| apics.push(apic));
+    pins
 }
 
 fn with_pin<R>(gsi: u32, f: impl FnOnce(&IoApic, u32) -> R) -> Result<R, RouteError> {
-    let apics = IOAPICS.lock();
-    let apic = apics
-        .iter()
-        .find(|a| gsi >= a.gsi_base && gsi < a.gsi_base + a.pins)
-        .ok_or(RouteError::NoSuchGsi(gsi))?;
-    Ok(f(apic, gsi - apic.gsi_base))
+    locked(|apics| {
+        let apic = apics
+            .iter()
+            .find(|a| gsi >= a.gsi_base && gsi < a.gsi_base + a.pins)
+            .ok_or(RouteError::NoSuchGsi(gsi))?;
+        Ok(f(apic, gsi - apic.gsi_base))
+    })
 }
 
 /// Routes `gsi` to `vector` on the CPU with `apic_id`, left masked.
@@ -131,5 +151,5 @@ pub fn set_masked(gsi: u32, masked: bool) -> Result<(), RouteError> {
 
 /// Total number of pins over all IOAPICs.
 pub fn pin_count() -> u32 {
-    IOAPICS.lock().iter().map(|a| a.pins).sum()
+    locked(|apics| apics.iter().map(|a| a.pins).sum())
 }

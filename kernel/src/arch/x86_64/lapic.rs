@@ -2,9 +2,6 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::mm::mmio::MmioRegion;
-use crate::mm::MemoryError;
-
 const REG_ID: usize = 0x20;
 const REG_TASK_PRIORITY: usize = 0x80;
 const REG_EOI: usize = 0xb0;
@@ -40,12 +37,13 @@ fn write(register: usize, value: u32) {
     unsafe { core::ptr::write_volatile((base as usize + register) as *mut u32, value) }
 }
 
-/// Maps the LAPIC page (once, from the BSP).
-pub fn map(physical_base: u64) -> Result<(), MemoryError> {
-    let region = MmioRegion::map(physical_base, 4096)?;
-    BASE.store(region.virtual_address() as u64, Ordering::Release);
-    core::mem::forget(region); // the LAPIC stays mapped for the kernel's life
-    Ok(())
+/// Uses the LAPIC registers at `virtual_base` (once, from the BSP).
+///
+/// # Safety
+/// `virtual_base` must be an uncached mapping of the 4 KiB LAPIC page that stays mapped for the
+/// kernel's life.
+pub unsafe fn set_registers(virtual_base: usize) {
+    BASE.store(virtual_base as u64, Ordering::Release);
 }
 
 /// Returns whether the LAPIC has been mapped.

@@ -1,9 +1,15 @@
-//! x86_64 base layer: CPU set-up, descriptor tables, traps, interrupt controllers, serial port.
+//! x86_64: CPU set-up, descriptor tables, traps, interrupt controllers, the CPU table, AP
+//! start-up, TLB shootdown, FPU state, context switch, per-CPU base, serial port.
+//!
+//! May import: nothing from the kernel (only crates). What it needs from the layers above (a
+//! fault reporter, the preemption hook, stacks, a clock) is handed in at start-up.
 //!
 //! Everything that touches privileged CPU state lives here, behind small safe functions. Code above
 //! this layer never executes `in`/`out`, `wrmsr` or control-register writes itself.
 
 pub mod cpu;
+pub mod cpus;
+pub mod fpu;
 pub mod gdt;
 pub mod idt;
 pub mod ioapic;
@@ -11,6 +17,9 @@ pub mod lapic;
 pub mod percpu;
 pub mod pic;
 pub mod serial;
+pub mod smp;
+pub mod switch;
+pub mod tlb;
 pub mod traps;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));

@@ -66,8 +66,8 @@ impl PerCpu {
     }
 }
 
-static ALL: [AtomicPtr<PerCpu>; crate::smp::MAX_CPUS] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; crate::smp::MAX_CPUS];
+static ALL: [AtomicPtr<PerCpu>; super::cpus::MAX_CPUS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; super::cpus::MAX_CPUS];
 
 /// Creates this CPU's block and points GS at it.
 pub fn init_this_cpu(index: usize, apic_id: u32) -> &'static PerCpu {

@@ -22,10 +22,10 @@ switch_context:
     pop %rbp
     ret
 
-/* First code of every new thread: the initial stack holds r12 = entry argument block. */
+/* First code of every new thread: the initial frame holds r12 = argument, r13 = entry. */
 .global thread_trampoline
 thread_trampoline:
     mov %r12, %rdi
     xor %ebp, %ebp
-    call thread_start
+    call *%r13
     ud2

@@ -1,10 +1,9 @@
 //! Trap dispatch: CPU exceptions become a clear fatal report; device interrupts go to the handler
 //! registered for their vector, then the local APIC gets its EOI.
 
-use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use super::{cpu, lapic};
-use crate::diagnostics;
 
 /// Registers pushed by the entry stubs, lowest address first (matches `traps.S`).
 #[derive(Debug)]
@@ -121,7 +120,13 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         } else {
             None
         };
-        diagnostics::fatal_exception(frame, cr2);
+        let report = FATAL_EXCEPTION.load(Ordering::Acquire);
+        if report != 0 {
+            // SAFETY: only `set_fatal_exception_handler` stores here, always a `FatalHandler`.
+            let report = unsafe { core::mem::transmute::<usize, FatalHandler>(report) };
+            report(frame, cr2);
+        }
+        cpu::halt_forever();
     }
     if vector == VECTOR_SPURIOUS {
         return;
@@ -132,18 +137,36 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         let handler: IrqHandler = unsafe { core::mem::transmute::<usize, IrqHandler>(handler) };
         handler(vector);
     } else {
-        diagnostics::count_unexpected_interrupt(vector);
+        UNEXPECTED_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
     }
     lapic::end_of_interrupt();
     // The EOI is out: switching threads now never holds back other interrupts.
-    if SCHEDULER_READY.load(Ordering::Acquire) {
-        crate::sched::preempt_if_needed();
+    let preempt = PREEMPT.load(Ordering::Acquire);
+    if preempt != 0 {
+        // SAFETY: only `enable_preemption` stores here, always a `fn()`.
+        let preempt = unsafe { core::mem::transmute::<usize, fn()>(preempt) };
+        preempt();
     }
 }
 
-static SCHEDULER_READY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// Reports a fatal CPU exception (with CR2 for page and double faults) and never returns.
+pub type FatalHandler = fn(frame: &TrapFrame, cr2: Option<u64>) -> !;
 
-/// Lets interrupt returns preempt threads (once the scheduler runs on every CPU).
-pub fn enable_preemption() {
-    SCHEDULER_READY.store(true, Ordering::Release);
+static FATAL_EXCEPTION: AtomicUsize = AtomicUsize::new(0);
+static PREEMPT: AtomicUsize = AtomicUsize::new(0);
+static UNEXPECTED_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets who reports CPU exceptions; until then an exception halts the CPU silently.
+pub fn set_fatal_exception_handler(handler: FatalHandler) {
+    FATAL_EXCEPTION.store(handler as usize, Ordering::Release);
+}
+
+/// Lets interrupt returns call `preempt` (once the scheduler runs on every CPU).
+pub fn enable_preemption(preempt: fn()) {
+    PREEMPT.store(preempt as usize, Ordering::Release);
+}
+
+/// Interrupts that arrived on a vector with no handler.
+pub fn unexpected_interrupts() -> u64 {
+    UNEXPECTED_INTERRUPTS.load(Ordering::Relaxed)
 }

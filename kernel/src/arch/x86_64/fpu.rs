@@ -8,7 +8,7 @@ static USE_XSAVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Records the save-area size for the features enabled in XCR0; call once on the boot CPU
 /// after `enable_vector_state`.
-pub fn init(features: &crate::arch::cpu::Features) {
+pub fn init(features: &super::cpu::Features) {
     if features.xsave {
         let size = core::arch::x86_64::__cpuid_count(0xd, 0).ebx as usize;
         AREA_SIZE.store(size.max(576), Ordering::Relaxed);
