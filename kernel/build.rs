@@ -54,6 +54,7 @@ fn build_contract_suite(dir: &str) {
         "checks_condvar.c",
         "checks_system.c",
         "checks_io.c",
+        "panic_drill.c",
     ] {
         build.file(contract.join(file));
         println!("cargo:rerun-if-changed={}", contract.join(file).display());

@@ -247,7 +247,8 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
 
     // 11. The rump hypercall host (threads, files and PCI are all up by now).
     crate::rumphost::install();
-    crate::rumphost::components::boot();
+    crate::rumphost::halt::set_listener(crate::rump::halted);
+    crate::rump::boot();
 
     // 12. What to run: a deliberate fault, the test suite, or the shell.
     if let Some(fault) = info.option("fault") {

@@ -30,6 +30,8 @@ pub mod qemu;
 #[cfg(target_os = "none")]
 pub mod rootfs;
 #[cfg(target_os = "none")]
+pub mod rump;
+#[cfg(target_os = "none")]
 pub mod rumphost;
 #[cfg(target_os = "none")]
 pub mod sched;

@@ -160,8 +160,8 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "rump",
-        help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT",
-        run: crate::rumphost::components::shell,
+        help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT | panic",
+        run: rump_command,
     },
     Command {
         name: "reboot",
@@ -379,4 +379,15 @@ fn poweroff(_: &str) {
         port::write_u16(pm1a, 1 << 13);
     }
     println!("power-off did not happen");
+}
+
+/// `rump`: the client's command; the status adds what the host knows once the rump kernel halted.
+fn rump_command(arguments: &str) {
+    crate::rump::shell(arguments);
+    if arguments.trim().is_empty() && crate::rumphost::halt::is_halted() {
+        crate::println!(
+            "rump threads parked: {}",
+            crate::rumphost::halt::parked_threads()
+        );
+    }
 }

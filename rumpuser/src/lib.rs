@@ -24,7 +24,6 @@ pub mod host;
 mod install;
 pub mod memory;
 mod pci;
-pub mod rump_api;
 mod sched;
 pub mod sync;
 

@@ -4,14 +4,18 @@
 //!
 //! Must not: call into the rump kernel (upcalls are rumpuser's business), or block in `wake`
 //! (interrupt handlers call it through `IrqLine::raise`).
+//!
+//! This is the host *below* the rump kernel; the kernel as a rump *client* (start-up, mounts,
+//! the `rump` commands) is `crate::rump`, and the two meet only through the rump kernel.
+//!
+//! May import: `arch`, `sync`, `mm`, `time`, `sched`, `pci`, `block`, `rootfs`, `boot`,
+//! `console`, `testing` (for the in-kernel contract suite).
 
-pub mod components;
 #[cfg(not(rump_components))]
 mod contract;
 mod files;
+pub mod halt;
 mod pci;
-#[cfg(rump_components)]
-mod rumpfs;
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -77,6 +81,7 @@ fn random_word() -> u64 {
 
 impl Host for KernelHost {
     fn spawn(&self, start: ThreadStart, attrs: &ThreadAttrs<'_>) -> Result<JoinToken, Errno> {
+        halt::checkpoint();
         let mut builder = Builder::new(attrs.name.unwrap_or("rump"));
         builder.uses_fpu = true; // foreign C code; its build flags decide whether it uses SSE
         builder.stack_pages = 16;
@@ -103,6 +108,7 @@ impl Host for KernelHost {
     }
 
     fn join(&self, token: JoinToken) -> Result<(), Errno> {
+        halt::checkpoint();
         if token.0 == 0 {
             return Err(Errno::EINVAL);
         }
@@ -110,6 +116,7 @@ impl Host for KernelHost {
         // (contract §4.3).
         let handle = unsafe { Box::from_raw(token.0 as *mut JoinHandle) };
         handle.join();
+        halt::checkpoint();
         Ok(())
     }
 
@@ -128,12 +135,15 @@ impl Host for KernelHost {
     }
 
     fn wait(&self, word: &AtomicU32, expected: u32, deadline: Option<Duration>) -> WaitOutcome {
-        match bucket(word).wait_once(deadline.map(nanos), || {
+        halt::checkpoint();
+        let outcome = match bucket(word).wait_once(deadline.map(nanos), || {
             word.load(Ordering::Acquire) != expected
         }) {
             WaitResult::TimedOut => WaitOutcome::TimedOut,
             WaitResult::Ready | WaitResult::Woken => WaitOutcome::Woken,
-        }
+        };
+        halt::checkpoint();
+        outcome
     }
 
     fn wake(&self, word: &AtomicU32, _count: u32) {
@@ -151,7 +161,9 @@ impl Host for KernelHost {
     }
 
     fn sleep_until(&self, deadline: Duration) {
+        halt::checkpoint();
         sched::sleep_until(nanos(deadline));
+        halt::checkpoint();
     }
 
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
@@ -173,6 +185,7 @@ impl Host for KernelHost {
     }
 
     fn console_putc(&self, byte: u8) {
+        halt::console_byte(byte);
         crate::print!("{}", byte as char);
     }
 
@@ -191,15 +204,11 @@ impl Host for KernelHost {
     }
 
     fn exit(&self, code: i32) -> ! {
-        crate::println!("rump kernel exited with code {code}");
-        if code == -1 {
-            panic!("rump kernel panic");
-        }
-        crate::qemu::exit(crate::qemu::ExitStatus::Success);
-        crate::arch::cpu::halt_forever()
+        halt::halt(code)
     }
 
     fn open(&self, name: &CStr, flags: OpenFlags) -> Result<i32, Errno> {
+        halt::checkpoint();
         files::open(name, flags)
     }
 
@@ -212,11 +221,17 @@ impl Host for KernelHost {
     }
 
     fn read(&self, fd: i32, buffer: &mut [u8], offset: Option<u64>) -> Result<usize, Errno> {
-        files::read(fd, buffer, offset)
+        halt::checkpoint();
+        let result = files::read(fd, buffer, offset);
+        halt::checkpoint(); // a halted rump kernel gets no completion
+        result
     }
 
     fn write(&self, fd: i32, data: &[u8], offset: Option<u64>) -> Result<usize, Errno> {
-        files::write(fd, data, offset)
+        halt::checkpoint();
+        let result = files::write(fd, data, offset);
+        halt::checkpoint();
+        result
     }
 
     fn sync(&self, fd: i32, _flags: SyncFlags, _start: u64, _length: u64) -> Result<(), Errno> {

@@ -2,7 +2,7 @@
 //! (the top half masks the line and wakes rump's dispatcher thread; `irq_done` unmasks) and
 //! physically contiguous DMA memory.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use core::ffi::c_void;
 use core::ptr::NonNull;
@@ -18,6 +18,9 @@ use crate::sync::spin::IrqSpinLock;
 /// cookie → (device address, GSI once attached).
 static COOKIES: IrqSpinLock<BTreeMap<u32, (Address, Option<u32>)>> =
     IrqSpinLock::new("rump-pci-cookies", BTreeMap::new());
+/// Devices whose configuration space the rump kernel wrote (it drives them).
+static DRIVEN: IrqSpinLock<BTreeSet<Address>> =
+    IrqSpinLock::new("rump-pci-driven", BTreeSet::new());
 /// DMA allocations by virtual address: (physical, frames).
 static DMA: IrqSpinLock<BTreeMap<usize, (u64, u64)>> =
     IrqSpinLock::new("rump-dma", BTreeMap::new());
@@ -42,7 +45,39 @@ pub fn config_write(
     register: u32,
     value: u32,
 ) -> Result<(), Errno> {
+    if let Some(address) = Address::new(bus as u8, device as u8, function as u8) {
+        DRIVEN.lock().insert(address);
+    }
     config::write_u32_at(bus, device, function, register, value).map_err(errno)
+}
+
+/// PCI command register: bus mastering and the INTx disable bit.
+const COMMAND: u16 = 0x04;
+const COMMAND_BUS_MASTER: u16 = 1 << 2;
+const COMMAND_INTX_DISABLE: u16 = 1 << 10;
+
+/// Silences every device the halted rump kernel drove: masks their interrupt lines at the I/O
+/// APIC and turns off bus mastering (no more DMA) and INTx in their command registers.
+/// Returns (lines masked, devices stopped).
+pub fn quiesce() -> (usize, usize) {
+    let lines: BTreeSet<u32> = COOKIES.lock().values().filter_map(|c| c.1).collect();
+    for &gsi in &lines {
+        if let Err(error) = crate::pci::irq::set_intx_masked(gsi, true) {
+            log::error!("rump halt: cannot mask GSI {gsi}: {error}");
+        }
+    }
+    let mut devices: BTreeSet<Address> = DRIVEN.lock().clone();
+    devices.extend(COOKIES.lock().values().map(|c| c.0));
+    for &address in &devices {
+        let stopped = config::read_u16(address, COMMAND).and_then(|command| {
+            let quiet = (command & !COMMAND_BUS_MASTER) | COMMAND_INTX_DISABLE;
+            config::write_u16(address, COMMAND, quiet)
+        });
+        if let Err(error) = stopped {
+            log::error!("rump halt: cannot stop {address}: {error}");
+        }
+    }
+    (lines.len(), devices.len())
 }
 
 pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
@@ -80,7 +115,7 @@ pub fn irq_attach(cookie: u32, line: &'static IrqLine) -> Result<(), Errno> {
     let handler: crate::pci::irq::Handler = Arc::new(move || {
         // Top half: mask the level-triggered line (the device keeps asserting it until rump's
         // handler acknowledges it), then let the dispatcher thread run the handlers.
-        let _ = crate::arch::ioapic::set_masked(gsi, true);
+        let _ = crate::pci::irq::set_intx_masked(gsi, true);
         line.raise();
     });
     crate::pci::irq::attach_intx(device, handler).map_err(|_| Errno::ENXIO)?;
@@ -91,8 +126,11 @@ pub fn irq_attach(cookie: u32, line: &'static IrqLine) -> Result<(), Errno> {
 }
 
 pub fn irq_done(cookie: u32) {
+    if super::halt::is_halted() {
+        return; // the line stays masked
+    }
     if let Some((_, Some(gsi))) = COOKIES.lock().get(&cookie).copied() {
-        let _ = crate::arch::ioapic::set_masked(gsi, false);
+        let _ = crate::pci::irq::set_intx_masked(gsi, false);
     }
 }
 

@@ -23,7 +23,7 @@ mod with_components {
     use rump_tests as _;
     use rumpuser::hosted::HostedHost;
 
-    use rumpuser::rump_api::*;
+    use rump_api::*;
 
     fn check(what: &str, rv: isize) -> isize {
         assert!(

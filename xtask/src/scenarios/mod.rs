@@ -13,6 +13,7 @@ mod iso;
 mod machine;
 mod rump;
 mod rump_ext2;
+mod rump_halt;
 mod rump_usb;
 
 pub use bench::bench;
@@ -23,6 +24,7 @@ use iso::*;
 use machine::*;
 use rump::*;
 use rump_ext2::*;
+use rump_halt::*;
 use rump_usb::*;
 
 struct Suite {
@@ -156,6 +158,12 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
             None => println!("qemu rump_ext2_native_vs_rump ... SKIPPED: RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)"),
             Some(_) => suite.record("rump_ext2_native_vs_rump", native_and_rump_ext2_scenario(&kernel, accel)),
         }
+    }
+    if suite.wants("rump_panic_halts_rump_only") {
+        suite.record(
+            "rump_panic_halts_rump_only",
+            rump_panic_scenario(&kernel, accel),
+        );
     }
     let faults: &[(&str, &[&str])] = &[
         (

@@ -1,8 +1,12 @@
-//! The rump kernel's own public API that a host calls (contract §10): `rump_init`, etfs
+//! The rump kernel's public API as its clients call it (contract §10): `rump_init`, etfs
 //! registration and the system-call entry points under their exact linker symbols, with the
-//! NetBSD constants and structures they take. Declared once here for every caller (the kernel's
-//! `rump` shell, the hosted component test); the symbols come from component archives, so only
-//! callers built with components link against them.
+//! NetBSD constants and structures they take.
+//!
+//! This is the layer *above* the rump kernel; `rumpuser` is the layer below it, and the two never
+//! meet except through the rump kernel. Declared once here for every client (the kernel's `rump`
+//! commands, the hosted component test); the symbols come from component archives, so only
+//! clients built with components link against them.
+#![no_std]
 
 use core::ffi::{c_char, c_int, c_void};
 
@@ -18,6 +22,9 @@ pub const O_CREAT: c_int = 0x200;
 pub const O_TRUNC: c_int = 0x400;
 /// `O_DIRECTORY`.
 pub const O_DIRECTORY: c_int = 0x0020_0000;
+/// `RB_DUMP` for `rump_sys_reboot`: the rump kernel takes its panic path
+/// (`rumpuser_exit(RUMPUSER_PANIC)`).
+pub const RB_DUMP: c_int = 0x100;
 /// `MNT_RDONLY`.
 pub const MNT_RDONLY: c_int = 0x1;
 /// File-type mask and types of `st_mode`.
@@ -96,6 +103,8 @@ extern "C" {
     pub fn rump___sysimpl_fsync(fd: c_int) -> c_int;
     /// `rump_sys_getdents`: bytes filled, 0 at the end.
     pub fn rump___sysimpl_getdents30(fd: c_int, buffer: *mut c_char, length: usize) -> c_int;
+    /// `rump_sys_reboot`.
+    pub fn rump___sysimpl_reboot(howto: c_int, bootstr: *mut c_char) -> c_int;
     /// `rump_sys_lstat`.
     pub fn rump___sysimpl_lstat50(path: *const c_char, stat: *mut Stat) -> c_int;
 }

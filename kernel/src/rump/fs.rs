@@ -1,6 +1,7 @@
 //! File systems through the linked rump kernel: register a kernel block device with rump's etfs,
 //! mount it with NetBSD's own driver (ext2fs), and list, stat and read files — the rump side of
-//! "compare native and rump ext2". Only built with components (contract §10.2-10.4).
+//! "compare native and rump ext2". Only built with components (contract §10.2-10.4). Runs on
+//! the client thread (see `super::call`).
 
 use alloc::ffi::CString;
 use alloc::string::String;
@@ -11,7 +12,7 @@ use core::sync::atomic::Ordering;
 
 use crate::println;
 
-use rumpuser::rump_api::*;
+use rump_api::*;
 
 fn errno() -> i32 {
     crate::sched::current_thread()
