@@ -1,4 +1,6 @@
 //! The serial console: formatted output, the `log` backend with a run-time level, and line input.
+//!
+//! May import: `arch`, `sync`, `time`.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,5 +1,7 @@
 //! Fatal-error reporting: the panic handler and CPU-exception reports, each with CPU, thread and
 //! a frame-pointer backtrace, ending with a failing QEMU exit (never a silent triple fault).
+//!
+//! May import: `arch`, `console`, `mm`, `qemu`, `sched`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 

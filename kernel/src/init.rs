@@ -1,4 +1,6 @@
 //! The boot sequence, in order, with the reason for each ordering constraint.
+//!
+//! May import: everything: it wires the layers together in order.
 
 use crate::arch::{cpu, cpus, fpu, gdt, idt, ioapic, lapic, percpu, pic, smp, tlb, traps};
 use crate::boot::{self, BootError, PhysicalReader};

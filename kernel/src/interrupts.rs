@@ -1,4 +1,6 @@
 //! Interrupt wiring: the local APIC timer tick and the serial console's receive line.
+//!
+//! May import: `arch`, `boot`, `console`, `firmware`, `sched`, `time`.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 

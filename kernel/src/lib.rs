@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+#[deny(unsafe_code)]
 pub mod boot;
 pub mod mm;
 
@@ -14,6 +15,7 @@ pub mod arch;
 #[cfg(target_os = "none")]
 pub mod block;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod diagnostics;
@@ -22,12 +24,15 @@ pub mod firmware;
 #[cfg(target_os = "none")]
 pub mod init;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
 pub mod interrupts;
 #[cfg(target_os = "none")]
 pub mod pci;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
 pub mod qemu;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
 pub mod rootfs;
 #[cfg(target_os = "none")]
 pub mod rump;
@@ -36,12 +41,15 @@ pub mod rumphost;
 #[cfg(target_os = "none")]
 pub mod sched;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
 pub mod shell;
 #[cfg(target_os = "none")]
 pub mod sync;
 #[cfg(target_os = "none")]
 pub mod testing;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
 pub mod time;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
 pub mod vfs;

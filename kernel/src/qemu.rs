@@ -2,6 +2,8 @@
 //!
 //! QEMU exits with `(value << 1) | 1`, so no value can produce 0: a run that QEMU ends on its own
 //! (crash, timeout, triple fault) can never read as a pass. Host tools map the codes back.
+//!
+//! May import: `arch`.
 
 use crate::arch::port;
 

@@ -1,4 +1,6 @@
 //! The root file system: the initrd boot module, read in place from the direct map.
+//!
+//! May import: `boot`, `mm`.
 
 use spin::Once;
 
@@ -17,14 +19,7 @@ pub fn init(info: &crate::boot::BootInfo) {
                 return None;
             }
         };
-        // SAFETY: the module lies in RAM (direct-mapped), its frames are reserved from the
-        // allocator for the kernel's life, and nothing writes to it.
-        let bytes: &'static [u8] = unsafe {
-            core::slice::from_raw_parts(
-                crate::mm::phys_to_virt(module.start) as *const u8,
-                module.length as usize,
-            )
-        };
+        let bytes = crate::mm::boot_module_bytes(module);
         match Initrd::parse(bytes) {
             Ok((root, diagnostics)) => {
                 for diagnostic in &diagnostics {

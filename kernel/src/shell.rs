@@ -1,4 +1,6 @@
 //! The serial shell: a line editor and a handful of inspection commands.
+//!
+//! May import: everything except `init` and `testing`.
 
 use alloc::string::String;
 

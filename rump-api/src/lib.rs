@@ -7,6 +7,7 @@
 //! commands, the hosted component test); the symbols come from component archives, so only
 //! clients built with components link against them.
 #![no_std]
+#![deny(unsafe_code)]
 
 use core::ffi::{c_char, c_int, c_void};
 

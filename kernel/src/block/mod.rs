@@ -5,15 +5,23 @@
 //! completion exactly once, usually from its interrupt handler. Everything else — names, range
 //! checks, blocking helpers — is shared and lives in [`registry`] and [`completion`]. Drivers:
 //! [`virtio_blk`] over the modern virtio PCI transport in [`virtio_pci`] and [`virtqueue`].
+//!
+//! May import: `arch`, `console`, `mm`, `pci`, `sched`, `sync`, `testing`, `time`.
 
+#[deny(unsafe_code)]
 pub mod completion;
 pub mod registry;
+#[deny(unsafe_code)]
 pub mod shell;
+#[deny(unsafe_code)]
 pub mod virtio_blk;
+#[deny(unsafe_code)]
 pub mod virtio_pci;
 pub mod virtqueue;
 
+#[deny(unsafe_code)]
 mod bench;
+#[deny(unsafe_code)]
 mod tests;
 
 use alloc::boxed::Box;

@@ -5,6 +5,8 @@
 //! - `MMIO_BASE`: uncached device mappings handed out by [`mmio`];
 //! - `STACK_BASE`: kernel stacks, each with an unmapped guard page below it;
 //! - `KERNEL_VMA` + phys: the kernel image, mapped W^X section by section.
+//!
+//! May import: `arch`, `boot`, `sync`.
 
 #[cfg(target_os = "none")]
 pub mod dma;
@@ -76,5 +78,17 @@ pub fn virt_to_phys_linear(address: u64) -> Option<u64> {
         Some(address - DIRECT_MAP_BASE)
     } else {
         None
+    }
+}
+
+/// The bytes of a boot module (the initrd), read-only for the kernel's life.
+pub fn boot_module_bytes(module: &crate::boot::Module) -> &'static [u8] {
+    // SAFETY: boot modules lie in RAM (direct-mapped); `frames::init` reserves the boot data
+    // they sit in for the kernel's life, and nothing writes to them.
+    unsafe {
+        core::slice::from_raw_parts(
+            phys_to_virt(module.start) as *const u8,
+            module.length as usize,
+        )
     }
 }

@@ -6,12 +6,19 @@
 //! and is read through [`devices`] and [`find`]. Drivers then use [`irq`] for interrupts and
 //! [`bar::BarRegion`] for registers. This module assigns no resources: it uses what the firmware
 //! (SeaBIOS under QEMU) programmed.
+//!
+//! May import: `arch`, `boot`, `console`, `firmware`, `mm`, `sync`, `time`.
 
 pub mod bar;
+#[deny(unsafe_code)]
 pub mod capability;
+#[deny(unsafe_code)]
 pub mod config;
+#[deny(unsafe_code)]
 pub mod irq;
+#[deny(unsafe_code)]
 pub mod names;
+#[deny(unsafe_code)]
 pub mod shell;
 
 use alloc::vec::Vec;

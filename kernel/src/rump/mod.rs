@@ -5,9 +5,10 @@
 //! caller waits for it or for the rump kernel to halt: a rump panic parks the client thread
 //! (contract §12), and the caller — the boot thread or the shell — carries on.
 //!
-//! May import: `sched`, `sync`, `time`, `block`, `console`. Never `rumphost`: the host below the
-//! rump kernel tells this module that the rump kernel halted through [`halted`], which the
-//! start-up code registers with it.
+//! May import: `sched`, `sync`, `time`, `block`, `console`.
+//!
+//! Never the host below the rump kernel (`rumphost`): it tells this module that the rump kernel
+//! halted through [`halted`], which the start-up code registers with it.
 
 #[cfg(rump_components)]
 mod fs;

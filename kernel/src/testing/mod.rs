@@ -3,6 +3,8 @@
 //!
 //! A test returns `Err(message)` to fail; a panic stops the run (the host runner reports which
 //! test was running, since its `test NAME ...` line is the last one printed).
+//!
+//! May import: `arch`, `boot`, `console`, `interrupts`, `mm`, `pci`, `qemu`, `sched`, `sync`, `time`. Modules above register their in-kernel tests through `kernel_test!`.
 
 mod cases;
 mod sched_bench;
@@ -22,6 +24,9 @@ pub struct TestCase {
 macro_rules! kernel_test {
     ($name:ident, $function:path) => {
         const _: () = {
+            // The test section is how tests register; placing a plain table entry there is the
+            // testing module's business, even inside modules that deny unsafe code otherwise.
+            #[allow(unsafe_code)]
             #[used]
             #[link_section = ".kernel_tests"]
             static TEST: $crate::testing::TestCase = $crate::testing::TestCase {

@@ -1,6 +1,6 @@
 //! High Precision Event Timer: used as the reference clock for TSC calibration and tests.
 
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::mm::mmio::MmioRegion;
 use crate::mm::MemoryError;
@@ -9,18 +9,16 @@ const CAPABILITIES: usize = 0x00;
 const CONFIGURATION: usize = 0x10;
 const MAIN_COUNTER: usize = 0xf0;
 
-static REGISTERS: AtomicUsize = AtomicUsize::new(0);
+static REGISTERS: spin::Once<MmioRegion> = spin::Once::new();
 static PERIOD_FEMTOSECONDS: AtomicU64 = AtomicU64::new(0);
 
 fn registers() -> Option<&'static MmioRegion> {
-    let pointer = REGISTERS.load(Ordering::Acquire) as *const MmioRegion;
-    // SAFETY: REGISTERS is either 0 or a leaked, never-freed `MmioRegion`.
-    unsafe { pointer.as_ref() }
+    REGISTERS.get()
 }
 
 /// Maps the HPET and starts its main counter.
 pub fn init(physical: u64) -> Result<(), MemoryError> {
-    let region = alloc::boxed::Box::leak(alloc::boxed::Box::new(MmioRegion::map(physical, 1024)?));
+    let region = MmioRegion::map(physical, 1024)?;
     let period = region.read_u64(CAPABILITIES) >> 32;
     if period == 0 || period > 100_000_000 {
         log::warn!("HPET reports an impossible period of {period} fs; ignoring it");
@@ -28,7 +26,7 @@ pub fn init(physical: u64) -> Result<(), MemoryError> {
     }
     region.write_u64(CONFIGURATION, region.read_u64(CONFIGURATION) | 1);
     PERIOD_FEMTOSECONDS.store(period, Ordering::Relaxed);
-    REGISTERS.store(region as *const MmioRegion as usize, Ordering::Release);
+    REGISTERS.call_once(|| region);
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! Time: the TSC calibrated against the HPET (or the PIT) gives a nanosecond monotonic clock that
 //! advances even with interrupts off; the CMOS RTC read at boot anchors the wall clock.
+//!
+//! May import: `arch`, `mm`.
 
 pub mod hpet;
 pub mod rtc;

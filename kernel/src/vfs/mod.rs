@@ -4,6 +4,8 @@
 //! points (`/mnt`); [`ops`] resolves paths across mounts and runs the operations; [`device`]
 //! adapts kernel disks to the ext2 driver; [`shell`] holds the file commands. The VFS does no
 //! caching of its own (ext2 has a block cache) and contains no unsafe code. See docs/vfs.md.
+//!
+//! May import: `block`, `boot`, `console`, `rootfs`, `sched`, `testing`, `time`.
 
 pub mod device;
 pub mod error;
