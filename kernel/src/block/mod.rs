@@ -12,8 +12,6 @@
 pub mod completion;
 pub mod registry;
 #[deny(unsafe_code)]
-pub mod shell;
-#[deny(unsafe_code)]
 pub mod virtio_blk;
 #[deny(unsafe_code)]
 pub mod virtio_pci;

@@ -18,8 +18,6 @@ pub mod config;
 pub mod irq;
 #[deny(unsafe_code)]
 pub mod names;
-#[deny(unsafe_code)]
-pub mod shell;
 
 use alloc::vec::Vec;
 

@@ -12,7 +12,6 @@ pub mod error;
 pub mod mount;
 pub mod ops;
 pub mod path;
-pub mod shell;
 
 mod bench;
 mod tests;

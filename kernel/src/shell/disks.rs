@@ -16,7 +16,7 @@ pub fn blk(arguments: &str) {
 }
 
 fn list() {
-    let disks = super::list();
+    let disks = crate::block::list();
     if disks.is_empty() {
         println!("blk: no block devices");
     }
@@ -32,8 +32,8 @@ fn list() {
     }
 }
 
-fn parse(name: &str, sector: &str) -> Option<(alloc::sync::Arc<super::Disk>, u64)> {
-    let Some(disk) = super::find(name) else {
+fn parse(name: &str, sector: &str) -> Option<(alloc::sync::Arc<crate::block::Disk>, u64)> {
+    let Some(disk) = crate::block::find(name) else {
         println!("blk: no block device '{name}'");
         return None;
     };

@@ -2,11 +2,11 @@
 
 use crate::println;
 
-use super::{capability, irq, names};
+use crate::pci::{capability, irq, names};
 
 /// `lspci`: `BB:DD.F vendor:device class name`, then BARs, IRQ pin/line/GSI and MSI/MSI-X.
 pub fn lspci(_arguments: &str) {
-    let devices = super::devices();
+    let devices = crate::pci::devices();
     if devices.is_empty() {
         println!("lspci: no PCI functions found");
         return;

@@ -1,6 +1,13 @@
 //! The serial shell: a line editor and a handful of inspection commands.
 //!
 //! May import: everything except `init` and `testing`.
+//!
+//! The commands of each subsystem live beside this file: `files` (the VFS), `disks` (block
+//! devices), `pci`; the rump commands are the rump client's own.
+
+mod disks;
+mod files;
+mod pci;
 
 use alloc::string::String;
 
@@ -78,82 +85,82 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "ls",
         help: "list a directory (initrd root and mounted disks): ls [PATH]",
-        run: crate::vfs::shell::ls,
+        run: files::ls,
     },
     Command {
         name: "cat",
         help: "print a file: cat PATH",
-        run: crate::vfs::shell::cat,
+        run: files::cat,
     },
     Command {
         name: "read",
         help: "read a file, print size, checksum and rate: read PATH (compare with 'rump read')",
-        run: crate::vfs::shell::read,
+        run: files::read,
     },
     Command {
         name: "stat",
         help: "type, size, mode, owner and time of a path: stat PATH",
-        run: crate::vfs::shell::stat,
+        run: files::stat,
     },
     Command {
         name: "tree",
         help: "the tree below a directory: tree [PATH]",
-        run: crate::vfs::shell::tree,
+        run: files::tree,
     },
     Command {
         name: "hexdump",
         help: "a file in hex: hexdump PATH [OFFSET] [LENGTH]",
-        run: crate::vfs::shell::hexdump,
+        run: files::hexdump,
     },
     Command {
         name: "mount",
         help: "list mounts, or mount an ext2 disk: mount [-r] DEV PATH (e.g. mount vda /mnt)",
-        run: crate::vfs::shell::mount,
+        run: files::mount,
     },
     Command {
         name: "umount",
         help: "sync and unmount: umount PATH",
-        run: crate::vfs::shell::umount,
+        run: files::umount,
     },
     Command {
         name: "write",
         help: "create or replace a file with TEXT and a newline: write PATH TEXT",
-        run: crate::vfs::shell::write,
+        run: files::write,
     },
     Command {
         name: "mkdir",
         help: "make a directory: mkdir PATH",
-        run: crate::vfs::shell::mkdir,
+        run: files::mkdir,
     },
     Command {
         name: "rm",
         help: "remove a file or an empty directory: rm PATH",
-        run: crate::vfs::shell::rm,
+        run: files::rm,
     },
     Command {
         name: "mv",
         help: "rename within one file system: mv FROM TO",
-        run: crate::vfs::shell::mv,
+        run: files::mv,
     },
     Command {
         name: "sync",
         help: "write every mount's cached changes to its disk",
-        run: crate::vfs::shell::sync,
+        run: files::sync,
     },
     Command {
         name: "df",
         help: "mounted file systems: size, free blocks and inodes",
-        run: crate::vfs::shell::df,
+        run: files::df,
     },
     Command {
         name: "lspci",
         help: "PCI functions with their BARs and interrupts",
-        run: crate::pci::shell::lspci,
+        run: pci::lspci,
     },
     Command {
         name: "blk",
         help: "block devices: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT",
-        run: crate::block::shell::blk,
+        run: disks::blk,
     },
     Command {
         name: "ps",

@@ -6,8 +6,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::ops::{self, Kind, WriteMode};
-use super::{mount, path};
+use crate::vfs::ops::{self, Kind, WriteMode};
+use crate::vfs::{mount, path};
 use crate::{print, println};
 
 fn path_or_root(arguments: &str) -> &str {
