@@ -238,6 +238,17 @@ pub fn enable_bus_master(device: &Device) -> Result<(), PciError> {
     )
 }
 
+/// Handlers attached to the INTx line `gsi` (devices sharing it).
+pub fn intx_handlers(gsi: u32) -> usize {
+    let vector = LINES.lock().get(&gsi).copied();
+    vector.map_or(0, |v| VECTORS.lock()[v as usize].len())
+}
+
+/// Whether the INTx line `gsi` is masked at the I/O APIC.
+pub fn intx_masked(gsi: u32) -> Result<bool, PciError> {
+    ioapic::is_masked(gsi).map_err(|_| PciError::NoGsi(gsi))
+}
+
 /// Masks or unmasks an INTx line at the I/O APIC. A handler that cannot silence its device in
 /// interrupt context (the rump dispatcher) masks the line there and unmasks it once the device
 /// was serviced; the line's other handlers wait meanwhile.

@@ -51,33 +51,37 @@ pub fn config_write(
     config::write_u32_at(bus, device, function, register, value).map_err(errno)
 }
 
-/// PCI command register: bus mastering and the INTx disable bit.
-const COMMAND: u16 = 0x04;
-const COMMAND_BUS_MASTER: u16 = 1 << 2;
-const COMMAND_INTX_DISABLE: u16 = 1 << 10;
-
-/// Silences every device the halted rump kernel drove: masks their interrupt lines at the I/O
-/// APIC and turns off bus mastering (no more DMA) and INTx in their command registers.
-/// Returns (lines masked, devices stopped).
+/// Silences every device the halted rump kernel drove: turns off bus mastering (no more DMA)
+/// and INTx in their command registers, and masks their interrupt lines at the I/O APIC unless
+/// a native driver shares the line (the rump handler is inert once halted, and the device no
+/// longer asserts it). Returns (lines masked, devices stopped).
 pub fn quiesce() -> (usize, usize) {
-    let lines: BTreeSet<u32> = COOKIES.lock().values().filter_map(|c| c.1).collect();
-    for &gsi in &lines {
-        if let Err(error) = crate::pci::irq::set_intx_masked(gsi, true) {
-            log::error!("rump halt: cannot mask GSI {gsi}: {error}");
-        }
-    }
     let mut devices: BTreeSet<Address> = DRIVEN.lock().clone();
     devices.extend(COOKIES.lock().values().map(|c| c.0));
     for &address in &devices {
-        let stopped = config::read_u16(address, COMMAND).and_then(|command| {
-            let quiet = (command & !COMMAND_BUS_MASTER) | COMMAND_INTX_DISABLE;
-            config::write_u16(address, COMMAND, quiet)
+        let stopped = config::read_u16(address, config::COMMAND).and_then(|command| {
+            let quiet = (command & !config::COMMAND_BUS_MASTER) | config::COMMAND_INTX_DISABLE;
+            config::write_u16(address, config::COMMAND, quiet)
         });
         if let Err(error) = stopped {
             log::error!("rump halt: cannot stop {address}: {error}");
         }
     }
-    (lines.len(), devices.len())
+    let lines: BTreeSet<u32> = COOKIES.lock().values().filter_map(|c| c.1).collect();
+    let rump_handlers = |gsi: u32| COOKIES.lock().values().filter(|c| c.1 == Some(gsi)).count();
+    let mut masked = 0;
+    for gsi in lines {
+        if crate::pci::irq::intx_handlers(gsi) > rump_handlers(gsi) {
+            // Shared with a native driver: masking would starve it.
+            let _ = crate::pci::irq::set_intx_masked(gsi, false);
+            continue;
+        }
+        match crate::pci::irq::set_intx_masked(gsi, true) {
+            Ok(()) => masked += 1,
+            Err(error) => log::error!("rump halt: cannot mask GSI {gsi}: {error}"),
+        }
+    }
+    (masked, devices.len())
 }
 
 pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
@@ -113,6 +117,10 @@ pub fn irq_attach(cookie: u32, line: &'static IrqLine) -> Result<(), Errno> {
     let route = crate::pci::irq::intx_route(device).map_err(|_| Errno::ENXIO)?;
     let gsi = route.gsi;
     let handler: crate::pci::irq::Handler = Arc::new(move || {
+        // A halted rump kernel has silenced its device: the line fired for a native one.
+        if super::halt::is_halted() {
+            return;
+        }
         // Top half: mask the level-triggered line (the device keeps asserting it until rump's
         // handler acknowledges it), then let the dispatcher thread run the handlers.
         let _ = crate::pci::irq::set_intx_masked(gsi, true);

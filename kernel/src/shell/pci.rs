@@ -22,6 +22,22 @@ pub fn lspci(_arguments: &str) {
             names::vendor(device.vendor_id).unwrap_or("unknown vendor"),
             device.name(),
         );
+        if let Ok(command) =
+            crate::pci::config::read_u16(device.address, crate::pci::config::COMMAND)
+        {
+            let on = |bit: u16| if command & bit != 0 { "on" } else { "off" };
+            println!(
+                "    control: memory {}, I/O {}, bus master {}, INTx {}",
+                on(crate::pci::config::COMMAND_MEMORY),
+                on(crate::pci::config::COMMAND_IO),
+                on(crate::pci::config::COMMAND_BUS_MASTER),
+                if command & crate::pci::config::COMMAND_INTX_DISABLE != 0 {
+                    "off"
+                } else {
+                    "on"
+                },
+            );
+        }
         for (index, bar) in device.bars.iter().enumerate() {
             if let Some(bar) = bar {
                 println!("    BAR{index}: {bar}");
@@ -31,9 +47,13 @@ pub fn lspci(_arguments: &str) {
             let pin = (b'A' + device.interrupt_pin.saturating_sub(1).min(3)) as char;
             match irq::intx_route(device) {
                 Ok(route) => println!(
-                    "    IRQ: INT{pin}#, line {}, GSI {} ({}-triggered, active-{})",
+                    "    IRQ: INT{pin}#, line {}, GSI {}{} ({}-triggered, active-{})",
                     device.interrupt_line,
                     route.gsi,
+                    match irq::intx_masked(route.gsi) {
+                        Ok(true) => " masked",
+                        _ => "",
+                    },
                     if route.polarity.level_triggered {
                         "level"
                     } else {

@@ -60,6 +60,43 @@ static void console(const char *text)
 		rumpuser_putchar(*text++);
 }
 
+static void console_hex(unsigned value, int digits)
+{
+	while (digits-- > 0)
+		rumpuser_putchar("0123456789abcdef"[(value >> (4 * digits)) & 15]);
+}
+
+static int drill_intr(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/*
+ * Drives an e1000 (8086:100e) if the machine has one, the way a rump PCI driver starts: memory
+ * decoding and bus mastering on, its INTx line mapped and a handler established.
+ */
+static void take_device(void)
+{
+	for (unsigned dev = 0; dev < 32; dev++) {
+		unsigned id = 0, command = 0, line = 0;
+		if (rumpcomp_pci_confread(0, dev, 0, 0x00, &id) != 0 || id != 0x100e8086)
+			continue;
+		rumpcomp_pci_confread(0, dev, 0, 0x04, &command);
+		command = (command & 0xffff & ~0x400u) | 0x6;
+		rumpcomp_pci_confwrite(0, dev, 0, 0x04, command);
+		rumpcomp_pci_confread(0, dev, 0, 0x3c, &line);
+		if (rumpcomp_pci_irq_map(0, dev, 0, (int)(line & 0xff), 0xd1) == 0)
+			rumpcomp_pci_irq_establish(0xd1, drill_intr, NULL);
+		console("drill: driving 00:");
+		console_hex(dev, 2);
+		console(".0 (8086:100e), command ");
+		console_hex(command, 4);
+		console("\n");
+		return;
+	}
+}
+
 /* Runs on the caller's thread and does not return: the host parks it. */
 void contract_panic_drill(void)
 {
@@ -74,6 +111,7 @@ void contract_panic_drill(void)
 	}
 	rumpuser_mutex_init(&drill_mtx, RUMPUSER_MTX_SPIN);
 	rumpuser_cv_init(&drill_cv);
+	take_device();
 	for (int i = 0; i < 3; i++)
 		spawn(threads[i], NULL, NULL);
 	while (__atomic_load_n(&drill_started, __ATOMIC_SEQ_CST) < 3)

@@ -1,7 +1,9 @@
 //! A rump kernel panic stops the rump kernel, not the native one: `rump panic` forces it (with
 //! components through NetBSD's own panic path, without them through the host's panic drill), then
 //! the native shell, the initrd and native ext2 on a virtio disk must keep working, and the disk
-//! written after the panic must pass the host's `e2fsck`.
+//! written after the panic must pass the host's `e2fsck`. The drill drives QEMU's e1000 as a rump
+//! PCI driver would; after the halt, `lspci` must show that device with bus mastering and INTx
+//! off and its interrupt line masked.
 
 use super::*;
 
@@ -18,7 +20,9 @@ pub(super) fn rump_panic_scenario(
     let (initrd, _) = crate::build_images()?;
     let mut boot = boot(kernel, accel, "512M", 2, "log=warn");
     boot.initrd = initrd;
-    let mut session = Session::start_with(&boot, &virtio_disk(&image))?;
+    let mut devices = virtio_disk(&image);
+    devices.extend(["-device".to_string(), "e1000".to_string()]);
+    let mut session = Session::start_with(&boot, &devices)?;
     session.wait_prompt()?;
     let expect = |answer: &str, needle: &str, command: &str| -> Result<(), String> {
         match answer.contains(needle) {
@@ -26,9 +30,27 @@ pub(super) fn rump_panic_scenario(
             false => Err(format!("'{command}' lacks '{needle}':\n{answer}")),
         }
     };
+    let drill = std::env::var_os("RUMP_COMPONENTS").is_none();
     let forced = session.ask("rump panic")?;
     expect(&forced, "rump kernel halted: panic: ", "rump panic")?;
     expect(&forced, "its threads are parked", "rump panic")?;
+    if drill {
+        expect(&forced, "drill: driving 00:", "rump panic")?;
+        expect(
+            &forced,
+            "1 interrupt line(s) masked, bus mastering off on 1 device(s)",
+            "rump panic",
+        )?;
+        let listing = session.ask("lspci")?;
+        let e1000: String = listing
+            .split_inclusive('\n')
+            .skip_while(|l| !l.contains("8086:100e"))
+            .take_while(|l| l.contains("8086:100e") || l.starts_with("    "))
+            .collect();
+        for needle in ["bus master off", "INTx off", "masked"] {
+            expect(&e1000, needle, "lspci (the e1000 the drill drove)")?;
+        }
+    }
     if forced.contains("KERNEL PANIC") || forced.contains("kernel stopped") {
         return Err(format!(
             "the rump panic stopped the native kernel:\n{forced}"
@@ -37,7 +59,6 @@ pub(super) fn rump_panic_scenario(
     // Every rump thread parks at its next hypercall; the drill has four (three of its own and
     // the client thread that panicked), which all sleep or wait in hypercalls.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let drill = std::env::var_os("RUMP_COMPONENTS").is_none();
     let parked = if drill {
         "rump threads parked: 4"
     } else {

@@ -149,6 +149,11 @@ pub fn set_masked(gsi: u32, masked: bool) -> Result<(), RouteError> {
     })
 }
 
+/// Whether `gsi` is masked.
+pub fn is_masked(gsi: u32) -> Result<bool, RouteError> {
+    with_pin(gsi, |apic, pin| apic.read_entry(pin) & ENTRY_MASKED != 0)
+}
+
 /// Total number of pins over all IOAPICs.
 pub fn pin_count() -> u32 {
     locked(|apics| apics.iter().map(|a| a.pins).sum())
