@@ -2,7 +2,7 @@
 //!
 //! Virtual layout (higher half only; the low half is unused by the kernel):
 //! - `DIRECT_MAP_BASE` + phys: every RAM byte, write-back, no-execute;
-//! - `MMIO_BASE`: uncached device mappings handed out by [`mmio`];
+//! - `MMIO_BASE`: uncached device mappings handed out by `mmio`;
 //! - `STACK_BASE`: kernel stacks, each with an unmapped guard page below it;
 //! - `KERNEL_VMA` + phys: the kernel image, mapped W^X section by section.
 //!

@@ -1,6 +1,6 @@
 //! Device interrupts: MSI-X, MSI and legacy INTx through the I/O APIC, with shared lines chained.
 //!
-//! Every PCI interrupt ends in one local-APIC vector whose trap handler is [`dispatch`]; it calls
+//! Every PCI interrupt ends in one local-APIC vector whose trap handler is `dispatch`; it calls
 //! each [`Handler`] registered for the vector in order. An INTx line (one GSI) gets one vector and
 //! may carry several handlers (devices share lines); an MSI or MSI-X message gets its own vector.
 //! Handlers run in interrupt context with interrupts off: they acknowledge their device, record

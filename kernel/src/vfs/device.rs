@@ -3,9 +3,9 @@
 //! Byte offsets become sector numbers; a transfer that starts or ends inside a sector reads that
 //! sector into a bounce buffer (and, for writes, writes it back: read-modify-write), so callers
 //! are not bound to sector alignment even though the ext2 driver only issues whole blocks.
-//! Large transfers are split into [`MAX_REQUEST`]-byte requests. The ext2 driver caches blocks
+//! Large transfers are split into `MAX_REQUEST`-byte requests. The ext2 driver caches blocks
 //! itself but fetches uncached file blocks one at a time, so a read that continues exactly
-//! where the previous one ended fills a [`READ_AHEAD`] window with one request; any write that
+//! where the previous one ended fills a `READ_AHEAD` window with one request; any write that
 //! overlaps the window drops it, so the window never serves stale bytes.
 
 use alloc::sync::Arc;

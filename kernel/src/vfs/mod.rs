@@ -2,7 +2,7 @@
 //!
 //! The initrd is the read-only root; [`mount`] keeps the mount table and the synthetic mount
 //! points (`/mnt`); [`ops`] resolves paths across mounts and runs the operations; [`device`]
-//! adapts kernel disks to the ext2 driver; [`shell`] holds the file commands. The VFS does no
+//! adapts kernel disks to the ext2 driver; the shell (`crate::shell`) holds the file commands. The VFS does no
 //! caching of its own (ext2 has a block cache) and contains no unsafe code. See docs/vfs.md.
 //!
 //! May import: `block`, `boot`, `console`, `rootfs`, `sched`, `testing`, `time`.

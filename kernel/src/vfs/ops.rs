@@ -248,7 +248,7 @@ pub fn read_at(path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize> {
     Ok(done)
 }
 
-/// Where [`write`] puts its data.
+/// Where [`write()`] puts its data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteMode {
     /// Create or truncate, then write from offset 0.
