@@ -203,6 +203,9 @@ fn main() {
             println!(
                 "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"
             );
+            println!(
+                "cargo xtask test =NAME         only the scenario called NAME (--list names them)"
+            );
             println!("cargo xtask bench               boot time to the shell prompt, KVM and TCG");
             Ok(())
         }
