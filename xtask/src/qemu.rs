@@ -310,6 +310,18 @@ impl Session {
         }
     }
 
+    /// Types `poweroff` and requires the kernel's orderly exit code.
+    pub fn poweroff(&mut self) -> Result<(), String> {
+        self.send("poweroff")?;
+        match self.wait_exit()? {
+            EXIT_SUCCESS => Ok(()),
+            code => Err(format!(
+                "'poweroff' ended QEMU with exit code {code}, not {EXIT_SUCCESS}; output:\n{}",
+                self.output()
+            )),
+        }
+    }
+
     /// Kills QEMU, reaps it and lets the readers finish (their errors are moot then).
     fn kill(&mut self) {
         let _ = self.child.kill();
