@@ -1,6 +1,8 @@
 //! Project tasks: build the kernel, make boot images, run it in QEMU, run the QEMU test suite,
 //! and measure boot time. `cargo xtask help` lists them.
 
+#![forbid(unsafe_code)]
+
 mod qemu;
 mod scenarios;
 
@@ -202,6 +204,9 @@ fn main() {
             println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release]");
             println!(
                 "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"
+            );
+            println!(
+                "cargo xtask test =NAME         only the scenario called NAME (--list names them)"
             );
             println!("cargo xtask bench               boot time to the shell prompt, KVM and TCG");
             Ok(())

@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Exit statuses QEMU reports after the kernel writes to `isa-debug-exit` (35 = tests failed).
@@ -103,11 +104,83 @@ impl Boot {
     }
 }
 
-/// A running QEMU whose serial output is collected in the background.
+/// How long the output readers may take to reach end of file once QEMU is gone. Its pipes close
+/// with the process, so they finish at once; this only bounds a reader that somehow does not.
+const DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+/// The command as one shell-quoted line, to boot the same machine by hand.
+pub fn shell_line(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| shell_quote(&word.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// One QEMU started by a [`Session`]: what the suite shows when a scenario fails.
+pub struct Launch {
+    pub command: String,
+    serial: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Launch {
+    pub fn serial(&self) -> String {
+        text(&self.serial)
+    }
+
+    pub fn stderr(&self) -> String {
+        text(&self.stderr)
+    }
+}
+
+static LAUNCHES: Mutex<Vec<Launch>> = Mutex::new(Vec::new());
+
+/// The QEMUs started since the last call, oldest first.
+pub fn take_launches() -> Vec<Launch> {
+    std::mem::take(&mut *LAUNCHES.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+fn text(buffer: &Mutex<Vec<u8>>) -> String {
+    let bytes = buffer.lock().unwrap_or_else(|e| e.into_inner());
+    String::from_utf8_lossy(&bytes).replace('\r', "")
+}
+
+/// Copies `stream` into `sink` until end of file.
+fn read_all(mut stream: impl Read, sink: &Mutex<Vec<u8>>) -> std::io::Result<()> {
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => sink
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+type Reader = (&'static str, JoinHandle<std::io::Result<()>>);
+
+/// A running QEMU whose serial output (its stdout) and stderr are collected in the background;
+/// the stderr is shown with a failing scenario (see [`take_launches`]).
 pub struct Session {
     child: Child,
     stdin: Option<ChildStdin>,
-    output: Arc<Mutex<Vec<u8>>>,
+    serial: Arc<Mutex<Vec<u8>>>,
+    /// The stdout and stderr readers until [`Session::drain`] has joined them.
+    readers: Vec<Reader>,
     deadline: Instant,
     /// End of the last shell prompt consumed by `wait_prompt`/`ask`.
     cursor: usize,
@@ -120,46 +193,42 @@ impl Session {
 
     /// Starts QEMU with `extra` arguments appended (see [`Boot::command_with`]).
     pub fn start_with(boot: &Boot, extra: &[String]) -> Result<Self, String> {
-        let mut child = boot
-            .command_with(extra)
+        let mut command = boot.command_with(extra);
+        let line = shell_line(&command);
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start qemu-system-x86_64: {e} (run scripts/setup)"))?;
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let sink = Arc::clone(&output);
-            std::thread::spawn(move || {
-                let mut stream = stream;
-                let mut buffer = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buffer) {
-                    if n == 0 {
-                        break;
-                    }
-                    sink.lock().unwrap().extend_from_slice(&buffer[..n]);
-                }
-            });
+        let serial = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        let spawn = |name, stream: Box<dyn Read + Send>, sink: &Arc<Mutex<Vec<u8>>>| {
+            let sink = Arc::clone(sink);
+            (name, std::thread::spawn(move || read_all(stream, &sink)))
+        };
+        if let Some(stream) = child.stdout.take() {
+            readers.push(spawn("stdout", Box::new(stream), &serial));
         }
+        if let Some(stream) = child.stderr.take() {
+            readers.push(spawn("stderr", Box::new(stream), &stderr));
+        }
+        LAUNCHES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Launch {
+                command: line,
+                serial: Arc::clone(&serial),
+                stderr: Arc::clone(&stderr),
+            });
         let stdin = child.stdin.take();
-        let started = Instant::now();
         Ok(Self {
             child,
             stdin,
-            output,
-            deadline: started + boot.timeout,
+            serial,
+            readers,
+            deadline: Instant::now() + boot.timeout,
             cursor: 0,
         })
     }
@@ -179,22 +248,32 @@ impl Session {
         Ok(answer)
     }
 
+    /// The serial console output so far (complete once `wait_exit` has returned).
     pub fn output(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().unwrap()).replace('\r', "")
+        text(&self.serial)
     }
 
     /// Waits until the output after byte `from` contains `needle`; returns the end offset.
     pub fn wait_for(&mut self, needle: &str, from: usize) -> Result<usize, String> {
+        let find = |text: String| {
+            text.get(from..)
+                .and_then(|t| t.find(needle))
+                .map(|position| from + position + needle.len())
+        };
         loop {
-            let text = self.output();
-            if let Some(position) = text.get(from..).and_then(|t| t.find(needle)) {
-                return Ok(from + position + needle.len());
+            if let Some(end) = find(self.output()) {
+                return Ok(end);
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                // The needle may be in the last bytes the readers had not yet copied.
+                self.drain()?;
+                if let Some(end) = find(self.output()) {
+                    return Ok(end);
+                }
                 return Err(format!("QEMU exited ({status}) before '{needle}' appeared"));
             }
             if Instant::now() > self.deadline {
-                let _ = self.child.kill();
+                self.kill();
                 return Err(format!("timed out waiting for '{needle}'"));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -213,31 +292,81 @@ impl Session {
         stdin.flush().map_err(|e| e.to_string())
     }
 
-    /// Waits for QEMU to exit (killing it at the deadline); returns its exit code.
+    /// Waits for QEMU to exit (killing it at the deadline) and for every output reader to reach
+    /// end of file; returns QEMU's exit code. Only then is [`Session::output`] complete.
     pub fn wait_exit(&mut self) -> Result<i32, String> {
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(50)); // let the readers drain
-                return Ok(status.code().unwrap_or(-1));
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                self.drain()?;
+                return status
+                    .code()
+                    .ok_or_else(|| format!("QEMU was killed ({status})"));
             }
             if Instant::now() > self.deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                self.kill();
                 return Err("timed out".into());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Types `poweroff` and requires the kernel's orderly exit code.
+    pub fn poweroff(&mut self) -> Result<(), String> {
+        self.send("poweroff")?;
+        match self.wait_exit()? {
+            EXIT_SUCCESS => Ok(()),
+            code => Err(format!(
+                "'poweroff' ended QEMU with exit code {code}, not {EXIT_SUCCESS}; output:\n{}",
+                self.output()
+            )),
+        }
+    }
+
+    /// Kills QEMU, reaps it and lets the readers finish (their errors are moot then).
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = self.drain();
+    }
+
+    /// Joins the output readers once QEMU has exited: each must reach end of file within
+    /// [`DRAIN_GRACE`], or the output is incomplete and that is an error.
+    fn drain(&mut self) -> Result<(), String> {
+        let limit = Instant::now() + DRAIN_GRACE;
+        while self.readers.iter().any(|(_, handle)| !handle.is_finished()) {
+            if Instant::now() > limit {
+                let stuck: Vec<_> = self
+                    .readers
+                    .iter()
+                    .filter(|(_, handle)| !handle.is_finished())
+                    .map(|(name, _)| *name)
+                    .collect();
+                return Err(format!(
+                    "QEMU exited but reading its {} did not reach end of file within {DRAIN_GRACE:?}; the output is incomplete",
+                    stuck.join(" and ")
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for (name, handle) in self.readers.drain(..) {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(format!("reading QEMU's {name}: {e}")),
+                Err(_) => return Err(format!("the reader of QEMU's {name} panicked")),
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
-/// Runs a boot to completion and returns (exit code, serial output).
+/// Runs a boot to completion and returns (exit code, serial output); the output is complete
+/// (QEMU has exited and both readers reached end of file).
 pub fn run_to_exit(boot: &Boot) -> Result<(i32, String), String> {
     run_to_exit_with(boot, &[])
 }
@@ -245,11 +374,13 @@ pub fn run_to_exit(boot: &Boot) -> Result<(i32, String), String> {
 /// [`run_to_exit`] with `extra` QEMU arguments.
 pub fn run_to_exit_with(boot: &Boot, extra: &[String]) -> Result<(i32, String), String> {
     let mut session = Session::start_with(boot, extra)?;
-    let code = session.wait_exit();
-    let output = session.output();
-    match code {
-        Ok(code) => Ok((code, output)),
-        Err(e) => Err(format!("{e} after {:?}; output:\n{output}", boot.timeout)),
+    match session.wait_exit() {
+        Ok(code) => Ok((code, session.output())),
+        Err(e) => Err(format!(
+            "{e} (timeout {:?}); output:\n{}",
+            boot.timeout,
+            session.output()
+        )),
     }
 }
 

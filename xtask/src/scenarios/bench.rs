@@ -32,8 +32,7 @@ pub fn bench(_arguments: &[String]) -> Result<(), String> {
             let mut session = Session::start(&boot(&kernel, accel, "512M", 2, "log=warn"))?;
             session.wait_for("kernel> ", 0)?;
             times.push(start.elapsed());
-            session.send("poweroff")?;
-            let _ = session.wait_exit();
+            session.poweroff()?;
         }
         times.sort();
         println!(
@@ -72,8 +71,11 @@ pub(super) fn ext2_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), S
 
 /// The in-kernel scheduler and lock benchmarks on 2 CPUs.
 pub(super) fn sched_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), String> {
-    let (_, output) =
+    let (code, output) =
         qemu::run_to_exit(&boot(kernel, accel, "512M", 2, "test=bench_sched log=warn"))?;
+    if code != qemu::EXIT_SUCCESS {
+        return Err(format!("bench_sched failed ({code}):\n{output}"));
+    }
     for line in output.lines().filter(|l| l.starts_with("bench: ")) {
         println!(
             "{} under {}",

@@ -55,8 +55,7 @@ pub(super) fn lspci_scenario(kernel: &std::path::Path, accel: Accel) -> Result<S
             return Err(format!("'lspci' lacks '{needle}':\n{listing}"));
         }
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     let functions = listing
         .lines()
         .filter(|l| l.get(2..3) == Some(":") && l.get(5..6) == Some("."))
@@ -88,11 +87,15 @@ pub(super) fn blk_tests_scenario(
         &virtio_disk(&image),
     )?;
     let mode = if intx { "INTx" } else { "MSI-X" };
-    if code != qemu::EXIT_SUCCESS || !output.contains(mode) {
+    let counts = test_counts(&output);
+    if code != qemu::EXIT_SUCCESS || !output.contains(mode) || counts.is_err() {
         return Err(format!(
-            "exit code {code}, expected {mode}; output:\n{output}"
+            "exit code {code} (want {}), expected {mode}, {}; output:\n{output}",
+            qemu::EXIT_SUCCESS,
+            counts.unwrap_or_else(|e| e)
         ));
     }
+    let counts = counts?;
     let bytes = std::fs::read(&image).map_err(|e| e.to_string())?;
     let (first, length) = (8192 * 512, 1024 * 512);
     let written = bytes
@@ -107,12 +110,6 @@ pub(super) fn blk_tests_scenario(
             ));
         }
     }
-    let counts = output
-        .lines()
-        .rev()
-        .find(|l| l.ends_with(" failed"))
-        .unwrap_or("")
-        .to_owned();
     Ok(format!(
         "{counts}, {mode}, {length} pattern bytes match on the host"
     ))
@@ -141,8 +138,7 @@ pub(super) fn blk_shell_scenario(kernel: &std::path::Path, accel: Accel) -> Resu
             "a read past the end was not refused clearly:\n{refused}"
         ));
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     let bytes = std::fs::read(&image).map_err(|e| e.to_string())?;
     let mut expected = text.as_bytes().to_vec();
     expected.resize(512, 0);

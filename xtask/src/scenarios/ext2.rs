@@ -173,8 +173,7 @@ pub(super) fn ext2_vfs_scenario(kernel: &std::path::Path, accel: Accel) -> Resul
     if after.contains("new.txt") {
         return Err(format!("/mnt still lists the disk after umount:\n{after}"));
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
 
     let (fsck, report) = host_tool("e2fsck", &["-fn", &image_name])?;
     if fsck != 0 {
@@ -274,7 +273,6 @@ pub(super) fn ext2_vfs_bad_disks_scenario(
         }
         answers.push_str(&answer);
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     Ok("zeros and a corrupt superblock refused clearly; shell kept working".into())
 }

@@ -51,8 +51,7 @@ pub(super) fn damaged_initrd_scenario(
                 "entries before the damage were not kept:\n{listing}"
             ));
         }
-        session.send("poweroff")?;
-        session.wait_exit()?;
+        session.poweroff()?;
         seen.push(expect);
     }
     Ok(format!(
@@ -100,7 +99,6 @@ pub(super) fn initrd_scenario(kernel: &std::path::Path, accel: Accel) -> Result<
     if !missing.contains("cat: /no/such/file:") {
         return Err(format!("missing file not reported:\n{missing}"));
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     Ok(format!("{} top-level entries match rootfs/", names.len()))
 }

@@ -34,7 +34,6 @@ pub(super) fn iso_scenario(kernel: &std::path::Path, accel: Accel) -> Result<Str
     if !listing.contains("README") {
         return Err(format!("'ls /' said:\n{listing}"));
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     Ok("GRUB -> Multiboot2 -> shell with the initrd".into())
 }

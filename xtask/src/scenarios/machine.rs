@@ -16,22 +16,46 @@ pub(super) fn kernel_tests(
         "test log=warn"
     };
     let (code, output) = qemu::run_to_exit(&boot(kernel, accel, memory, cpus, append))?;
-    let failures: Vec<&str> = output
+    let counts = test_counts(&output);
+    match (code, counts) {
+        (qemu::EXIT_SUCCESS, Ok(counts)) => Ok(counts),
+        (_, counts) => Err(format!(
+            "exit code {code} (want {}), {}; failures:\n{}\n--- serial output ---\n{output}",
+            qemu::EXIT_SUCCESS,
+            counts.unwrap_or_else(|e| e),
+            failed_tests(&output).join("\n")
+        )),
+    }
+}
+
+fn failed_tests(output: &str) -> Vec<&str> {
+    output
         .lines()
         .filter(|l| l.contains("... FAILED"))
-        .collect();
-    let counts = output
+        .collect()
+}
+
+/// Checks the in-kernel runner's final `N passed, N failed` line against the per-test lines,
+/// so a truncated or garbled output cannot pass: some tests ran, none failed, and every pass
+/// counted has its `test NAME ... ok` line. Returns the counts line.
+pub(super) fn test_counts(output: &str) -> Result<String, String> {
+    let line = output
         .lines()
         .rev()
         .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
-        .map(str::to_owned);
-    match (code, counts) {
-        (qemu::EXIT_SUCCESS, Some(counts)) => Ok(counts),
-        (_, counts) => Err(format!(
-            "exit code {code}, counts {:?}, failures:\n{}\n--- serial output ---\n{output}",
-            counts,
-            failures.join("\n")
-        )),
+        .ok_or("no 'N passed, N failed' line")?;
+    let number = |word: Option<&str>| word.and_then(|w| w.parse::<usize>().ok());
+    let mut words = line.split_whitespace();
+    let passed = number(words.next());
+    let failed = number(words.nth(1));
+    let oks = output
+        .lines()
+        .filter(|l| l.starts_with("test ") && l.contains(" ... ok"))
+        .count();
+    match (passed, failed) {
+        (Some(passed), Some(0)) if passed > 0 && passed == oks => Ok(line.to_owned()),
+        (Some(_), Some(0)) => Err(format!("counts '{line}' but {oks} 'test ... ok' lines")),
+        _ => Err(format!("counts '{line}'")),
     }
 }
 
@@ -80,11 +104,7 @@ pub(super) fn shell_scenario(
     if !unknown.contains("unknown command 'frobnicate'") {
         return Err(format!("unknown command not reported:\n{unknown}"));
     }
-    session.send("poweroff")?;
-    let code = session.wait_exit()?;
-    if code != qemu::EXIT_SUCCESS {
-        return Err(format!("poweroff ended QEMU with {code}"));
-    }
+    session.poweroff()?;
     Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
 }
 

@@ -1,9 +1,14 @@
 //! The QEMU test suite: the in-kernel tests on several machine shapes, shell scenarios that check
 //! what the kernel reports against what QEMU was given, and deliberate faults whose reports are
-//! checked line by line. Ends with an `N passed, N failed` line.
+//! checked line by line. Every selected scenario runs, even after one fails or panics; a failure
+//! shows the QEMU command lines and how to rerun it alone. Ends with an `N passed, N failed` line.
 
 pub(crate) use crate::qemu::{self, Accel, Boot, Session};
 pub(crate) use std::time::{Duration, Instant};
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::Mutex;
 
 mod bench;
 mod devices;
@@ -27,38 +32,6 @@ use rump_ext2::*;
 use rump_halt::*;
 use rump_usb::*;
 
-struct Suite {
-    passed: u32,
-    failed: u32,
-    filter: String,
-}
-
-impl Suite {
-    fn record(&mut self, name: &str, result: Result<String, String>) {
-        match result {
-            Ok(detail) => {
-                self.passed += 1;
-                println!(
-                    "qemu {name} ... ok{}",
-                    if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({detail})")
-                    }
-                );
-            }
-            Err(why) => {
-                self.failed += 1;
-                println!("qemu {name} ... FAILED\n{why}");
-            }
-        }
-    }
-
-    fn wants(&self, name: &str) -> bool {
-        name.contains(&self.filter)
-    }
-}
-
 pub(super) fn boot(
     kernel: &std::path::Path,
     accel: Accel,
@@ -81,182 +54,277 @@ pub(super) fn boot(
     }
 }
 
-pub fn test(arguments: &[String]) -> Result<(), String> {
-    let kernel = crate::build_kernel(false)?;
-    let (accel, why) = qemu::choose_accel(&kernel);
-    println!("qemu: using {} ({why})", accel.name());
-    let mut suite = Suite {
-        passed: 0,
-        failed: 0,
-        filter: arguments.first().cloned().unwrap_or_default(),
-    };
+type Scenario = Box<dyn FnOnce(&Path, Accel) -> Result<String, String>>;
+
+enum Plan {
+    Run(Scenario),
+    Skip(String),
+}
+
+/// Every scenario of the suite, in running order, with its name.
+fn plan() -> Vec<(String, Plan)> {
+    let mut plan: Vec<(String, Plan)> = Vec::new();
+    let mut run = |name: String, scenario: Scenario| plan.push((name, Plan::Run(scenario)));
     for (memory, cpus) in [("512M", 2), ("2G", 4), ("256M", 1)] {
-        let name = format!("kernel_tests_{memory}_smp{cpus}");
-        if suite.wants(&name) {
-            suite.record(&name, kernel_tests(&kernel, accel, memory, cpus));
-        }
+        run(
+            format!("kernel_tests_{memory}_smp{cpus}"),
+            Box::new(move |k, a| kernel_tests(k, a, memory, cpus)),
+        );
     }
     for (memory, cpus) in [(512, 2), (2048, 4)] {
-        let name = format!("shell_mem_cpus_{memory}M_smp{cpus}");
-        if suite.wants(&name) {
-            suite.record(&name, shell_scenario(&kernel, accel, memory, cpus));
-        }
+        run(
+            format!("shell_mem_cpus_{memory}M_smp{cpus}"),
+            Box::new(move |k, a| shell_scenario(k, a, memory, cpus)),
+        );
     }
-    if suite.wants("initrd_root") {
-        suite.record("initrd_root", initrd_scenario(&kernel, accel));
-    }
-    if suite.wants("firmware_without_acpi") {
-        suite.record("firmware_without_acpi", no_acpi_scenario(&kernel, accel));
-    }
-    if suite.wants("cpu_without_nx") {
-        suite.record("cpu_without_nx", cpu_without_nx_scenario(&kernel));
-    }
-    if suite.wants("iso_grub_multiboot2") {
-        suite.record("iso_grub_multiboot2", iso_scenario(&kernel, accel));
-    }
-    if suite.wants("initrd_damaged") {
-        suite.record("initrd_damaged", damaged_initrd_scenario(&kernel, accel));
-    }
-    if suite.wants("pci_lspci") {
-        suite.record("pci_lspci", lspci_scenario(&kernel, accel));
-    }
+    run("initrd_root".into(), Box::new(initrd_scenario));
+    run("firmware_without_acpi".into(), Box::new(no_acpi_scenario));
+    run(
+        "cpu_without_nx".into(),
+        Box::new(|k, _| cpu_without_nx_scenario(k)),
+    );
+    run("iso_grub_multiboot2".into(), Box::new(iso_scenario));
+    run("initrd_damaged".into(), Box::new(damaged_initrd_scenario));
+    run("pci_lspci".into(), Box::new(lspci_scenario));
     for (name, intx) in [
         ("blk_device_tests_msix", false),
         ("blk_device_tests_intx", true),
     ] {
-        if suite.wants(name) {
-            suite.record(name, blk_tests_scenario(&kernel, accel, intx));
-        }
-    }
-    if suite.wants("blk_shell") {
-        suite.record("blk_shell", blk_shell_scenario(&kernel, accel));
-    }
-    if suite.wants("ext2_vfs_roundtrip") {
-        suite.record("ext2_vfs_roundtrip", ext2_vfs_scenario(&kernel, accel));
-    }
-    if suite.wants("ext2_vfs_bad_disks") {
-        suite.record(
-            "ext2_vfs_bad_disks",
-            ext2_vfs_bad_disks_scenario(&kernel, accel),
+        run(
+            name.into(),
+            Box::new(move |k, a| blk_tests_scenario(k, a, intx)),
         );
     }
-    if suite.wants("rump_components_boot") {
-        match std::env::var_os("RUMP_COMPONENTS") {
-            None => println!("qemu rump_components_boot ... SKIPPED: RUMP_COMPONENTS not set (point it at a directory of rump component archives)"),
-            Some(_) => suite.record("rump_components_boot", rump_components_scenario(&kernel, accel)),
+    run("blk_shell".into(), Box::new(blk_shell_scenario));
+    run("ext2_vfs_roundtrip".into(), Box::new(ext2_vfs_scenario));
+    run(
+        "ext2_vfs_bad_disks".into(),
+        Box::new(ext2_vfs_bad_disks_scenario),
+    );
+    let components = std::env::var_os("RUMP_COMPONENTS").is_some();
+    plan.push((
+        "rump_components_boot".into(),
+        match components {
+            true => Plan::Run(Box::new(rump_components_scenario)),
+            false => Plan::Skip(
+                "RUMP_COMPONENTS not set (point it at a directory of rump component archives)"
+                    .into(),
+            ),
+        },
+    ));
+    plan.push(("rump_usb_stick".into(), match components_include_usb() {
+        true => Plan::Run(Box::new(usb_stick_scenario)),
+        false => Plan::Skip("RUMP_COMPONENTS does not name a directory with the USB set (librumpdev_pci_usbhc, librumpdev_usb, librumpdev_umass, librumpdev_scsipi and their dependencies)".into()),
+    }));
+    plan.push(("rump_ext2_native_vs_rump".into(), match components {
+        true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
+        false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
+    }));
+    plan.push((
+        "rump_panic_halts_rump_only".into(),
+        Plan::Run(Box::new(rump_panic_scenario)),
+    ));
+    for &(fault, expected) in FAULTS {
+        plan.push((
+            format!("fault_report_{fault}"),
+            Plan::Run(Box::new(move |k, a| fault_scenario(k, a, fault, expected))),
+        ));
+    }
+    plan
+}
+
+/// Deliberate faults (`fault=NAME`) and lines their reports must contain.
+const FAULTS: &[(&str, &[&str])] = &[
+    (
+        "guard-page",
+        &[
+            "CPU EXCEPTION: page fault (#PF) (vector 14)",
+            "page fault address (CR2)",
+            "guard page of stack 'boot'",
+            "in thread 'main'",
+            "RIP ",
+        ],
+    ),
+    (
+        "stack-overflow",
+        &[
+            "double fault (#DF)",
+            "stack overflow",
+            "guard page of stack 'overflow-test'",
+        ],
+    ),
+    (
+        "write-text",
+        &[
+            "page fault (#PF",
+            "protection violation, write",
+            "read-only, executable",
+        ],
+    ),
+    (
+        "general-protection",
+        &[
+            "CPU EXCEPTION: general protection fault (#GP) (vector 13)",
+            "error code: 0x0",
+            "RIP ",
+        ],
+    ),
+    (
+        "panic",
+        &[
+            "KERNEL PANIC on cpu 0",
+            "deliberate test panic",
+            "kernel/src/testing/mod.rs",
+        ],
+    ),
+    (
+        "thread-stack-overflow",
+        &[
+            "double fault (#DF)",
+            "in thread 'deep-recursion'",
+            "guard page of stack 'deep-recursion'",
+        ],
+    ),
+    (
+        "mutex-unlock-not-owner",
+        &[
+            "KERNEL PANIC",
+            "mutex 'shared-state': unlocked by thread 'main'",
+            "but owned by id",
+        ],
+    ),
+    (
+        "mutex-recursive",
+        &[
+            "KERNEL PANIC",
+            "mutex 'config': recursive lock by thread 'main'",
+        ],
+    ),
+    (
+        "mutex-destroy-with-waiters",
+        &[
+            "KERNEL PANIC",
+            "mutex 'doomed' destroyed while 1 threads wait for it",
+        ],
+    ),
+    (
+        "sleep-in-spinlock",
+        &[
+            "KERNEL PANIC",
+            "thread 'main' would sleep",
+            "interrupts disabled",
+        ],
+    ),
+];
+
+/// The last panic's message and location, kept by the hook `test` installs.
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs one scenario; a panic inside it is caught and reported like an error.
+fn run_caught(scenario: Scenario, kernel: &Path, accel: Accel) -> Result<String, String> {
+    LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
+    std::panic::catch_unwind(AssertUnwindSafe(|| scenario(kernel, accel))).unwrap_or_else(
+        |payload| {
+            let hooked = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into());
+            Err(format!("scenario panicked: {}", hooked.unwrap_or(message)))
+        },
+    )
+}
+
+/// Prints what is needed to look into a failure: each QEMU the scenario started (command line,
+/// its stderr, the end of its serial output when the message lacks it) and the rerun command.
+fn explain_failure(name: &str, why: &str, accel: Accel, launches: &[qemu::Launch]) {
+    for launch in launches {
+        println!("  qemu command: {}", launch.command);
+        let stderr = launch.stderr();
+        if !stderr.trim().is_empty() {
+            println!("  qemu stderr:\n{}", stderr.trim_end());
+        }
+        let serial = launch.serial();
+        let last = serial.lines().rev().find(|l| !l.trim().is_empty());
+        if last.is_some_and(|l| !why.contains(l)) {
+            let lines: Vec<&str> = serial.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(20)..];
+            println!("  last serial lines:\n{}", tail.join("\n"));
         }
     }
-    if suite.wants("rump_usb_stick") {
-        if components_include_usb() {
-            suite.record("rump_usb_stick", usb_stick_scenario(&kernel, accel));
-        } else {
-            println!("qemu rump_usb_stick ... SKIPPED: RUMP_COMPONENTS does not name a directory with the USB set (librumpdev_pci_usbhc, librumpdev_usb, librumpdev_umass, librumpdev_scsipi and their dependencies)");
+    let mut rerun = format!("ACCEL={}", if accel == Accel::Kvm { "kvm" } else { "tcg" });
+    if let Some(components) = std::env::var_os("RUMP_COMPONENTS") {
+        let components = qemu::shell_quote(&components.to_string_lossy());
+        rerun.push_str(&format!(" RUMP_COMPONENTS={components}"));
+    }
+    let exact = qemu::shell_quote(&format!("={name}"));
+    println!("  rerun: {rerun} cargo xtask test {exact}");
+}
+
+/// `cargo xtask test [FILTER | =NAME | --list]`: FILTER selects the scenarios whose names
+/// contain it, `=NAME` exactly one.
+pub fn test(arguments: &[String]) -> Result<(), String> {
+    let filter = match arguments {
+        [] => String::new(),
+        [one] => one.clone(),
+        _ => return Err("takes at most one filter (FILTER, =NAME or --list)".into()),
+    };
+    let mut plan = plan();
+    if filter == "--list" {
+        plan.iter().for_each(|(name, _)| println!("{name}"));
+        return Ok(());
+    }
+    plan.retain(|(name, _)| match filter.strip_prefix('=') {
+        Some(exact) => name == exact,
+        None => name.contains(&filter),
+    });
+    if plan.is_empty() {
+        return Err(format!(
+            "no scenario matches '{filter}' (cargo xtask test --list names them)"
+        ));
+    }
+    let kernel = crate::build_kernel(false)?;
+    let (accel, why) = qemu::choose_accel(&kernel);
+    println!("qemu: using {} ({why})", accel.name());
+    // The failure record shows the message and location; no second copy on stderr.
+    std::panic::set_hook(Box::new(|info| {
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(info.to_string());
+    }));
+    let (mut passed, mut failed) = (0, 0);
+    for (name, entry) in plan {
+        let scenario = match entry {
+            Plan::Skip(why) => {
+                println!("qemu {name} ... SKIPPED: {why}");
+                continue;
+            }
+            Plan::Run(scenario) => scenario,
+        };
+        qemu::take_launches(); // earlier QEMUs (the accelerator probe) are not this scenario's
+        let started = Instant::now();
+        let result = run_caught(scenario, &kernel, accel);
+        let took = format!("{:.1} s", started.elapsed().as_secs_f64());
+        let launches = qemu::take_launches();
+        match result {
+            Ok(detail) if detail.is_empty() => {
+                passed += 1;
+                println!("qemu {name} ... ok [{took}]");
+            }
+            Ok(detail) => {
+                passed += 1;
+                println!("qemu {name} ... ok ({detail}) [{took}]");
+            }
+            Err(why) => {
+                failed += 1;
+                println!("qemu {name} ... FAILED [{took}]\n{why}");
+                explain_failure(&name, &why, accel, &launches);
+            }
         }
     }
-    if suite.wants("rump_ext2_native_vs_rump") {
-        match std::env::var_os("RUMP_COMPONENTS") {
-            None => println!("qemu rump_ext2_native_vs_rump ... SKIPPED: RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)"),
-            Some(_) => suite.record("rump_ext2_native_vs_rump", native_and_rump_ext2_scenario(&kernel, accel)),
-        }
-    }
-    if suite.wants("rump_panic_halts_rump_only") {
-        suite.record(
-            "rump_panic_halts_rump_only",
-            rump_panic_scenario(&kernel, accel),
-        );
-    }
-    let faults: &[(&str, &[&str])] = &[
-        (
-            "guard-page",
-            &[
-                "CPU EXCEPTION: page fault (#PF) (vector 14)",
-                "page fault address (CR2)",
-                "guard page of stack 'boot'",
-                "in thread 'main'",
-                "RIP ",
-            ],
-        ),
-        (
-            "stack-overflow",
-            &[
-                "double fault (#DF)",
-                "stack overflow",
-                "guard page of stack 'overflow-test'",
-            ],
-        ),
-        (
-            "write-text",
-            &[
-                "page fault (#PF",
-                "protection violation, write",
-                "read-only, executable",
-            ],
-        ),
-        (
-            "general-protection",
-            &[
-                "CPU EXCEPTION: general protection fault (#GP) (vector 13)",
-                "error code: 0x0",
-                "RIP ",
-            ],
-        ),
-        (
-            "panic",
-            &[
-                "KERNEL PANIC on cpu 0",
-                "deliberate test panic",
-                "kernel/src/testing/mod.rs",
-            ],
-        ),
-        (
-            "thread-stack-overflow",
-            &[
-                "double fault (#DF)",
-                "in thread 'deep-recursion'",
-                "guard page of stack 'deep-recursion'",
-            ],
-        ),
-        (
-            "mutex-unlock-not-owner",
-            &[
-                "KERNEL PANIC",
-                "mutex 'shared-state': unlocked by thread 'main'",
-                "but owned by id",
-            ],
-        ),
-        (
-            "mutex-recursive",
-            &[
-                "KERNEL PANIC",
-                "mutex 'config': recursive lock by thread 'main'",
-            ],
-        ),
-        (
-            "mutex-destroy-with-waiters",
-            &[
-                "KERNEL PANIC",
-                "mutex 'doomed' destroyed while 1 threads wait for it",
-            ],
-        ),
-        (
-            "sleep-in-spinlock",
-            &[
-                "KERNEL PANIC",
-                "thread 'main' would sleep",
-                "interrupts disabled",
-            ],
-        ),
-    ];
-    for (fault, expected) in faults {
-        let name = format!("fault_report_{fault}");
-        if suite.wants(&name) {
-            suite.record(&name, fault_scenario(&kernel, accel, fault, expected));
-        }
-    }
-    println!("{} passed, {} failed", suite.passed, suite.failed);
-    if suite.failed == 0 {
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
         Ok(())
     } else {
-        Err(format!("{} QEMU tests failed", suite.failed))
+        Err(format!("{failed} QEMU tests failed"))
     }
 }

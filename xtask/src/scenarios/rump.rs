@@ -25,7 +25,6 @@ pub(super) fn rump_components_scenario(
     if !answer.contains("rump kernel running") {
         return Err(format!("'rump' says:\n{answer}"));
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     Ok("rump_init() = 0".into())
 }

@@ -104,8 +104,7 @@ pub(super) fn native_and_rump_ext2_scenario(
     if unmounted.contains("rump umount:") {
         return Err(format!("rump umount after writing failed:\n{unmounted}"));
     }
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     let after = std::fs::read(&rump).map_err(|e| e.to_string())?;
     if after == before {
         return Err("rump's read-write mount did not reach the image".into());

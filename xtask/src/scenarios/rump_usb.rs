@@ -74,7 +74,6 @@ pub(super) fn usb_stick_scenario(kernel: &std::path::Path, accel: Accel) -> Resu
         return Err(format!("'rump cat' read:\n{shown}"));
     }
     session.ask("rump umount /u")?;
-    session.send("poweroff")?;
-    session.wait_exit()?;
+    session.poweroff()?;
     Ok("EHCI -> usb -> umass -> sd0 -> ext2 read back".into())
 }
