@@ -5,8 +5,8 @@
 //! crate means its section N): the scheduling upcalls around blocking (contract §2), lock
 //! semantics (contract §1.11-§1.13), curlwp per host thread (contract §3), block I/O completion
 //! on service threads (contract §5.3), interrupt dispatch (contract §9.7). The machine
-//! underneath is a [`Host`], installed once with [`install`]. It is `no_std` + `alloc`; the
-//! `hosted` feature adds [`hosted::HostedHost`], a std/Linux host for tests and user space.
+//! underneath is a [`Host`], installed once with [`install()`]. It is `no_std` + `alloc`; the
+//! `hosted` feature adds `hosted::HostedHost`, a std/Linux host for tests and user space.
 //!
 //! It must not know about x86 or the kernel, and it must not upcall from any path the
 //! contract marks "never" (contract §2.4, §2.7).
