@@ -1,7 +1,7 @@
 //! Build script: compiles the C side of the boundary (dprintf and the header's ABI checks).
 //!
 //! `c/dprintf.c` is the only C in the crate (stable Rust cannot define a variadic function,
-//! contract §1.7). `c/abi_check.c` is compiled with the same flags so that a header change
+//! docs/contract.md §1.7). `c/abi_check.c` is compiled with the same flags so that a header change
 //! that breaks a struct layout or a prototype fails the build. Nothing here touches the
 //! network or anything outside this crate.
 

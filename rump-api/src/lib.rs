@@ -1,4 +1,4 @@
-//! The rump kernel's public API as its clients call it (contract §10): `rump_init`, etfs
+//! The rump kernel's public API as its clients call it (docs/contract.md §10): `rump_init`, etfs
 //! registration and the system-call entry points under their exact linker symbols, with the
 //! NetBSD constants and structures they take.
 //!

@@ -19,7 +19,7 @@ const SHF_ALLOC: u64 = 0x2;
 const SHF_EXECINSTR: u64 = 0x4;
 /// ELF `SHF_TLS`: thread-local storage template.
 const SHF_TLS: u64 = 0x400;
-/// Prefix of the input sections link sets live in (contract §7.1).
+/// Prefix of the input sections link sets live in (docs/contract.md §7.1).
 pub const LINK_SET_SECTION_PREFIX: &str = "link_set_";
 
 /// What one archive defines, imports and how its objects were compiled.

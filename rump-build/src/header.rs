@@ -1,7 +1,7 @@
 //! The host's exported hypercalls, read from our own `rumpuser/include/rumpuser.h`.
 //!
-//! The header is the single source of truth for what the host exports (contract §1, §9). This
-//! module finds every function declared at file scope whose name begins with `rumpuser_` or
+//! The header is the single source of truth for what the host exports (docs/contract.md §1, §9).
+//! This module finds every function declared at file scope whose name begins with `rumpuser_` or
 //! `rumpcomp_`, without a C parser: comments and preprocessor lines are dropped, the rest is cut
 //! into top-level declarations at `;`, and a declaration names a function when the identifier is
 //! directly followed by `(` (so the `(*name)(...)` of a function pointer is not one). `typedef`s and the
@@ -256,7 +256,7 @@ mod tests {
             );
         }
         assert!(!exports.contains("rumpuser_thread_fn"));
-        // 60 rumpuser_* functions (contract §1) and 10 rumpcomp_pci_* (§9).
+        // 60 rumpuser_* functions (contract §1) and 10 rumpcomp_pci_* (contract §9).
         assert_eq!(
             exports
                 .names()

@@ -3,9 +3,9 @@
 //! A kernel `build.rs` calls [`emit_cargo_link_args`] with the directory named by
 //! `RUMP_COMPONENTS`. The archives found there (`lib*.a`) are read, their unresolved imports
 //! are checked against the hypercalls our `rumpuser/include/rumpuser.h` declares, their build
-//! variant is read from ELF data (contract §7.5), and, when the kernel can host them, the
-//! whole-archive linker arguments are printed for cargo in dependency order (§7.2). When it
-//! cannot, the error lists every reason by name instead of leaving an opaque link failure.
+//! variant is read from ELF data (docs/contract.md §7.5), and, when the kernel can host them, the
+//! whole-archive linker arguments are printed for cargo in dependency order (contract §7.2).
+//! When it cannot, the error lists every reason by name instead of leaving an opaque link failure.
 //! The `rumpcheck` binary prints the same [`Report`] for people.
 //!
 //! This crate never builds, fetches or contains component code; it only reads what it is given.

@@ -312,7 +312,8 @@ impl Report {
 
     /// The link sets a kernel linker script (its text) does not provide for: each set needs a
     /// `KEEP` of its `link_set_X` input section and a definition of `__start_link_set_X`
-    /// (contract §7.3). Returns the uncovered set names; empty when the script is complete.
+    /// (docs/contract.md §7.3). Returns the uncovered set names; empty when the script is
+    /// complete.
     pub fn link_sets_missing_from_script(&self, script: &str) -> Vec<String> {
         self.link_sets
             .iter()

@@ -1,8 +1,8 @@
 //! Classifies the symbols a set of archives leaves undefined.
 //!
-//! After the rump build's renaming (contract §7.4) only names beginning with `rump`, `RUMP` or
-//! `__` stay unprefixed; everything else becomes `rumpns_*`. An undefined plain `memcpy` is
-//! therefore a symbol from a user-space build, not something the host should provide.
+//! After the rump build's renaming (docs/contract.md §7.4) only names beginning with `rump`,
+//! `RUMP` or `__` stay unprefixed; everything else becomes `rumpns_*`. An undefined plain
+//! `memcpy` is therefore a symbol from a user-space build, not something the host should provide.
 
 /// What kind of symbol an unresolved import is.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

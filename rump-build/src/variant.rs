@@ -1,4 +1,4 @@
-//! How an archive was compiled, read from ELF data (contract §7.5).
+//! How an archive was compiled, read from ELF data (docs/contract.md §7.5).
 //!
 //! Code model from the relocation types of loaded sections, stack protector and TLS from
 //! imports, sections and relocations, constructors from `.init_array`/`.ctors`, and the code

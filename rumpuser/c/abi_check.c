@@ -1,8 +1,9 @@
 /*
  * abi_check.c -- compile-time checks of include/rumpuser.h against the contract.
  *
- * Never linked into anything that runs: compiling it is the test. Layouts are contract
- * §2.1 (hyperup), §1.3 (iovec), §9.3 (dmaseg); constants are Appendix A. Each function
+ * Never linked into anything that runs: compiling it is the test. Layouts are those of
+ * docs/contract.md §2.1 (hyperup), §1.3 (iovec) and §9.3 (dmaseg); constants are its
+ * Appendix A. Each function
  * is assigned to a pointer type written out from the contract's prototype, so a header
  * edit that changes a signature stops the build. The Rust side is compared with the
  * header by the `header_matches_rust` test.

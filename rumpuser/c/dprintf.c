@@ -1,7 +1,7 @@
 /*
  * dprintf.c -- rumpuser_dprintf: a small printf that writes through rumpuser_putchar.
  *
- * Contract §1.7: callable in any state, even before rumpuser_init, and never upcalls.
+ * docs/contract.md §1.7: callable in any state, even before rumpuser_init, and never upcalls.
  * No libc: the conversions are formatted here. Supported: %d %i %u %x %X %o %p %s %c %%,
  * the flags '-' and '0', a decimal or '*' field width, an optional precision for %s,
  * and the length modifiers hh h l ll z j t.

@@ -1,9 +1,9 @@
 /*
  * rumpuser.h -- the hypercall ABI between a rump kernel and this host.
  *
- * Written for this project from ../../shared/rumpuser/CONTRACT.md (the contract's
- * section numbers are cited below). It describes interface version 17 and the
- * rump PCI hypercalls. The Rust crate `rumpuser` exports every function declared
+ * Written for this project from the hypercall contract, docs/contract.md;
+ * "contract §N" below means its section N. It describes interface version 17 and
+ * the rump PCI hypercalls. The Rust crate `rumpuser` exports every function declared
  * here; `src/abi_table.rs` asserts the Rust signatures at compile time and a test
  * (`header_matches_rust`) parses this file and compares it with that table.
  *
@@ -32,7 +32,7 @@ struct rumpuser_mtx;
 struct rumpuser_rw;
 struct rumpuser_cv;
 
-/* ---- §1.1 / §2.1 initialisation and the upcall table (168 bytes) ---------- */
+/* ---- contract §1.1 / §2.1 initialisation and the upcall table (168 bytes) -- */
 
 #define RUMPUSER_VERSION 17
 
@@ -56,14 +56,14 @@ struct rumpuser_hyperup {
 
 int rumpuser_init(int version, const struct rumpuser_hyperup *hyp);
 
-/* ---- §1.2 memory --------------------------------------------------------- */
+/* ---- contract §1.2 memory ------------------------------------------------- */
 
 int rumpuser_malloc(size_t len, int alignment, void **memp);
 void rumpuser_free(void *mem, size_t len);
 int rumpuser_anonmmap(void *prefaddr, size_t size, int alignbit, int exec, void **memp);
 void rumpuser_unmap(void *addr, size_t len);
 
-/* ---- §1.3 / §5 files and block I/O ---------------------------------------- */
+/* ---- contract §1.3 / §5 files and block I/O -------------------------------- */
 
 #define RUMPUSER_OPEN_RDONLY  0x0000
 #define RUMPUSER_OPEN_WRONLY  0x0001
@@ -108,21 +108,21 @@ int rumpuser_iovread(int fd, struct rumpuser_iovec *ruiov, size_t iovlen, int64_
 int rumpuser_iovwrite(int fd, const struct rumpuser_iovec *ruiov, size_t iovlen, int64_t off, size_t *retv);
 int rumpuser_syncfd(int fd, int flags, uint64_t start, uint64_t len);
 
-/* ---- §1.4 / §6 clocks ------------------------------------------------------ */
+/* ---- contract §1.4 / §6 clocks ---------------------------------------------- */
 
 enum rumpclock { RUMPUSER_CLOCK_RELWALL, RUMPUSER_CLOCK_ABSMONO };
 
 int rumpuser_clock_gettime(int enum_rumpclock, int64_t *sec, long *nsec);
 int rumpuser_clock_sleep(int enum_rumpclock, int64_t sec, long nsec);
 
-/* ---- §1.5 / §8 parameters --------------------------------------------------- */
+/* ---- contract §1.5 / §8 parameters ------------------------------------------- */
 
 #define RUMPUSER_PARAM_NCPU     "_RUMPUSER_NCPU"
 #define RUMPUSER_PARAM_HOSTNAME "_RUMPUSER_HOSTNAME"
 
 int rumpuser_getparam(const char *name, void *buf, size_t buflen);
 
-/* ---- §1.6 / §1.7 errno, termination, console -------------------------------- */
+/* ---- contract §1.6 / §1.7 errno, termination, console ------------------------ */
 
 #define RUMPUSER_PID_SELF ((int64_t)-1)
 #define RUMPUSER_PANIC (-1)
@@ -134,14 +134,14 @@ void rumpuser_putchar(int ch);
 /* Conversions: %d %i %u %x %X %o %p %s %c %%, flags '-' '0', width, h hh l ll z. */
 void rumpuser_dprintf(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2)));
 
-/* ---- §1.8 randomness --------------------------------------------------------- */
+/* ---- contract §1.8 randomness ------------------------------------------------- */
 
 #define RUMPUSER_RANDOM_HARD   0x01
 #define RUMPUSER_RANDOM_NOWAIT 0x02
 
 int rumpuser_getrandom(void *buf, size_t buflen, int flags, size_t *retp);
 
-/* ---- §1.9 / §4 threads ---------------------------------------------------------- */
+/* ---- contract §1.9 / §4 threads -------------------------------------------------- */
 
 /* Entry point of a rump thread; it ends with rumpuser_thread_exit(). */
 typedef void *(*rumpuser_thread_fn)(void *);
@@ -150,7 +150,7 @@ int rumpuser_thread_create(rumpuser_thread_fn f, void *arg, const char *thrname,
 void rumpuser_thread_exit(void) __attribute__((__noreturn__));
 int rumpuser_thread_join(void *cookie);
 
-/* ---- §1.10 / §3 curlwp ------------------------------------------------------------ */
+/* ---- contract §1.10 / §3 curlwp ---------------------------------------------------- */
 
 enum rumplwpop {
 	RUMPUSER_LWP_CREATE,
@@ -162,7 +162,7 @@ enum rumplwpop {
 void rumpuser_curlwpop(int enum_rumplwpop, struct lwp *l);
 struct lwp *rumpuser_curlwp(void);
 
-/* ---- §1.11 mutexes ------------------------------------------------------------------ */
+/* ---- contract §1.11 mutexes ---------------------------------------------------------- */
 
 #define RUMPUSER_MTX_SPIN   0x01
 #define RUMPUSER_MTX_KMUTEX 0x02
@@ -175,7 +175,7 @@ void rumpuser_mutex_exit(struct rumpuser_mtx *mtx);
 void rumpuser_mutex_destroy(struct rumpuser_mtx *mtx);
 void rumpuser_mutex_owner(struct rumpuser_mtx *mtx, struct lwp **lp);
 
-/* ---- §1.12 reader/writer locks (lock type first) ------------------------------------- */
+/* ---- contract §1.12 reader/writer locks (lock type first) ----------------------------- */
 
 enum rumprwlock { RUMPUSER_RW_READER, RUMPUSER_RW_WRITER };
 
@@ -188,7 +188,7 @@ void rumpuser_rw_exit(struct rumpuser_rw *rw);
 void rumpuser_rw_destroy(struct rumpuser_rw *rw);
 void rumpuser_rw_held(int enum_rumprwlock, struct rumpuser_rw *rw, int *heldp);
 
-/* ---- §1.13 / §2.5 condition variables ------------------------------------------------- */
+/* ---- contract §1.13 / §2.5 condition variables ----------------------------------------- */
 
 void rumpuser_cv_init(struct rumpuser_cv **cvp);
 void rumpuser_cv_destroy(struct rumpuser_cv *cv);
@@ -199,7 +199,7 @@ void rumpuser_cv_signal(struct rumpuser_cv *cv);
 void rumpuser_cv_broadcast(struct rumpuser_cv *cv);
 void rumpuser_cv_has_waiters(struct rumpuser_cv *cv, int *waitersp);
 
-/* ---- §1.14 / §7.1 dynamic loader hook (a no-op in a static link) ------------------------ */
+/* ---- contract §1.14 / §7.1 dynamic loader hook (a no-op in a static link) ---------------- */
 
 typedef void (*rump_modinit_fn)(const struct modinfo *const *, size_t);
 typedef int (*rump_symload_fn)(void *, uint64_t, char *, uint64_t);
@@ -207,7 +207,7 @@ typedef void (*rump_compload_fn)(const struct rump_component *);
 
 void rumpuser_dl_bootstrap(rump_modinit_fn domodinit, rump_symload_fn symload, rump_compload_fn compload);
 
-/* ---- §1.15 / §1.16 not used by a kernel host: they return ENOSYS ------------------------- */
+/* ---- contract §1.15 / §1.16 not used by a kernel host: they return ENOSYS ----------------- */
 
 int rumpuser_daemonize_begin(void);
 int rumpuser_daemonize_done(int error);
@@ -220,7 +220,7 @@ int rumpuser_sp_anonmmap(void *arg, size_t howmuch, void **addr);
 int rumpuser_sp_raise(void *arg, int signo);
 void rumpuser_sp_fini(void *arg);
 
-/* ---- §9 PCI hypercalls ------------------------------------------------------------------- */
+/* ---- contract §9 PCI hypercalls ----------------------------------------------------------- */
 
 /* One DMA segment, 24 bytes. */
 struct rumpcomp_pci_dmaseg {

@@ -1,7 +1,8 @@
 //! C types and constants of `include/rumpuser.h`, with compile-time layout checks.
 //!
-//! Only `core::ffi` types appear here. Layouts: contract §2.1 (hyperup, 168 bytes), §1.3
-//! (iovec, 16 bytes), §9.3 (dmaseg, 24 bytes); constants: contract Appendix A.
+//! Only `core::ffi` types appear here. Layouts from docs/contract.md: contract §2.1 (hyperup,
+//! 168 bytes), contract §1.3 (iovec, 16 bytes), contract §9.3 (dmaseg, 24 bytes); constants:
+//! contract Appendix A.
 
 use core::ffi::{c_char, c_int, c_long, c_ulong, c_void};
 use core::mem::{offset_of, size_of};
@@ -24,7 +25,7 @@ pub struct RumpComponent {
     _opaque: [u8; 0],
 }
 
-/// `struct rumpuser_hyperup`: the upcall table handed to `rumpuser_init` (§2.1).
+/// `struct rumpuser_hyperup`: the upcall table handed to `rumpuser_init` (contract §2.1).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct RumpuserHyperup {
@@ -52,7 +53,7 @@ const _: () = assert!(offset_of!(RumpuserHyperup, hyp_lwproc_curlwp) == 64);
 const _: () = assert!(offset_of!(RumpuserHyperup, hyp_getpid) == 96);
 const _: () = assert!(offset_of!(RumpuserHyperup, hyp_extra) == 104);
 
-/// `struct rumpuser_iovec` (§1.3).
+/// `struct rumpuser_iovec` (contract §1.3).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct RumpuserIovec {
@@ -63,7 +64,7 @@ pub struct RumpuserIovec {
 const _: () = assert!(size_of::<RumpuserIovec>() == 16);
 const _: () = assert!(offset_of!(RumpuserIovec, iov_len) == 8);
 
-/// `struct rumpcomp_pci_dmaseg` (§9.3).
+/// `struct rumpcomp_pci_dmaseg` (contract §9.3).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct RumpcompPciDmaseg {

@@ -1,8 +1,8 @@
-//! Asynchronous block I/O for `rumpuser_bio`: a queue and completion threads (§5.3, §2.9).
+//! Asynchronous `rumpuser_bio`: a queue and completion threads (docs/contract.md §5.3, §2.9).
 //!
 //! `rumpuser_bio` releases the vCPU, queues the request and reschedules (as NBU does). Up to
-//! [`WORKERS`] host threads, started on first use, each own a permanent lwp (§2.9). A worker
-//! takes a request, performs the I/O through the `Host` while unscheduled (state U), then
+//! [`WORKERS`] host threads, started on first use, each own a permanent lwp (contract §2.9). A
+//! worker takes a request, performs the I/O through the `Host` while unscheduled (state U), then
 //! calls `hyp_backend_schedule(0, NULL)`, the completion callback, and
 //! `hyp_backend_unschedule` — so `biodone` always runs in state S on a host thread that is
 //! not the caller's. A short transfer completes with EIO and the count actually moved.
@@ -35,8 +35,8 @@ pub(crate) struct Request {
     pub done_arg: *mut c_void,
 }
 
-// SAFETY: the rump kernel hands `data` and `done_arg` to the host until completion (§5.3);
-// exactly one worker uses them, and the caller does not touch them in the meantime.
+// SAFETY: the rump kernel hands `data` and `done_arg` to the host until completion
+// (contract §5.3); exactly one worker uses them, and the caller does not touch them meanwhile.
 unsafe impl Send for Request {}
 
 struct Queue {
@@ -60,7 +60,7 @@ static QUEUE: Queue = Queue {
 pub(crate) fn submit(request: Request) {
     start_workers();
     if QUEUE.started.load(Ordering::Acquire) == 0 {
-        // No completion thread could be created: complete inline, still in state S (§5.3).
+        // No completion thread could be created: complete inline, in state S (contract §5.3).
         let (count, error) = sched::blocking(|| perform(&request));
         complete(&request, count, error);
         return;
@@ -123,7 +123,7 @@ fn worker() {
 fn complete(request: &Request, count: usize, error: c_int) {
     if let Some(done) = request.done {
         // SAFETY: the rump kernel's completion callback with its own argument, called once,
-        // in state S, after the host stopped using `data` (§5.3).
+        // in state S, after the host stopped using `data` (contract §5.3).
         unsafe { done(request.done_arg, count, error) };
     }
 }
@@ -141,7 +141,7 @@ fn perform(request: &Request) -> (usize, c_int) {
     let mut done = 0usize;
     while done < request.len {
         let position = Some(offset + done as u64);
-        // SAFETY: `data` is valid for `len` bytes until completion (§5.3) and only this
+        // SAFETY: `data` is valid for `len` bytes until completion (contract §5.3) and only this
         // worker uses it; the slice does not outlive this iteration.
         let result = unsafe {
             let rest = core::slice::from_raw_parts_mut(request.data.add(done), request.len - done);

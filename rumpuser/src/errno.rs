@@ -1,4 +1,4 @@
-//! NetBSD error numbers and the single mapping from `Result` to a C return (contract §0.2).
+//! NetBSD error numbers and the one mapping from `Result` to a C return (docs/contract.md §0.2).
 //!
 //! Every hypercall that returns `int` returns 0 or a positive NetBSD errno; the exports build
 //! a `Result<T, Errno>` and hand it to [`c_return`]. Host implementations translate their own

@@ -7,9 +7,9 @@
 //! Design points, each for a kernel:
 //! * **Blocking is one primitive**, a futex-style [`Host::wait`]/[`Host::wake`] on an
 //!   `AtomicU32`. Mutexes, rwlocks and condition variables are built on it in
-//!   `crate::sync`, so their contract semantics (owners, try-upgrade, §2.5 ordering) are the
-//!   same code on every host and need no per-lock allocation from the host. A kernel
-//!   implements it with a hashed table of wait queues keyed by address.
+//!   `crate::sync`, so their semantics (owners, try-upgrade, the wait order of
+//!   docs/contract.md §2.5) are the same code on every host and need no per-lock allocation
+//!   from the host. A kernel implements it with a hashed table of wait queues keyed by address.
 //! * **Per-thread slots** (`curlwp`, `errno`) live in the host's thread control block.
 //! * **Threads** run a [`ThreadStart`]; whatever C code it holds ends in [`Host::exit_thread`].
 //! * Methods are safe wherever the arguments can be expressed safely; raw `lwp` pointers
@@ -51,7 +51,7 @@ impl ThreadStart {
 pub struct ThreadAttrs<'a> {
     /// Thread name hint, for example `"rumpclk0"`.
     pub name: Option<&'a str>,
-    /// The thread will be passed to [`Host::join`] exactly once (or never, §4.1).
+    /// The thread will be passed to [`Host::join`] exactly once (or never, contract §4.1).
     pub joinable: bool,
     /// NetBSD priority hint (higher is more urgent; -1 = none).
     pub priority: i32,
@@ -130,7 +130,7 @@ pub use crate::pci::IrqLine;
 ///
 /// Every method may be called concurrently from any number of threads (contract §1.18).
 pub trait Host: Sync {
-    // ---- threads and per-thread slots (§3, §4) ----
+    // ---- threads and per-thread slots (contract §3, §4) ----
 
     /// Creates and starts a host thread running `start` with `curlwp` = NULL. Must not wait
     /// for the new thread to make progress. Errors: EAGAIN, ENOMEM.
@@ -144,7 +144,7 @@ pub trait Host: Sync {
     fn curlwp(&self) -> *mut c_void;
     /// Sets the calling thread's `curlwp` slot.
     fn set_curlwp(&self, lwp: *mut c_void);
-    /// Stores the calling thread's rump system-call errno (§1.6).
+    /// Stores the calling thread's rump system-call errno (contract §1.6).
     fn set_errno(&self, errno: i32);
 
     // ---- blocking (used by crate::sync) ----
@@ -157,7 +157,7 @@ pub trait Host: Sync {
     /// callable from the host's interrupt code if [`IrqLine::raise`] is used there.
     fn wake(&self, word: &AtomicU32, count: u32);
 
-    // ---- time (§6) ----
+    // ---- time (contract §6) ----
 
     /// Monotonic time since an arbitrary origin; advances while the caller spins.
     fn monotonic(&self) -> Duration;
@@ -166,7 +166,7 @@ pub trait Host: Sync {
     /// Sleeps until the monotonic clock reaches `deadline` (returns at once if it has).
     fn sleep_until(&self, deadline: Duration);
 
-    // ---- memory (§1.2) ----
+    // ---- memory (contract §1.2) ----
 
     /// Allocates `layout` (size > 0). The rump heap needs VA-contiguous = PA-contiguous memory.
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>>;
@@ -176,7 +176,7 @@ pub trait Host: Sync {
     /// `ptr` came from `alloc(layout)` with this exact `layout` and is not used afterwards.
     unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout);
 
-    // ---- randomness, console, parameters, process (§1.7, §1.8, §8) ----
+    // ---- randomness, console, parameters, process (contract §1.7, §1.8, §8) ----
 
     /// Fills a prefix of `buf` (at least one byte when `buf` is not empty) without blocking.
     fn random(&self, buf: &mut [u8]) -> Result<usize, Errno>;
@@ -198,10 +198,10 @@ pub trait Host: Sync {
     fn kill(&self, _pid: i64, _signal: i32) -> Result<(), Errno> {
         Ok(())
     }
-    /// Stops the rump subsystem / machine; `code` -1 means panic (§1.7).
+    /// Stops the rump subsystem / machine; `code` -1 means panic (contract §1.7, §13).
     fn exit(&self, code: i32) -> !;
 
-    // ---- files and block devices (§5); names are opaque host strings ----
+    // ---- files and block devices (contract §5); names are opaque host strings ----
 
     /// Opens `name`; returns a small non-negative descriptor.
     fn open(&self, _name: &CStr, _flags: OpenFlags) -> Result<i32, Errno> {
@@ -228,7 +228,7 @@ pub trait Host: Sync {
         Err(Errno::EBADF)
     }
 
-    // ---- PCI (§9); the defaults describe a machine without PCI ----
+    // ---- PCI (contract §9); the defaults describe a machine without PCI ----
 
     /// Reads the dword at `reg`; a missing device reads as `0xffff_ffff` with `Ok`.
     fn pci_config_read(&self, _bus: u32, _dev: u32, _fun: u32, _reg: u32) -> Result<u32, Errno> {
@@ -249,7 +249,7 @@ pub trait Host: Sync {
     fn pci_map_mmio(&self, _phys: u64, _len: u64) -> Option<NonNull<c_void>> {
         None
     }
-    /// Records `cookie -> (bus, dev, fun, intrline)` (§9.7 step 2).
+    /// Records `cookie -> (bus, dev, fun, intrline)` (contract §9.7 step 2).
     fn pci_irq_map(
         &self,
         _bus: u32,
@@ -277,11 +277,11 @@ pub trait Host: Sync {
     /// # Safety
     /// `virt` and `size` come from one `dma_alloc` call and the memory is not used afterwards.
     unsafe fn dma_free(&self, _virt: NonNull<u8>, _size: usize) {}
-    /// Bus address of any rump kernel virtual address (§9.6).
+    /// Bus address of any rump kernel virtual address (contract §9.6).
     fn virt_to_bus(&self, virt: *const c_void) -> u64 {
         virt as u64
     }
-    /// Enables port I/O for the rump code (§9.5); Ok means `PCI_FLAGS_IO_OKAY`.
+    /// Enables port I/O for the rump code (contract §9.5); Ok means `PCI_FLAGS_IO_OKAY`.
     fn pci_iospace_init(&self) -> Result<(), Errno> {
         Err(Errno::ENOTSUP)
     }

@@ -1,4 +1,4 @@
-//! The rump heap on top of `Host::alloc`, keeping the real alignment for `free` (§1.2).
+//! The rump heap on `Host::alloc`, keeping the real alignment for `free` (docs/contract.md §1.2).
 //!
 //! `rumpuser_free` gets the length back but not the alignment. The alignment is therefore a
 //! function of the length for the common cases: page-multiple lengths are page aligned,

@@ -1,11 +1,11 @@
-//! PCI interrupt delivery for `rumpcomp_pci_irq_establish` (contract §9.7).
+//! PCI interrupt delivery for `rumpcomp_pci_irq_establish` (docs/contract.md §9.7).
 //!
 //! Each established handler gets an [`IrqLine`] and a dispatcher thread with a permanent lwp
-//! (§2.9). The host's hard ISR masks and acknowledges the line and calls
+//! (contract §2.9). The host's hard ISR masks and acknowledges the line and calls
 //! [`IrqLine::raise`]; the dispatcher wakes, calls `hyp_backend_schedule(1, NULL)` (state S
 //! with the giant lock), runs the handler, `hyp_backend_unschedule` (which also runs pending
 //! softints), and tells the host with `Host::pci_irq_done` that it may unmask. Handlers never
-//! run in the ISR itself (§2.10 item 9).
+//! run in the ISR itself (contract §2.10 item 9).
 
 extern crate alloc;
 
@@ -26,7 +26,7 @@ pub struct IrqLine {
 }
 
 // SAFETY: `handler`/`data` are the rump driver's, registered to be called from a host
-// thread (§9.7); only the dispatcher thread calls them. `pending` is atomic.
+// thread (contract §9.7); only the dispatcher thread calls them. `pending` is atomic.
 unsafe impl Sync for IrqLine {}
 // SAFETY: as above; the line is only moved before it is shared.
 unsafe impl Send for IrqLine {}
@@ -56,7 +56,7 @@ impl IrqLine {
                 let _scheduled = sched::Scheduled::new(1);
                 if let Some(handler) = self.handler {
                     // SAFETY: the driver's handler with its own argument, in state S holding
-                    // the giant lock, on a host thread (§9.7).
+                    // the giant lock, on a host thread (contract §9.7).
                     let _claimed: c_int = unsafe { handler(self.data) };
                 }
             }

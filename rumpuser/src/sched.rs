@@ -1,10 +1,10 @@
-//! The scheduling upcall protocol (contract §2): giving the rump vCPU back around waits.
+//! The scheduling upcall protocol (docs/contract.md §2): giving the rump vCPU back around waits.
 //!
 //! `rumpuser_init` stores a copy of the rump kernel's upcall table here. Blocking hypercalls
-//! use [`Unscheduled`] (§2.4's "KLOCK_WRAP"): `hyp_backend_unschedule(0, &n, interlock)`
+//! use [`Unscheduled`] (contract §2.4's "KLOCK_WRAP"): `hyp_backend_unschedule(0, &n, interlock)`
 //! before the wait, `hyp_backend_schedule(n, interlock)` after it. Service threads use
-//! [`enter_persistent_lwp`] and [`Scheduled`] (§2.9). Nothing here may run in the `_nowrap`
-//! calls or for SPIN mutexes; those paths never reach this module.
+//! [`enter_persistent_lwp`] and [`Scheduled`] (contract §2.9). Nothing here may run in the
+//! `_nowrap` calls or for SPIN mutexes; those paths never reach this module.
 //!
 //! Before `rumpuser_init` (or when a table entry is NULL) the upcalls are skipped, which
 //! lets the Rust tests use the locks without a rump kernel.
@@ -20,7 +20,7 @@ use crate::abi::RumpuserHyperup;
 
 static UPCALLS: AtomicPtr<RumpuserHyperup> = AtomicPtr::new(ptr::null_mut());
 
-/// Stores a copy of the upcall table (§1.1). A later call replaces it; the old copy is
+/// Stores a copy of the upcall table (contract §1.1). A later call replaces it; the old copy is
 /// leaked on purpose so that a concurrent reader never sees freed memory.
 pub(crate) fn set_upcalls(table: RumpuserHyperup) {
     let copy = Box::into_raw(Box::new(table));
@@ -37,8 +37,8 @@ fn upcalls() -> Option<&'static RumpuserHyperup> {
 pub(crate) fn backend_unschedule(interlock: *mut c_void) -> c_int {
     let mut nlocks: c_int = 0;
     if let Some(f) = upcalls().and_then(|t| t.hyp_backend_unschedule) {
-        // SAFETY: the rump kernel's own upcall, called as §2.2 specifies: release all (0),
-        // a valid out-pointer for the count, and an interlock it compares by address only.
+        // SAFETY: the rump kernel's own upcall, called as contract §2.2 specifies: release all
+        // (0), a valid out-pointer for the count, and an interlock it compares by address only.
         unsafe { f(0, &mut nlocks, interlock) };
     }
     nlocks
@@ -47,13 +47,13 @@ pub(crate) fn backend_unschedule(interlock: *mut c_void) -> c_int {
 /// `hyp_backend_schedule(nlocks, interlock)`: U -> S.
 pub(crate) fn backend_schedule(nlocks: c_int, interlock: *mut c_void) {
     if let Some(f) = upcalls().and_then(|t| t.hyp_backend_schedule) {
-        // SAFETY: paired with a preceding `backend_unschedule` on this thread (§2.8), whose
-        // curlwp is still set, as §2.2 requires.
+        // SAFETY: paired with a preceding `backend_unschedule` on this thread (contract §2.8),
+        // whose curlwp is still set, as contract §2.2 requires.
         unsafe { f(nlocks, interlock) };
     }
 }
 
-/// The vCPU is released for the lifetime of this value (§2.4). Drop reschedules.
+/// The vCPU is released for the lifetime of this value (contract §2.4). Drop reschedules.
 #[must_use = "dropping it at once reschedules immediately"]
 pub(crate) struct Unscheduled {
     nlocks: c_int,
@@ -66,7 +66,7 @@ impl Unscheduled {
         Self::with_interlock(ptr::null_mut())
     }
 
-    /// Releases the vCPU; `interlock` is the mutex of a cv wait (§2.5 step 1).
+    /// Releases the vCPU; `interlock` is the mutex of a cv wait (contract §2.5 step 1).
     pub(crate) fn with_interlock(interlock: *mut c_void) -> Self {
         Unscheduled {
             nlocks: backend_unschedule(interlock),
@@ -81,14 +81,14 @@ impl Drop for Unscheduled {
     }
 }
 
-/// Runs `work` with the vCPU released (the "KLOCK_WRAP" pattern of §2.4).
+/// Runs `work` with the vCPU released (the "KLOCK_WRAP" pattern of contract §2.4).
 pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
     let _unscheduled = Unscheduled::new();
     work()
 }
 
 /// Gives a host service thread a permanent lwp: `hyp_schedule; hyp_lwproc_newlwp(0);
-/// hyp_unschedule` (§2.9). The thread is in state U afterwards.
+/// hyp_unschedule` (contract §2.9). The thread is in state U afterwards.
 pub(crate) fn enter_persistent_lwp() {
     let Some(table) = upcalls() else { return };
     if let (Some(schedule), Some(newlwp), Some(unschedule)) = (
@@ -96,7 +96,7 @@ pub(crate) fn enter_persistent_lwp() {
         table.hyp_lwproc_newlwp,
         table.hyp_unschedule,
     ) {
-        // SAFETY: called on a fresh host thread in state N, the sequence §2.9 prescribes.
+        // SAFETY: called on a fresh host thread in state N, the sequence contract §2.9 prescribes.
         unsafe {
             schedule();
             let error = newlwp(0);
@@ -109,7 +109,7 @@ pub(crate) fn enter_persistent_lwp() {
     }
 }
 
-/// A service thread holds a vCPU (state S) for the lifetime of this value (§2.9).
+/// A service thread holds a vCPU (state S) for the lifetime of this value (contract §2.9).
 pub(crate) struct Scheduled;
 
 impl Scheduled {

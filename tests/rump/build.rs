@@ -1,5 +1,6 @@
 //! Builds the C contract suite and, when `RUMP_COMPONENTS` names a directory, links the rump
-//! component archives found there (whole-archive, contract §7.2) for `tests/components.rs`.
+//! component archives found there (whole-archive, docs/contract.md §7.2) for
+//! `tests/components.rs`.
 //!
 //! Nothing is built from NetBSD sources here: the archives are whatever the user placed in
 //! that directory. With the variable unset the build needs no component at all.

@@ -1,4 +1,4 @@
-//! The virtio block driver (virtio 1.x §5.2) over the modern PCI transport, one request queue,
+//! The virtio block driver (virtio 1.x section 5.2) over the modern PCI transport, one queue,
 //! interrupt-driven: MSI-X when the device has it, else its INTx line (`pci=nomsi` forces INTx).
 //!
 //! A request becomes a descriptor chain: a 16-byte header the device reads, the caller's buffer

@@ -1,4 +1,4 @@
-//! The modern virtio PCI transport (virtio 1.x §4.1): configuration structures found through
+//! The modern virtio PCI transport (virtio 1.x section 4.1): configuration structures found through
 //! vendor-specific capabilities and mapped from the BARs they name.
 //!
 //! Owns the common configuration (feature negotiation, status, queue set-up), the notification
@@ -17,7 +17,7 @@ const CONFIG_NOTIFY: u8 = 2;
 const CONFIG_ISR: u8 = 3;
 const CONFIG_DEVICE: u8 = 4;
 
-// Common configuration layout (§4.1.4.3).
+// Common configuration layout (virtio 1.x section 4.1.4.3).
 const DEVICE_FEATURE_SELECT: usize = 0x00;
 const DEVICE_FEATURE: usize = 0x04;
 const DRIVER_FEATURE_SELECT: usize = 0x08;
@@ -33,16 +33,16 @@ const QUEUE_DESC: usize = 0x20;
 const QUEUE_DRIVER: usize = 0x28;
 const QUEUE_DEVICE: usize = 0x30;
 
-/// Device status bits (§2.1).
+/// Device status bits (virtio 1.x section 2.1).
 pub const STATUS_ACKNOWLEDGE: u8 = 1;
 pub const STATUS_DRIVER: u8 = 2;
 pub const STATUS_DRIVER_OK: u8 = 4;
 pub const STATUS_FEATURES_OK: u8 = 8;
 pub const STATUS_FAILED: u8 = 128;
 
-/// "No MSI-X vector" (§4.1.5.1.2).
+/// "No MSI-X vector" (virtio 1.x section 4.1.5.1.2).
 pub const NO_VECTOR: u16 = 0xffff;
-/// Feature bit every modern device offers and the driver must accept (§6.1).
+/// Feature bit every modern device offers and the driver must accept (virtio 1.x section 6.1).
 pub const FEATURE_VERSION_1: u64 = 1 << 32;
 
 /// Why a virtio device could not be set up.
@@ -142,7 +142,7 @@ impl Transport {
         Ok(transport)
     }
 
-    /// Resets the device and waits until it reads back status 0 (§4.1.4.3.2).
+    /// Resets the device and waits until it reads back status 0 (virtio 1.x section 4.1.4.3.2).
     pub fn reset(&self) {
         self.common.write_u8(DEVICE_STATUS, 0);
         while self.common.read_u8(DEVICE_STATUS) != 0 {
@@ -162,7 +162,7 @@ impl Transport {
     }
 
     /// Acknowledges the device, offers `wanted ∩ offered` (which must include VERSION_1) and
-    /// checks FEATURES_OK (§3.1.1 steps 1-6). Returns the accepted features.
+    /// checks FEATURES_OK (virtio 1.x section 3.1.1, steps 1-6). Returns the accepted features.
     pub fn negotiate(&self, wanted: u64) -> Result<u64, VirtioError> {
         self.add_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER);
         let mut offered = 0u64;

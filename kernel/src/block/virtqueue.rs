@@ -1,11 +1,11 @@
-//! A split virtqueue (virtio 1.x §2.7): descriptor table, available ring and used ring in one
-//! physically contiguous DMA buffer.
+//! A split virtqueue (virtio 1.x section 2.7): descriptor table, available ring and used ring in
+//! one physically contiguous DMA buffer.
 //!
 //! The driver owns the descriptor table and the available ring; the device owns the used ring.
 //! All accesses to the shared memory are volatile; a release fence orders descriptor writes
-//! before the available index that publishes them (§2.7.13), and an acquire fence orders the
-//! used index before the entries it covers (§2.7.14). The queue itself is not locked: its owner
-//! (the driver) keeps it behind its own lock.
+//! before the available index that publishes them (section 2.7.13), and an acquire fence orders
+//! the used index before the entries it covers (section 2.7.14). The queue itself is not locked:
+//! its owner (the driver) keeps it behind its own lock.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{fence, Ordering};

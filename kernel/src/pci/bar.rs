@@ -1,6 +1,6 @@
 //! Base address registers: decoding, sizing, and uncached mappings of memory BARs.
 //!
-//! Sizing follows PCI Local Bus 3.0 §6.2.5.1: with I/O and memory decoding turned off in the
+//! Sizing follows PCI Local Bus 3.0 section 6.2.5.1: with I/O and memory decoding turned off in the
 //! command register, write all ones, read back the size mask, restore the original value, then
 //! restore the command register. It runs once per function during enumeration, before any driver
 //! owns the device.
@@ -250,7 +250,8 @@ impl BarRegion {
         self.region.write_u32(offset, value)
     }
 
-    /// Writes a 64-bit register as two 32-bit halves, low first (virtio 1.x §4.1.3.1 allows it).
+    /// Writes a 64-bit register as two 32-bit halves, low first (virtio 1.x section 4.1.3.1
+    /// allows it).
     pub fn write_u64_split(&self, offset: usize, value: u64) {
         self.region.write_u32(offset, value as u32);
         self.region.write_u32(offset + 4, (value >> 32) as u32);

@@ -1,8 +1,8 @@
-//! The capability list, and MSI / MSI-X programming (PCI Local Bus 3.0 §6.7, §6.8).
+//! The capability list, and MSI / MSI-X programming (PCI Local Bus 3.0 sections 6.7 and 6.8).
 //!
 //! MSI messages target one local APIC: address `0xFEE0_0000 | apic_id << 12`, data = vector,
-//! fixed delivery, edge-triggered (Intel SDM vol. 3 §11.11). The MSI-X table lives in a memory
-//! BAR and is mapped for as long as the returned [`MsixTable`] lives.
+//! fixed delivery, edge-triggered (Intel SDM vol. 3 section 11.11). The MSI-X table lives in a
+//! memory BAR and is mapped for as long as the returned [`MsixTable`] lives.
 
 use alloc::vec::Vec;
 

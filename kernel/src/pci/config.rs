@@ -308,7 +308,7 @@ pub fn write_u8(address: Address, offset: u16, value: u8) -> Result<(), PciError
     write_u32(address, aligned, word)
 }
 
-/// Offsets of the common header (PCI Local Bus 3.0 §6.1).
+/// Offsets of the common header (PCI Local Bus 3.0 section 6.1).
 pub const VENDOR_ID: u16 = 0x00;
 pub const COMMAND: u16 = 0x04;
 pub const STATUS: u16 = 0x06;

@@ -1,6 +1,6 @@
 //! File systems through the linked rump kernel: register a kernel block device with rump's etfs,
 //! mount it with NetBSD's own driver (ext2fs), and list, stat and read files — the rump side of
-//! "compare native and rump ext2". Only built with components (contract §10.2-10.4). Runs on
+//! "compare native and rump ext2". Only built with components (docs/contract.md §10.2-§10.4). Runs on
 //! the client thread (see `super::call`).
 
 use alloc::ffi::CString;

@@ -3,7 +3,7 @@
 //!
 //! Every call into the rump kernel runs on a client thread of its own ([`call`]) while the
 //! caller waits for it or for the rump kernel to halt: a rump panic parks the client thread
-//! (contract §12), and the caller — the boot thread or the shell — carries on.
+//! (docs/contract.md §13), and the caller — the boot thread or the shell — carries on.
 //!
 //! May import: `sched`, `sync`, `time`, `block`, `console`.
 //!

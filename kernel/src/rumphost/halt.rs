@@ -1,5 +1,5 @@
 //! A rump kernel that panics (or exits) stops the rump kernel, not the native one
-//! (contract §12).
+//! (docs/contract.md §13.1).
 //!
 //! `rumpuser_exit` lands in [`halt`]: it records why, masks the interrupt lines of the devices
 //! the rump kernel drives and turns off their bus mastering (so no DMA lands in memory nobody

@@ -113,7 +113,7 @@ impl Host for KernelHost {
             return Err(Errno::EINVAL);
         }
         // SAFETY: joinable tokens are made by `spawn` from `Box::into_raw` and joined once
-        // (contract §4.3).
+        // (docs/contract.md §4.3).
         let handle = unsafe { Box::from_raw(token.0 as *mut JoinHandle) };
         handle.join();
         halt::checkpoint();
@@ -204,6 +204,7 @@ impl Host for KernelHost {
     }
 
     fn exit(&self, code: i32) -> ! {
+        // A panic or halt stops the rump kernel only (contract §13.1).
         halt::halt(code)
     }
 

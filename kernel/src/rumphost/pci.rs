@@ -88,7 +88,7 @@ pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
     match MmioRegion::map(physical, length as usize) {
         Ok(region) => {
             let address = region.virtual_address();
-            core::mem::forget(region); // rump never unmaps (contract §9.5)
+            core::mem::forget(region); // rump never unmaps (docs/contract.md §9.5)
             NonNull::new(address as *mut c_void)
         }
         Err(error) => {

@@ -1,5 +1,5 @@
-//! Exports for host files and block devices (contract §1.3, §5). All of them release the
-//! vCPU around the host call (§2.4, §2.6), since any of them may wait for a device.
+//! Exports for host files and block devices (docs/contract.md §1.3, §5). All of them release the
+//! vCPU around the host call (contract §2.4, §2.6), since any of them may wait for a device.
 
 use core::ffi::{c_char, c_int, c_void};
 
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn rumpuser_close(fd: c_int) -> c_int {
 }
 
 /// `int rumpuser_getfileinfo(const char *name, uint64_t *size, int *type);` — `size` and
-/// `type` may be NULL (§5.2).
+/// `type` may be NULL (contract §5.2).
 ///
 /// # Safety
 /// `name` is a C string; `size`/`type` are NULL or writable.

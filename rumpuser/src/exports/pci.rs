@@ -1,4 +1,4 @@
-//! Exports for the rump PCI hypercalls (contract §9). None of them upcalls or blocks long.
+//! Exports for the rump PCI hypercalls (docs/contract.md §9). None of them upcalls or blocks long.
 
 use core::ffi::{c_int, c_uint, c_ulong, c_void};
 use core::ptr::{self, NonNull};
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn rumpcomp_pci_dmafree(vacookie: c_ulong, size: usize) {
 }
 
 /// `int rumpcomp_pci_dmamem_map(struct rumpcomp_pci_dmaseg *dss, size_t nseg, size_t totlen,
-///  void **vap);` — accepts segments that are contiguous in VA (§9.6).
+///  void **vap);` — accepts segments that are contiguous in VA (contract §9.6).
 ///
 /// # Safety
 /// `dss` points to `nseg` segments; `vap` is writable.

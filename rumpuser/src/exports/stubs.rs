@@ -1,4 +1,4 @@
-//! Sysproxy hypercalls (contract §1.16): never used by a kernel host, all ENOSYS.
+//! Sysproxy hypercalls (docs/contract.md §1.16): never used by a kernel host, all ENOSYS.
 
 use core::ffi::{c_char, c_int, c_void};
 

@@ -1,7 +1,7 @@
-//! Exports for mutexes, rwlocks and condition variables (contract §1.11-§1.13, §2.4, §2.5).
+//! Exports for mutexes, rwlocks and condvars (docs/contract.md §1.11-§1.13, §2.4, §2.5).
 //!
-//! The objects are boxed `crate::sync` types; the C side holds the box pointer. A void
-//! hypercall cannot fail, so allocation failure panics (§0.2) and an unknown lock type too.
+//! The objects are boxed `crate::sync` types; the C side holds the box pointer. A void hypercall
+//! cannot fail, so allocation failure panics (contract §0.2), and so does an unknown lock type.
 
 extern crate alloc;
 
@@ -216,7 +216,8 @@ pub unsafe extern "C" fn rumpuser_cv_destroy(cv: *mut RumpuserCv) {
 /// `void rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx);`
 ///
 /// # Safety
-/// `cv` and `mtx` are live; `mtx` is held by the caller, or is the scheduler interlock (§2.5 A).
+/// `cv` and `mtx` are live; `mtx` is held by the caller, or is the scheduler interlock
+/// (contract §2.5 A).
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_cv_wait(cv: *mut RumpuserCv, mtx: *mut RumpuserMtx) {
     // SAFETY: forwarded caller contract.
@@ -245,7 +246,7 @@ pub unsafe extern "C" fn rumpuser_cv_timedwait(
     sec: i64,
     nsec: i64,
 ) -> c_int {
-    // The deadline is fixed before unscheduling (§1.13).
+    // The deadline is fixed before unscheduling (contract §1.13).
     let deadline = host()
         .monotonic()
         .saturating_add(super::duration(sec, nsec));

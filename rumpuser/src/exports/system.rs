@@ -1,6 +1,6 @@
 //! Exports for init, memory, clocks, parameters, console, process, randomness and curlwp.
 //!
-//! Contract §1.1, §1.2, §1.4-§1.8, §1.10, §1.14-§1.16, §3, §6, §8.
+//! docs/contract.md §1.1, §1.2, §1.4-§1.8, §1.10, §1.14, §1.15, §3, §6, §8.
 
 extern crate alloc;
 
@@ -46,7 +46,8 @@ pub unsafe extern "C" fn rumpuser_malloc(
         .map_err(|_| Errno::EINVAL)
         .and_then(|align| memory::allocate(len, align));
     let mem = result.map_or(ptr::null_mut(), |p| p.as_ptr().cast());
-    // SAFETY: `memp` is writable per the caller's contract; NULL is stored on failure (§1.2).
+    // SAFETY: `memp` is writable per the caller's contract; NULL is stored on failure
+    // (contract §1.2).
     unsafe { memp.write(mem) };
     c_status(result.map(|_| ()))
 }
@@ -209,7 +210,7 @@ pub unsafe extern "C" fn rumpuser_exit(value: c_int) -> ! {
     host().exit(value)
 }
 
-/// `void rumpuser_putchar(int ch);` (never unschedules, §2.10 item 7)
+/// `void rumpuser_putchar(int ch);` (never unschedules, contract §2.10 item 7)
 ///
 /// # Safety
 /// None beyond the C ABI.
@@ -289,7 +290,7 @@ pub unsafe extern "C" fn rumpuser_curlwp() -> *mut Lwp {
 }
 
 /// `void rumpuser_dl_bootstrap(rump_modinit_fn, rump_symload_fn, rump_compload_fn);`
-/// A no-op in a static link: librump walks its link sets itself (§7.1).
+/// A no-op in a static link: librump walks its link sets itself (contract §7.1).
 ///
 /// # Safety
 /// None: the callbacks are not called.
@@ -301,7 +302,7 @@ pub unsafe extern "C" fn rumpuser_dl_bootstrap(
 ) {
 }
 
-/// `int rumpuser_daemonize_begin(void);` — ENOSYS (§1.15).
+/// `int rumpuser_daemonize_begin(void);` — ENOSYS (contract §1.15).
 ///
 /// # Safety
 /// None beyond the C ABI.
@@ -310,7 +311,7 @@ pub unsafe extern "C" fn rumpuser_daemonize_begin() -> c_int {
     Errno::ENOSYS.0
 }
 
-/// `int rumpuser_daemonize_done(int error);` — ENOSYS (§1.15).
+/// `int rumpuser_daemonize_done(int error);` — ENOSYS (contract §1.15).
 ///
 /// # Safety
 /// None beyond the C ABI.

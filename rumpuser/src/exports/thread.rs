@@ -1,4 +1,4 @@
-//! Exports for threads (contract §1.9, §4).
+//! Exports for threads (docs/contract.md §1.9, §4).
 
 use core::ffi::{c_char, c_int, c_void};
 
@@ -16,13 +16,13 @@ struct RumpEntry {
 }
 
 // SAFETY: the rump kernel creates the thread precisely to run `f(arg)` on another host
-// thread (§4.1); the pointer is handed over, not shared.
+// thread (contract §4.1); the pointer is handed over, not shared.
 unsafe impl Send for RumpEntry {}
 
 impl RumpEntry {
     fn run(self) {
         // SAFETY: `f` is the rump kernel's entry (`threadbouncer`/`lwpbouncer`), called once
-        // with its own argument on a fresh thread in state N (§4.1).
+        // with its own argument on a fresh thread in state N (contract §4.1).
         unsafe { (self.f)(self.arg) };
     }
 }
@@ -61,7 +61,7 @@ pub unsafe extern "C" fn rumpuser_thread_create(
     c_return(result, |token| {
         if joinable {
             // SAFETY: checked non-null above; writable per the caller's contract. The
-            // non-joinable case may pass NULL and is never written (§4.1).
+            // non-joinable case may pass NULL and is never written (contract §4.1).
             unsafe { cookie.write(token.0 as *mut c_void) };
         }
     })
@@ -70,13 +70,13 @@ pub unsafe extern "C" fn rumpuser_thread_create(
 /// `void rumpuser_thread_exit(void) __dead;`
 ///
 /// # Safety
-/// Called on a thread made by `rumpuser_thread_create`, in state N (§4.2).
+/// Called on a thread made by `rumpuser_thread_create`, in state N (contract §4.2).
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_thread_exit() -> ! {
     host().exit_thread()
 }
 
-/// `int rumpuser_thread_join(void *cookie);` — releases the vCPU while joining (§4.3).
+/// `int rumpuser_thread_join(void *cookie);` — releases the vCPU while joining (contract §4.3).
 ///
 /// # Safety
 /// `cookie` came from a joinable `rumpuser_thread_create` and is joined once.

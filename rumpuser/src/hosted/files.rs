@@ -5,7 +5,7 @@ use core::ffi::CStr;
 use crate::errno::Errno;
 use crate::host::{Access, FileInfo, FileKind, OpenFlags, SyncFlags};
 
-/// Linux errno -> NetBSD errno (contract §0.2). 1..=34 agree except 11.
+/// Linux errno -> NetBSD errno (docs/contract.md §0.2). 1..=34 agree except 11.
 pub(crate) fn netbsd_errno(linux: i32) -> Errno {
     Errno(match linux {
         libc::EAGAIN => 35,

@@ -5,7 +5,7 @@
 //! returns. Instead it marks its exit record (waking a joiner) and offers itself for the next
 //! `spawn`: the new work runs on top of the old frames. A thread is reused only while less than
 //! a quarter of its stack is in use and the idle pool is small; otherwise it parks for good, as
-//! the contract allows (§4.2).
+//! docs/contract.md §4.2 allows.
 
 extern crate alloc;
 
@@ -20,7 +20,7 @@ use std::sync::{Condvar, Mutex};
 use crate::errno::Errno;
 use crate::host::{JoinToken, ThreadAttrs, ThreadStart};
 
-/// Stack size of rump threads (NetBSD code expects user-space sized stacks, §4.1).
+/// Stack size of rump threads (NetBSD code expects user-space sized stacks, contract §4.1).
 const STACK_SIZE: usize = 1 << 20;
 /// A thread is reused only while its stack use is below this.
 const REUSE_STACK_LIMIT: usize = STACK_SIZE / 4;
@@ -127,7 +127,7 @@ impl Threads {
                 slot = idle.ready.wait(slot).unwrap_or_else(|e| e.into_inner());
             };
             drop(slot);
-            // A new thread starts with curlwp = NULL (§4.1); the old work left it cleared.
+            // A new thread starts with curlwp = NULL (contract §4.1); the old work cleared it.
             crate::host::Host::set_curlwp(host, ptr::null_mut());
             run(job);
         }
@@ -154,7 +154,7 @@ pub(crate) fn join(host: &super::HostedHost, token: JoinToken) -> Result<(), Err
     if record.is_null() {
         return Err(Errno::EINVAL);
     }
-    // SAFETY: a joinable token is `Arc::into_raw` from `spawn`, joined once (§4.3).
+    // SAFETY: a joinable token is `Arc::into_raw` from `spawn`, joined once (contract §4.3).
     let record = unsafe { Arc::from_raw(record) };
     while record.done.load(Ordering::Acquire) == 0 {
         crate::host::Host::wait(host, &record.done, 0, None);

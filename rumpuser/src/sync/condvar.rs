@@ -1,4 +1,4 @@
-//! `struct rumpuser_cv`: a sequence-counter condition variable with the §2.5 wait protocol.
+//! `struct rumpuser_cv`: a sequence-counter condvar, waiting as docs/contract.md §2.5 says.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -9,7 +9,7 @@ use crate::host::WaitOutcome;
 use crate::install::host;
 use crate::sched;
 
-/// A rump condition variable (§1.13). Mesa semantics; `seq` changes on every signal.
+/// A rump condition variable (contract §1.13). Mesa semantics; `seq` changes on every signal.
 pub struct RumpuserCv {
     seq: AtomicU32,
     waiters: AtomicU32,
@@ -59,7 +59,7 @@ impl RumpuserCv {
         }
     }
 
-    /// `rumpuser_cv_wait` / `rumpuser_cv_timedwait`, the exact protocol of §2.5.
+    /// `rumpuser_cv_wait` / `rumpuser_cv_timedwait`, the exact protocol of contract §2.5.
     pub fn wait(&self, mtx: &RumpuserMtx, deadline: Option<Duration>) -> Wake {
         let interlock = mtx as *const RumpuserMtx as *mut c_void;
         // (1) Release the vCPU before touching the mutex; in case A librump takes it here.

@@ -1,4 +1,4 @@
-//! `struct rumpuser_mtx`: a futex mutex with owner tracking and the §2.4 enter protocol.
+//! `struct rumpuser_mtx`: a futex mutex with owner tracking, entered per docs/contract.md §2.4.
 
 use core::ffi::{c_int, c_void};
 use core::ptr;
@@ -14,7 +14,7 @@ const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 const CONTENDED: u32 = 2;
 
-/// A rump mutex (§1.11). `flags` are the `RUMPUSER_MTX_*` bits given at init.
+/// A rump mutex (contract §1.11). `flags` are the `RUMPUSER_MTX_*` bits given at init.
 pub struct RumpuserMtx {
     state: AtomicU32,
     flags: c_int,
@@ -93,8 +93,8 @@ impl RumpuserMtx {
         }
     }
 
-    /// `rumpuser_mutex_enter` (§1.11, §2.4): try first; a contended adaptive mutex releases
-    /// the vCPU around the blocking acquire and records the owner before rescheduling.
+    /// `rumpuser_mutex_enter` (contract §1.11, §2.4): try first; a contended adaptive mutex
+    /// releases the vCPU around the blocking acquire and records the owner before rescheduling.
     pub fn enter(&self) {
         if self.try_lock_raw() {
             self.set_owner();

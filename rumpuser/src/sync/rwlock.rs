@@ -20,7 +20,8 @@ pub enum RwKind {
     Writer,
 }
 
-/// A rump reader/writer lock (§1.12). `state` = WRITER bit | WAITERS bit | reader count.
+/// A rump reader/writer lock (docs/contract.md §1.12).
+/// `state` = WRITER bit | WAITERS bit | reader count.
 pub struct RumpuserRw {
     state: AtomicU32,
     owner: AtomicPtr<c_void>,
@@ -101,7 +102,7 @@ impl RumpuserRw {
         }
     }
 
-    /// `rumpuser_rw_enter`: try first, else release the vCPU around the wait (§2.4).
+    /// `rumpuser_rw_enter`: try first, else release the vCPU around the wait (contract §2.4).
     pub fn enter(&self, kind: RwKind) {
         if !self.try_lock_raw(kind) {
             let _unscheduled = sched::Unscheduled::new();

@@ -1,5 +1,6 @@
 /*
- * checks_condvar.c -- condition variables (§1.13) and the exact wait protocol (§2.5).
+ * checks_condvar.c -- condition variables (docs/contract.md §1.13) and the exact wait
+ * protocol (contract §2.5).
  */
 #include "contract.h"
 
@@ -94,7 +95,7 @@ static void check_timeout(void)
 	    bs ? bs->nlocks : -1);
 	rumpuser_mutex_exit(m);
 
-	/* Three reacquire orders (§2.5 B, C, D), observed at backend_schedule. */
+	/* Three reacquire orders (contract §2.5 B, C, D), observed at backend_schedule. */
 	static const struct { const char *name; int flags; int held; } cases[] = {
 		{ "cv_adaptive_mutex_before_vcpu", RUMPUSER_MTX_KMUTEX, 1 },
 		{ "cv_spin_kmutex_vcpu_before_mutex", RUMPUSER_MTX_SPIN | RUMPUSER_MTX_KMUTEX, 0 },
@@ -115,7 +116,7 @@ static void check_timeout(void)
 		rumpuser_mutex_destroy(cm);
 	}
 
-	/* §2.5 A: the interlock is librump's scheduler mutex, not held on entry or return. */
+	/* contract §2.5 A: the interlock is librump's scheduler mutex, not held on entry or return. */
 	seq = contract_seq();
 	rv = rumpuser_cv_timedwait(cv, contract_sched_mtx, 0, 2000000);
 	int free_after = rumpuser_mutex_tryenter(contract_sched_mtx) == 0;

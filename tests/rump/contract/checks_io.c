@@ -1,5 +1,6 @@
 /*
- * checks_io.c -- files (§5.2, §5.4, §5.5), block I/O (§5.3), exit and kill (§1.7).
+ * checks_io.c -- files (docs/contract.md §5.2, §5.4, §5.5), block I/O (contract §5.3),
+ * exit and kill (contract §1.7).
  */
 #include "contract.h"
 

@@ -1,5 +1,6 @@
 /*
- * checks_locks.c -- init (§1.1), curlwp (§3), mutexes (§1.11, §2.4), rwlocks (§1.12).
+ * checks_locks.c -- init (docs/contract.md §1.1), curlwp (contract §3), mutexes
+ * (contract §1.11, §2.4), rwlocks (contract §1.12).
  */
 #include "contract.h"
 

@@ -1,6 +1,7 @@
 /*
- * checks_system.c -- threads (§4), clocks (§6), parameters (§8), randomness (§1.8),
- * memory (§1.2), link sets (§7.1), stubs (§1.15), console (§1.7), PCI (§9).
+ * checks_system.c -- threads (docs/contract.md §4), clocks (contract §6), parameters
+ * (contract §8), randomness (contract §1.8), memory (contract §1.2), link sets
+ * (contract §7.1), stubs (contract §1.15, §1.16), console (contract §1.7), PCI (contract §9).
  */
 #include "contract.h"
 
@@ -84,7 +85,7 @@ void checks_clock(void)
 	    (long long)(now_ns() - t0));
 }
 
-/* ---- link sets (§7.1) ---- */
+/* ---- link sets (contract §7.1) ---- */
 
 static const int component_marker = 17;
 __attribute__((section("link_set_rump_components"), used, retain))

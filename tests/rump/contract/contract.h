@@ -2,9 +2,10 @@
  * contract.h -- shared parts of the rumpuser contract suite.
  *
  * The suite plays the rump kernel: it calls rumpuser_init with recording upcalls, keeps a
- * fake lwp per thread, and checks each rule of ../../../../shared/rumpuser/CONTRACT.md as a
- * named check printing "ok NAME" or "FAIL NAME: WHY". It uses only rumpuser.h and
- * contract_platform.h (no libc), so the kernel can link the same sources.
+ * fake lwp per thread, and checks each rule of the hypercall contract, docs/contract.md
+ * ("contract §N" in these files is its section N), as a named check printing "ok NAME" or
+ * "FAIL NAME: WHY". It uses only rumpuser.h and contract_platform.h (no libc), so the
+ * kernel can link the same sources.
  */
 #ifndef CONTRACT_H
 #define CONTRACT_H

@@ -325,7 +325,7 @@ static int up_lwproc_rfork(void *priv, int flags, const char *comm)
 	return 6; /* ENXIO, as librump without sysproxy */
 }
 
-/* §2.2: create a new lwp for the calling thread; it survives hyp_unschedule. */
+/* docs/contract.md §2.2: create a new lwp for the calling thread; it survives hyp_unschedule. */
 static int up_lwproc_newlwp(int pid)
 {
 	struct lwp *old = rumpuser_curlwp();
@@ -441,7 +441,7 @@ int wait_flag(volatile int *flag, long ms)
 int contract_main(void)
 {
 	failures = passes = 0;
-	out("# rumpuser contract suite (CONTRACT.md v17)\n");
+	out("# rumpuser contract suite (docs/contract.md, v17)\n");
 	checks_init();
 	checks_curlwp();
 	checks_mutex();

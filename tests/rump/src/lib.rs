@@ -1,7 +1,7 @@
 //! Rump test support: runs the C contract suite against the hosted rumpuser backend.
 //!
-//! The suite in `contract/` plays the rump kernel (contract §2, §3, §5 ...) and prints one
-//! `ok NAME` / `FAIL NAME: WHY` line per check. [`run_contract`] runs it in this process;
+//! The suite in `contract/` plays the rump kernel (docs/contract.md §2, §3, §5 ...) and prints
+//! one `ok NAME` / `FAIL NAME: WHY` line per check. [`run_contract`] runs it in this process;
 //! `tests/contract.rs` turns failures into a failing `cargo test`.
 
 use core::ffi::c_int;

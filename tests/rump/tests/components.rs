@@ -1,7 +1,7 @@
 //! Real rump components over the hosted backend: boot, etfs, mount ext2, list, read.
 //!
 //! Runs only when the build found the ext2 archive set in `RUMP_COMPONENTS` (see build.rs
-//! and COMPONENTS.md); otherwise it prints `SKIPPED: ...` and passes. Contract §10 gives
+//! and COMPONENTS.md); otherwise it prints `SKIPPED: ...` and passes. docs/contract.md §10 gives
 //! the public rump API used here and the exact linker symbols of the system calls.
 
 #[cfg(not(rump_components))]
@@ -38,7 +38,7 @@ mod with_components {
     fn read_file(path: &CStr) -> Vec<u8> {
         let mut out = Vec::new();
         let mut buf = [0u8; 4096];
-        // SAFETY: valid C strings and buffers; the calling thread is in state N (§10).
+        // SAFETY: valid C strings and buffers; the calling thread is in state N (contract §10).
         unsafe {
             let fd = check(
                 "open",
@@ -116,7 +116,7 @@ mod with_components {
         let pristine = std::fs::read(&image).unwrap();
 
         let _ = rumpuser::install(HostedHost::global());
-        // SAFETY: rump_init is called once, from this thread in state N (§10.1); every
+        // SAFETY: rump_init is called once, from this thread in state N (contract §10.1); every
         // other call passes valid C strings and buffers.
         unsafe {
             assert_eq!(rump_init(), 0, "rump_init");
