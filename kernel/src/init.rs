@@ -98,12 +98,17 @@ fn start_other_cpus() -> usize {
         delay_nanos: &time::busy_wait_nanos,
         now_nanos: &time::monotonic_nanos,
         continuation: application_processor_main,
+        late_cpu: boot::info().option("late_cpu").and_then(|v| v.parse().ok()),
     };
     // SAFETY: the trampoline page (below 1 MiB) is never handed out by the frame allocator, is
     // direct-mapped writable and was identity-mapped just above.
-    let online = unsafe { smp::start_application_processors(parameters) };
-    let _ = paging::unmap_page(trampoline);
-    online
+    let outcome = unsafe { smp::start_application_processors(parameters) };
+    // A CPU that was given up on may still be inside the trampoline: unmapping it under that
+    // CPU would make it triple-fault and reset the whole machine.
+    if !outcome.trampoline_in_use {
+        let _ = paging::unmap_page(trampoline);
+    }
+    outcome.online
 }
 
 /// Prints why the kernel cannot continue and stops cleanly (QEMU exits with failure).

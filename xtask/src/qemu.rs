@@ -270,7 +270,16 @@ impl Session {
                 if let Some(end) = find(self.output()) {
                     return Ok(end);
                 }
-                return Err(format!("QEMU exited ({status}) before '{needle}' appeared"));
+                // With -no-reboot, a machine reset (a triple fault) ends QEMU with status 0;
+                // the kernel itself always leaves through isa-debug-exit (odd codes >= 33).
+                let why = if status.code() == Some(0) {
+                    " (status 0: the machine reset itself, most likely a triple fault)"
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "QEMU exited ({status}){why} before '{needle}' appeared"
+                ));
             }
             if Instant::now() > self.deadline {
                 self.kill();

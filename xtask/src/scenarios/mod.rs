@@ -20,6 +20,7 @@ mod rump;
 mod rump_ext2;
 mod rump_halt;
 mod rump_usb;
+mod smp;
 
 pub use bench::bench;
 use devices::*;
@@ -31,6 +32,7 @@ use rump::*;
 use rump_ext2::*;
 use rump_halt::*;
 use rump_usb::*;
+use smp::*;
 
 pub(super) fn boot(
     kernel: &std::path::Path,
@@ -77,6 +79,11 @@ fn plan() -> Vec<(String, Plan)> {
             Box::new(move |k, a| shell_scenario(k, a, memory, cpus)),
         );
     }
+    run("smp_late_cpu_given_up".into(), Box::new(late_cpu_scenario));
+    run(
+        "smp_50_boots_under_load".into(),
+        Box::new(smp_boots_under_load_scenario),
+    );
     run("initrd_root".into(), Box::new(initrd_scenario));
     run("firmware_without_acpi".into(), Box::new(no_acpi_scenario));
     run(
