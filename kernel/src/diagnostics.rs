@@ -120,7 +120,15 @@ pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
             described = true;
         });
         if !described && vector == 14 {
-            if let Some(t) = crate::mm::paging::translate(address) {
+            let translation = crate::mm::paging::translate(address);
+            if translation.is_some_and(|t| t.user) && code & 4 == 0 {
+                if code & 16 != 0 {
+                    report!("the kernel tried to execute a user page (stopped by SMEP)\n");
+                } else {
+                    report!("kernel access to a user page (stopped by SMAP)\n");
+                }
+            }
+            if let Some(t) = translation {
                 report!(
                     "the page is mapped ({}{})\n",
                     if t.writable { "writable" } else { "read-only" },

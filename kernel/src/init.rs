@@ -35,6 +35,14 @@ impl PhysicalReader for EarlyPhysicalReader {
     }
 }
 
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
 /// Allocates this CPU's IST stacks (each behind a guard page, kept for good) and loads its GDT
 /// and TSS.
 fn load_descriptor_tables(cpu_index: usize) -> Result<(), MemoryError> {
@@ -153,6 +161,13 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
         stop("unsupported CPU", &format_args!("it lacks {missing}"));
     }
     cpu::enable_vector_state(&features);
+    let protections = cpu::enable_protections(&features);
+    log::info!(
+        "CPU protections: SMEP {}, SMAP {}, UMIP {}",
+        on_off(protections.smep),
+        on_off(protections.smap),
+        on_off(protections.umip)
+    );
 
     // 4. Frames, then page tables (which allocate frames), then the heap (which needs both).
     let kernel_range = paging::kernel_physical_range();

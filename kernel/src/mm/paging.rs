@@ -102,17 +102,38 @@ fn map_range_4k(
     Ok(())
 }
 
+/// Physical range of the kernel's text and read-only data: its direct-map alias is read-only,
+/// so W^X holds for every mapping of those frames, not only the image's own.
+fn read_only_image_frames() -> (u64, u64) {
+    let sections = kernel_sections();
+    (
+        sections.text.0 - KERNEL_VMA,
+        sections.rodata.1.next_multiple_of(4096) - KERNEL_VMA,
+    )
+}
+
 fn direct_map(
     table: &mut OffsetPageTable<'static>,
     start: u64,
     end: u64,
 ) -> Result<(), MemoryError> {
-    let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
+    let writable = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
+    let read_only = Flags::PRESENT | Flags::NO_EXECUTE | Flags::GLOBAL;
+    let (image_start, image_end) = read_only_image_frames();
+    let overlaps_image = |from: u64, to: u64| from < image_end && image_start < to;
     let mut phys = start & !0xfff;
     let end = end.next_multiple_of(4096);
     while phys < end {
         let virt = VirtAddr::new(phys + DIRECT_MAP_BASE);
-        if phys.is_multiple_of(2 << 20) && phys + (2 << 20) <= end {
+        let flags = if overlaps_image(phys, phys + 4096) {
+            read_only
+        } else {
+            writable
+        };
+        if phys.is_multiple_of(2 << 20)
+            && phys + (2 << 20) <= end
+            && !overlaps_image(phys, phys + (2 << 20))
+        {
             let page = Page::<Size2MiB>::containing_address(virt);
             let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(phys));
             // SAFETY: the direct map aliases RAM only through this window, never the image's rights.
@@ -293,6 +314,8 @@ pub struct Translation {
     pub writable: bool,
     pub executable: bool,
     pub cache_disabled: bool,
+    /// Reachable from user mode.
+    pub user: bool,
 }
 
 /// Walks the kernel page tables for `virt`. Uses `try_lock` so it is safe in fault reports.
@@ -315,6 +338,7 @@ pub fn translate(virt: u64) -> Option<Translation> {
                 writable: flags.contains(Flags::WRITABLE),
                 executable: !flags.contains(Flags::NO_EXECUTE),
                 cache_disabled: flags.contains(Flags::NO_CACHE),
+                user: flags.contains(Flags::USER_ACCESSIBLE),
             })
         }
         _ => None,

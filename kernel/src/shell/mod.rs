@@ -265,6 +265,14 @@ fn cpus(_: &str) {
         crate::arch::cpus::online_count(),
         core::str::from_utf8(&features.vendor).unwrap_or("?")
     );
+    let protections = cpu::protections();
+    let on = |bit: bool| if bit { "on" } else { "off" };
+    println!(
+        "protections (CR4): SMEP {}, SMAP {}, UMIP {}",
+        on(protections.smep),
+        on(protections.smap),
+        on(protections.umip)
+    );
     for index in 0..crate::arch::cpus::cpu_count() {
         let apic = crate::arch::cpus::apic_id_of(index).unwrap_or(u32::MAX);
         match crate::arch::percpu::of(index) {

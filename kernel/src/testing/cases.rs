@@ -181,6 +181,47 @@ kernel_test!(
 
 fn kernel_sections_are_mapped_write_xor_execute() -> Result<(), String> {
     let sections = paging::kernel_sections();
+    // Every page of text and read-only data, through the image mapping and through its
+    // direct-map alias: none may be writable, and only text may be executable.
+    let read_only = [
+        ("text", sections.text, true),
+        ("rodata", sections.rodata, false),
+    ];
+    for (name, (start, end), executable) in read_only {
+        let mut page = start & !0xfff;
+        while page < end {
+            let image =
+                paging::translate(page).ok_or(alloc::format!("{name} page {page:#x} unmapped"))?;
+            check!(
+                !image.writable && image.executable == executable,
+                "{name} page {page:#x} is mapped {}{}",
+                if image.writable {
+                    "writable"
+                } else {
+                    "read-only"
+                },
+                if image.executable { ", executable" } else { "" }
+            );
+            let alias = crate::mm::phys_to_virt(image.physical);
+            if let Some(direct) = paging::translate(alias) {
+                check!(
+                    !direct.writable && !direct.executable,
+                    "the direct-map alias {alias:#x} of {name} page {page:#x} is {}{}",
+                    if direct.writable {
+                        "writable"
+                    } else {
+                        "read-only"
+                    },
+                    if direct.executable {
+                        ", executable"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            page += 4096;
+        }
+    }
     let text = paging::translate(sections.text.0).ok_or("text not mapped")?;
     check!(text.executable && !text.writable, "text must be RX");
     let rodata = paging::translate(sections.rodata.0).ok_or("rodata not mapped")?;
@@ -196,6 +237,20 @@ fn kernel_sections_are_mapped_write_xor_execute() -> Result<(), String> {
     );
     Ok(())
 }
+fn cpu_protections_match_the_cpu() -> Result<(), String> {
+    let features = crate::arch::cpu::features();
+    let on = crate::arch::cpu::protections();
+    check!(
+        on.smep == features.smep && on.smap == features.smap && on.umip == features.umip,
+        "CR4 has {on:?}; the CPU offers SMEP {}, SMAP {}, UMIP {}",
+        features.smep,
+        features.smap,
+        features.umip
+    );
+    Ok(())
+}
+kernel_test!(cpu_smep_smap_umip, cpu_protections_match_the_cpu);
+
 kernel_test!(
     mm_write_xor_execute,
     kernel_sections_are_mapped_write_xor_execute

@@ -131,6 +131,23 @@ pub fn trigger_fault(name: &str) -> ! {
             // SAFETY: none — the kernel text is mapped read-only; this write must fault.
             unsafe { core::ptr::write_volatile((text + 0x100) as *mut u8, 0x90) };
         }
+        "write-text-alias" => {
+            let text = crate::mm::paging::kernel_sections().text.0;
+            let alias = crate::mm::phys_to_virt(text - crate::mm::KERNEL_VMA);
+            // SAFETY: none — the direct-map alias of kernel text is read-only; this must fault.
+            unsafe { core::ptr::write_volatile((alias + 0x100) as *mut u8, 0x90) };
+        }
+        "kernel-reads-user-page" => {
+            use x86_64::structures::paging::PageTableFlags as Flags;
+            const USER_PAGE: u64 = 0x0000_0010_0000_0000;
+            let frame = crate::mm::frames::allocate(1, 1, u64::MAX).expect("a frame");
+            let flags =
+                Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE | Flags::NO_EXECUTE;
+            crate::mm::paging::map_page(USER_PAGE, frame, flags).expect("user page mapped");
+            // SAFETY: none — with SMAP on, this kernel read of a user page must fault.
+            unsafe { core::ptr::read_volatile(USER_PAGE as *const u64) };
+            crate::println!("the kernel read a user page without a fault (SMAP is off)");
+        }
         "general-protection" => {
             // SAFETY: none — a non-canonical address raises #GP, which is the point.
             unsafe { core::ptr::read_volatile(0x8000_0000_0000_0000u64 as *const u64) };

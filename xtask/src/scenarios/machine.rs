@@ -86,6 +86,12 @@ pub(super) fn shell_scenario(
             "'cpus' should report '{expected}', said:\n{cpus_answer}"
         ));
     }
+    // `-cpu max` offers SMEP, SMAP and UMIP; the kernel turns all three on.
+    if !cpus_answer.contains("protections (CR4): SMEP on, SMAP on, UMIP on") {
+        return Err(format!(
+            "'cpus' should show SMEP, SMAP and UMIP on:\n{cpus_answer}"
+        ));
+    }
     let uptime = session.ask("uptime")?;
     if !uptime.contains("up ") || !uptime.contains("UTC") {
         return Err(format!("'uptime' answer malformed:\n{uptime}"));

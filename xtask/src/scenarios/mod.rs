@@ -169,6 +169,22 @@ const FAULTS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "write-text-alias",
+        &[
+            "page fault (#PF",
+            "protection violation, write",
+            "the page is mapped (read-only, no-execute)",
+        ],
+    ),
+    (
+        "kernel-reads-user-page",
+        &[
+            "page fault (#PF",
+            "protection violation, read",
+            "kernel access to a user page (stopped by SMAP)",
+        ],
+    ),
+    (
         "general-protection",
         &[
             "CPU EXCEPTION: general protection fault (#GP) (vector 13)",

@@ -20,6 +20,12 @@ pub struct Features {
     pub rdrand: bool,
     pub rdseed: bool,
     pub huge_1g: bool,
+    /// Supervisor-mode execution prevention: the kernel cannot run user pages.
+    pub smep: bool,
+    /// Supervisor-mode access prevention: the kernel cannot touch user pages by accident.
+    pub smap: bool,
+    /// User-mode instruction prevention: SGDT, SIDT, SLDT, SMSW, STR fault in user mode.
+    pub umip: bool,
     pub vendor: [u8; 12],
 }
 
@@ -38,10 +44,11 @@ pub fn features() -> Features {
     } else {
         0
     };
-    let leaf7 = if leaf0.eax >= 7 {
-        __cpuid_count(7, 0).ebx
+    let (leaf7, leaf7_ecx) = if leaf0.eax >= 7 {
+        let leaf = __cpuid_count(7, 0);
+        (leaf.ebx, leaf.ecx)
     } else {
-        0
+        (0, 0)
     };
     let mut vendor = [0u8; 12];
     vendor[0..4].copy_from_slice(&leaf0.ebx.to_le_bytes());
@@ -62,6 +69,9 @@ pub fn features() -> Features {
         rdrand: bit(leaf1.ecx, 30),
         rdseed: bit(leaf7, 18),
         huge_1g: ext_max >= 0x8000_0001 && bit(ext1.edx, 26),
+        smep: bit(leaf7, 7),
+        smap: bit(leaf7, 20),
+        umip: bit(leaf7_ecx, 2),
         vendor,
     }
 }
@@ -111,6 +121,40 @@ pub fn enable_vector_state(features: &Features) {
         unsafe {
             core::arch::asm!("xsetbv", in("ecx") 0, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nomem, nostack))
         };
+    }
+}
+
+/// Which of SMEP, SMAP and UMIP are on in this CPU's CR4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protections {
+    pub smep: bool,
+    pub smap: bool,
+    pub umip: bool,
+}
+
+/// Turns on SMEP, SMAP and UMIP where the CPU has them (every CPU, at start-up): the kernel then
+/// can neither run nor, by accident, read or write user pages.
+pub fn enable_protections(features: &Features) -> Protections {
+    let mut cr4 = Cr4::read();
+    cr4.set(
+        Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION,
+        features.smep,
+    );
+    cr4.set(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION, features.smap);
+    cr4.set(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION, features.umip);
+    // SAFETY: the kernel maps nothing user-accessible that it runs or touches without meaning
+    // to; these bits only add faults for such accesses.
+    unsafe { Cr4::write(cr4) };
+    protections()
+}
+
+/// The protections CR4 has on this CPU now.
+pub fn protections() -> Protections {
+    let cr4 = Cr4::read();
+    Protections {
+        smep: cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION),
+        smap: cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION),
+        umip: cr4.contains(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION),
     }
 }
 

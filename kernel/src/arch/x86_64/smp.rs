@@ -219,7 +219,9 @@ extern "C" fn application_processor_entry(index: u64) -> ! {
     // The IDT first: from here on a fault is reported instead of becoming a triple fault (the
     // trampoline's GDT has the kernel's code selector, which the IDT gates name).
     idt::load_this_cpu();
-    cpu::enable_vector_state(&cpu::features());
+    let features = cpu::features();
+    cpu::enable_vector_state(&features);
+    cpu::enable_protections(&features);
     let continuation = CONTINUATION.load(Ordering::Acquire);
     // SAFETY: CONTINUATION holds the `fn(usize) -> !` stored before any CPU was started.
     let continuation = unsafe { core::mem::transmute::<usize, fn(usize) -> !>(continuation) };
