@@ -43,6 +43,8 @@ pub struct ArchiveInfo {
     /// Every symbol some member references, including those another member defines (build
     /// options show up as references that are present or absent).
     pub referenced: BTreeSet<String>,
+    /// The symbols each member references but does not define itself, by member name.
+    pub referenced_by_member: BTreeMap<String, BTreeSet<String>>,
     /// Relocation counts by ELF `r_type`, for loaded (`SHF_ALLOC`) sections only.
     pub relocations: BTreeMap<u32, usize>,
     /// `member: section` for every TLS section (`.tdata`, `.tbss`, `SHF_TLS`).
@@ -130,6 +132,10 @@ fn read_object(
         }
         if symbol.is_undefined() {
             if symbol.is_global() || symbol.is_weak() {
+                info.referenced_by_member
+                    .entry(member.to_string())
+                    .or_default()
+                    .insert(name.to_string());
                 let weak = symbol.is_weak();
                 undefined
                     .entry(name.to_string())

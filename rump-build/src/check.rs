@@ -105,11 +105,18 @@ pub fn check_archives(dir: &Path, archives: Vec<ArchiveInfo>, exports: &HostExpo
 
     let variants: Vec<_> = archives.iter().map(variant_of).collect();
     let (mut refusals, mut warnings) = symbol_findings(&archives, &unresolved, exports);
-    // USB DMA is a compile-time option, visible only as a reference that is there or not.
+    // USB DMA is a compile-time option, visible only as a reference that is there or not: the
+    // USB core's usbdi (the member defining usbd_transfer) calls the DMA allocator only when
+    // NUSB_DMA was on. Its buffer allocator is static and inlined, so it carries no symbol.
     for archive in &archives {
-        if archive.defined.contains("rumpns_usbd_alloc_buffer")
-            && !archive.referenced.contains("rumpns_usb_allocmem_flags")
-        {
+        let usbdi = archive.strong_definitions.get("rumpns_usbd_transfer");
+        let calls_dma_allocator = |member: &String| {
+            archive
+                .referenced_by_member
+                .get(member)
+                .is_some_and(|names| names.contains("rumpns_usb_allocmem_flags"))
+        };
+        if usbdi.is_some_and(|member| !calls_dma_allocator(member)) {
             refusals.push(Refusal::UsbWithoutDma {
                 archive: archive.name.clone(),
             });

@@ -154,11 +154,11 @@ impl fmt::Display for Refusal {
             ),
             Refusal::UsbWithoutDma { archive } => write!(
                 f,
-                "{archive} was built without USB DMA support (its usbdi never calls \
-                 usb_allocmem_flags: the generated usb_dma.h was not seen, NUSB_DMA is 0), but \
+                "{archive} was built without USB DMA support (its usbdi, the member defining \
+                 usbd_transfer, never calls usb_allocmem_flags: NUSB_DMA was 0), but \
                  EHCI/OHCI/UHCI use DMA buffers; the first transfer fails a kernel assertion \
-                 (\"ub_usedma == false\") or uses unmapped buffers; rebuild it with NUSB_DMA=1 \
-                 defined"
+                 (\"ub_usedma == false\") or uses unmapped buffers; the kernel needs a USB core \
+                 compiled with NUSB_DMA=1"
             ),
             Refusal::Constructors { archive, sections } => write!(
                 f,
