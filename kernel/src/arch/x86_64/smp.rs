@@ -6,7 +6,7 @@
 //!
 //! A CPU that is slow to start (a busy host delays a virtual CPU for seconds) must never run on
 //! another CPU's start-up parameters or find the trampoline gone. So the boot CPU and each new
-//! CPU settle its fate with one compare-and-swap on [`HANDSHAKE`]: the new CPU turns
+//! CPU settle its fate with one compare-and-swap on `HANDSHAKE`: the new CPU turns
 //! `STARTING(i)` into `ARRIVED(i)` as its first act in Rust, or the boot CPU, at its deadline,
 //! turns it into `ABANDONED(i)`. An abandoned CPU that turns up later halts itself without
 //! touching anything; the boot CPU starts no further CPUs after abandoning one (their parameters
