@@ -25,6 +25,7 @@ static LISTENER: AtomicUsize = AtomicUsize::new(0);
 /// through `rumpuser_putchar` before it calls `rumpuser_exit`).
 struct ConsoleLines {
     current: String,
+    last: Option<String>,
     panic: Option<String>,
 }
 
@@ -32,6 +33,7 @@ static CONSOLE: IrqSpinLock<ConsoleLines> = IrqSpinLock::new(
     "rump-console-lines",
     ConsoleLines {
         current: String::new(),
+        last: None,
         panic: None,
     },
 );
@@ -47,6 +49,9 @@ pub fn console_byte(byte: u8) {
             let line = core::mem::take(&mut lines.current);
             if let Some(start) = line.find("panic: ") {
                 lines.panic = Some(String::from(line[start..].trim_end()));
+            }
+            if !line.trim().is_empty() {
+                lines.last = Some(String::from(line.trim_end()));
             }
         }
         b'\r' => {}
@@ -97,11 +102,14 @@ pub fn halt(code: i32) -> ! {
     if HALTED.swap(true, Ordering::AcqRel) {
         park(); // another rump thread got here first
     }
-    let reason = if code == -1 {
-        let line = CONSOLE.lock().panic.clone();
-        line.unwrap_or_else(|| String::from("panic (no message on the rump console)"))
-    } else {
-        alloc::format!("exited with code {code}")
+    let reason = {
+        let lines = CONSOLE.lock();
+        match (code, &lines.panic, &lines.last) {
+            (-1, Some(panic), _) => panic.clone(),
+            (-1, None, Some(last)) => alloc::format!("panic (last console line: {last})"),
+            (-1, None, None) => String::from("panic (no message on the rump console)"),
+            (code, _, _) => alloc::format!("exited with code {code}"),
+        }
     };
     let reason = REASON.call_once(|| reason);
     let (lines, devices) = super::pci::quiesce();

@@ -18,7 +18,8 @@ use crate::sync::spin::IrqSpinLock;
 /// cookie → (device address, GSI once attached).
 static COOKIES: IrqSpinLock<BTreeMap<u32, (Address, Option<u32>)>> =
     IrqSpinLock::new("rump-pci-cookies", BTreeMap::new());
-/// Devices whose configuration space the rump kernel wrote (it drives them).
+/// Devices a rump driver has taken: it turned on their bus mastering (NetBSD's bus probe writes
+/// the configuration space of every function, so a write alone says nothing).
 static DRIVEN: IrqSpinLock<BTreeSet<Address>> =
     IrqSpinLock::new("rump-pci-driven", BTreeSet::new());
 /// DMA allocations by virtual address: (physical, frames).
@@ -45,8 +46,12 @@ pub fn config_write(
     register: u32,
     value: u32,
 ) -> Result<(), Errno> {
-    if let Some(address) = Address::new(bus as u8, device as u8, function as u8) {
-        DRIVEN.lock().insert(address);
+    let enables_bus_mastering = register == u32::from(config::COMMAND)
+        && value & u32::from(config::COMMAND_BUS_MASTER) != 0;
+    if enables_bus_mastering {
+        if let Some(address) = Address::new(bus as u8, device as u8, function as u8) {
+            DRIVEN.lock().insert(address);
+        }
     }
     config::write_u32_at(bus, device, function, register, value).map_err(errno)
 }
