@@ -170,6 +170,8 @@ pub enum DiagnosticKind {
     },
     /// A pax extended header record is malformed.
     BadPaxRecord,
+    /// A sparse file's map is malformed; the entry was skipped.
+    BadSparseMap(SparseMapError),
     /// The archive ends without the two zero blocks that mark its end.
     MissingEndMarker,
     /// A single zero block is followed by more headers.
@@ -256,6 +258,7 @@ impl fmt::Display for DiagnosticKind {
                 "entry size {size} runs past the end of the archive ({available} bytes left)"
             ),
             Self::BadPaxRecord => f.write_str("malformed pax extended header"),
+            Self::BadSparseMap(error) => write!(f, "malformed sparse map ({error}); entry skipped"),
             Self::MissingEndMarker => f.write_str("archive ends without an end-of-archive marker"),
             Self::LoneZeroBlock => {
                 f.write_str("lone zero block before more headers; stopped there")
@@ -281,6 +284,83 @@ impl fmt::Display for DiagnosticKind {
             ),
             Self::Duplicate { replaced } => {
                 write!(f, "duplicate entry replaces an earlier {replaced}")
+            }
+        }
+    }
+}
+
+/// What is wrong with a sparse file's map (GNU tar's old GNU, pax 0.0, 0.1 and 1.0 formats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SparseMapError {
+    /// A number in the map, or the real size, is not a number.
+    UnreadableNumber,
+    /// The map stops before its last entry (a 1.0 map past the data, an offset without a size).
+    Incomplete,
+    /// A region starts before the end of the one before it.
+    Unordered {
+        /// Where the region starts in the file.
+        offset: u64,
+    },
+    /// A region ends past the file's real size.
+    PastRealSize {
+        /// Where the region starts in the file.
+        offset: u64,
+        /// Its length.
+        length: u64,
+        /// The real size.
+        real_size: u64,
+    },
+    /// The regions add up to a different amount of data than the entry stores.
+    StoredSize {
+        /// Bytes the map describes.
+        described: u64,
+        /// Bytes the entry stores.
+        stored: u64,
+    },
+    /// `GNU.sparse.numblocks` disagrees with the map.
+    Count {
+        /// The declared number of regions.
+        declared: u64,
+        /// The number found.
+        found: u64,
+    },
+    /// No `GNU.sparse.realsize` (or `GNU.sparse.size`) record.
+    MissingRealSize,
+    /// A pax sparse format other than 0.0, 0.1 and 1.0.
+    UnsupportedVersion {
+        /// `GNU.sparse.major`.
+        major: u64,
+        /// `GNU.sparse.minor`.
+        minor: u64,
+    },
+}
+
+impl fmt::Display for SparseMapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnreadableNumber => f.write_str("unreadable number"),
+            Self::Incomplete => f.write_str("map ends early"),
+            Self::Unordered { offset } => {
+                write!(f, "region at {offset} overlaps or precedes the one before")
+            }
+            Self::PastRealSize {
+                offset,
+                length,
+                real_size,
+            } => write!(
+                f,
+                "region of {length} bytes at {offset} ends past the real size {real_size}"
+            ),
+            Self::StoredSize { described, stored } => write!(
+                f,
+                "map describes {described} bytes of data but the entry stores {stored}"
+            ),
+            Self::Count { declared, found } => {
+                write!(f, "{declared} regions declared but {found} given")
+            }
+            Self::MissingRealSize => f.write_str("no real size"),
+            Self::UnsupportedVersion { major, minor } => {
+                write!(f, "unsupported sparse format {major}.{minor}")
             }
         }
     }

@@ -7,6 +7,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -111,7 +112,7 @@ impl<'a> Initrd<'a> {
         let mut tar_damage = None;
         while let Some(item) = reader.next_entry() {
             match item {
-                Ok(entry) => builder.add(&entry),
+                Ok(entry) => builder.add(entry),
                 Err(damage) => tar_damage = Some(damage),
             }
         }
@@ -237,6 +238,10 @@ impl<'a> Initrd<'a> {
     }
 
     /// The whole content of the regular file at `path`, following symlinks.
+    ///
+    /// A sparse file has no contiguous content to lend (its holes are not stored): for one,
+    /// this fails with [`FsError::IsASymlink`] (EINVAL) like for any node that is not plain
+    /// data; [`Initrd::read`] serves it, holes as zeros.
     pub fn data(&self, path: &str) -> Result<&[u8], FsError> {
         let node = self.resolve(path)?;
         match node.kind() {
@@ -297,13 +302,13 @@ impl Builder {
         ));
     }
 
-    fn add(&mut self, entry: &Entry<'_>) {
+    fn add(&mut self, mut entry: Entry<'_>) {
         let path = match normalise(&entry.path) {
             Ok(path) => path,
-            Err(kind) => return self.note(entry, kind),
+            Err(kind) => return self.note(&entry, kind),
         };
         if path.was_absolute {
-            self.note(entry, DiagnosticKind::AbsolutePathStripped);
+            self.note(&entry, DiagnosticKind::AbsolutePathStripped);
         }
         let mut meta = Meta {
             mode: entry.mode,
@@ -315,25 +320,30 @@ impl Builder {
             // '7' is a contiguous file, an ordinary file to every reader; a trailing '/' on
             // a regular file marks a directory in pre-POSIX archives.
             b'0' | 0 | b'7' if entry.path.ends_with(b"/") => Content::Directory(BTreeMap::new()),
-            b'0' | 0 | b'7' => Content::File(entry.data.clone()),
+            // `S` is an old GNU sparse file; pax sparse files are `0` with a map.
+            b'0' | 0 | b'7' | b'S' => match entry.sparse.take() {
+                None => Content::File(entry.data.clone()),
+                Some(Ok(file)) => Content::Sparse(Arc::new(file)),
+                Some(Err(error)) => return self.note(&entry, DiagnosticKind::BadSparseMap(error)),
+            },
             b'5' | b'D' => Content::Directory(BTreeMap::new()),
             b'2' => match core::str::from_utf8(entry.link) {
                 Ok(target) => Content::Symlink(target.to_string()),
-                Err(_) => return self.note(entry, DiagnosticKind::NonUtf8Name),
+                Err(_) => return self.note(&entry, DiagnosticKind::NonUtf8Name),
             },
-            b'1' => match self.hard_link_target(entry) {
+            b'1' => match self.hard_link_target(&entry) {
                 Ok((content, target_meta)) => {
                     // A hard link shares its target's inode, so its metadata too.
                     meta = target_meta;
                     content
                 }
-                Err(kind) => return self.note(entry, kind),
+                Err(kind) => return self.note(&entry, kind),
             },
             b'V' => return, // GNU volume label: not a file
-            typeflag => return self.note(entry, DiagnosticKind::UnsupportedType { typeflag }),
+            typeflag => return self.note(&entry, DiagnosticKind::UnsupportedType { typeflag }),
         };
         if let Some(kind) = self.insert(&path.path, content, meta) {
-            self.note(entry, kind);
+            self.note(&entry, kind);
         }
     }
 
@@ -352,6 +362,7 @@ impl Builder {
         let node = &self.nodes[id];
         match &node.content {
             Content::File(range) => Ok((Content::File(range.clone()), node.meta)),
+            Content::Sparse(file) => Ok((Content::Sparse(file.clone()), node.meta)),
             Content::Symlink(link) => Ok((Content::Symlink(link.clone()), node.meta)),
             Content::Directory(_) => Err(DiagnosticKind::HardLinkToDirectory),
         }

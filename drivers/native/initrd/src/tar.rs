@@ -3,16 +3,19 @@
 //! Reads POSIX ustar (IEEE Std 1003.1 `ustar` interchange format, including the `prefix` field),
 //! GNU long names and long link names (typeflags `L` and `K`), and pax extended headers (`x` for
 //! the next entry, `g` for all later ones; keys `path`, `linkpath`, `size`, `uid`, `gid`,
-//! `mtime`). Numeric fields may be octal or GNU base-256. Header checksums are verified against
-//! both the unsigned and the signed byte sum, as historical tars differ. The reader never copies
-//! entry data: it hands out byte ranges of the stream. It stops at the first damage; each call
-//! to `next` consumes at least one block, so it always terminates.
+//! `mtime`; GNU tar's `GNU.sparse.*` keys go to `sparse.rs`, as do the map and extension
+//! headers of old GNU sparse members, typeflag `S`). Numeric fields may be octal or GNU
+//! base-256. Header checksums are verified against both the unsigned and the signed byte sum,
+//! as historical tars differ. The reader never copies entry data: it hands out byte ranges of
+//! the stream. It stops at the first damage; each call to `next` consumes at least one block,
+//! so it always terminates.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::error::{Diagnostic, DiagnosticKind};
+use crate::error::{Diagnostic, DiagnosticKind, SparseMapError};
+use crate::sparse::{self, PaxSparse, SparseFile};
 
 pub(crate) const BLOCK: usize = 512;
 
@@ -51,6 +54,8 @@ pub(crate) struct Entry<'d> {
     pub(crate) mtime: i64,
     /// Where the member's data lies in the stream (empty for links and directories).
     pub(crate) data: Range<usize>,
+    /// For a sparse file: its map, or what is wrong with it.
+    pub(crate) sparse: Option<Result<SparseFile, SparseMapError>>,
 }
 
 /// Values from pax headers (or GNU long-name headers) that override header fields.
@@ -110,6 +115,7 @@ impl<'d> Reader<'d> {
     fn read_entry(&mut self) -> Option<Result<Entry<'d>, Diagnostic>> {
         let data = self.data;
         let mut local = Overrides::default();
+        let mut sparse = PaxSparse::default();
         // An extension header seen since the last entry, for naming damage.
         let mut pending = false;
         loop {
@@ -156,11 +162,21 @@ impl<'d> Reader<'d> {
             } else {
                 size
             };
-            let available = (remaining - BLOCK) as u64;
+            // An old GNU sparse header may be followed by extension headers with more of its map.
+            let mut data_start = offset + BLOCK;
+            let mut extended = typeflag == b'S' && sparse::old_gnu_is_extended(header);
+            while extended {
+                let Some(block) = data.get(data_start..data_start + BLOCK) else {
+                    return damage(DiagnosticKind::TruncatedHeader);
+                };
+                extended = block[sparse::EXTENSION_IS_EXTENDED] != 0;
+                data_start += BLOCK;
+            }
+            let available = (data.len() - data_start) as u64;
             let Some(data_range) = usize::try_from(data_size)
                 .ok()
                 .filter(|_| data_size <= available)
-                .map(|length| offset + BLOCK..offset + BLOCK + length)
+                .map(|length| data_start..data_start + length)
             else {
                 return damage(DiagnosticKind::DataPastEnd {
                     size: data_size,
@@ -175,16 +191,37 @@ impl<'d> Reader<'d> {
                 b'L' => local.path = Some(field_bytes(content)),
                 b'K' => local.link = Some(field_bytes(content)),
                 b'x' => {
-                    if parse_pax(content, &mut local).is_err() {
+                    if parse_pax(content, &mut local, Some(&mut sparse)).is_err() {
                         return damage(DiagnosticKind::BadPaxRecord);
                     }
                 }
                 b'g' => {
-                    if parse_pax(content, &mut self.global).is_err() {
+                    if parse_pax(content, &mut self.global, None).is_err() {
                         return damage(DiagnosticKind::BadPaxRecord);
                     }
                 }
-                _ => return Some(entry(header, offset, overrides, typeflag, data_range)),
+                _ => {
+                    let mut overrides = overrides;
+                    // The real name of a pax sparse file (0.1, 1.0) wins over `path`.
+                    overrides.path = sparse.name.or(overrides.path);
+                    let map = match typeflag {
+                        b'S' => Some(sparse::old_gnu(
+                            header,
+                            &data[offset + BLOCK..data_start],
+                            data_range.clone(),
+                        )),
+                        b'0' | 0 | b'7' if sparse.is_sparse() => {
+                            Some(sparse.file(data, data_range.clone()))
+                        }
+                        _ => None,
+                    };
+                    return Some(entry(header, offset, overrides, typeflag, data_range).map(
+                        |mut entry| {
+                            entry.sparse = map;
+                            entry
+                        },
+                    ));
+                }
             }
             pending = true;
         }
@@ -281,6 +318,7 @@ fn entry<'d>(
         gid,
         mtime,
         data,
+        sparse: None,
     })
 }
 
@@ -355,7 +393,13 @@ fn verify_checksum(header: &[u8]) -> Result<(), DiagnosticKind> {
 }
 
 /// Parses pax records (`"<length> <key>=<value>\n"`, length counting the whole record).
-fn parse_pax<'d>(mut records: &'d [u8], into: &mut Overrides<'d>) -> Result<(), ()> {
+///
+/// GNU tar's sparse records go to `sparse` (a per-file header; a global one ignores them).
+fn parse_pax<'d>(
+    mut records: &'d [u8],
+    into: &mut Overrides<'d>,
+    mut sparse: Option<&mut PaxSparse<'d>>,
+) -> Result<(), ()> {
     while !records.is_empty() {
         let space = records.iter().position(|&byte| byte == b' ').ok_or(())?;
         let length = decimal(&records[..space]).ok_or(())?;
@@ -367,6 +411,12 @@ fn parse_pax<'d>(mut records: &'d [u8], into: &mut Overrides<'d>) -> Result<(), 
         records = &records[length..];
         let equals = record.iter().position(|&byte| byte == b'=').ok_or(())?;
         let (key, value) = (&record[..equals], &record[equals + 1..]);
+        if sparse
+            .as_deref_mut()
+            .is_some_and(|sparse| sparse.record(key, value))
+        {
+            continue;
+        }
         match key {
             b"path" => into.path = optional(value, Some)?,
             b"linkpath" => into.link = optional(value, Some)?,
@@ -392,7 +442,7 @@ fn optional<'d, T>(
     }
 }
 
-fn decimal(text: &[u8]) -> Option<u64> {
+pub(crate) fn decimal(text: &[u8]) -> Option<u64> {
     if text.is_empty() {
         return None;
     }
