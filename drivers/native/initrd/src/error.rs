@@ -170,6 +170,15 @@ pub enum DiagnosticKind {
     },
     /// A pax extended header record is malformed.
     BadPaxRecord,
+    /// A pax value that only sets metadata (`mtime`, `uid`, `gid`) does not parse; the entry
+    /// was kept and the value read as GNU tar reads it.
+    BadPaxValue {
+        /// The pax key.
+        key: &'static str,
+        /// The leading number of an `mtime` with trailing garbage, which was used; `None` if
+        /// the value was ignored for the header's.
+        leading: Option<i64>,
+    },
     /// A sparse file's map is malformed; the entry was skipped.
     BadSparseMap(SparseMapError),
     /// The archive ends without the two zero blocks that mark its end.
@@ -258,6 +267,19 @@ impl fmt::Display for DiagnosticKind {
                 "entry size {size} runs past the end of the archive ({available} bytes left)"
             ),
             Self::BadPaxRecord => f.write_str("malformed pax extended header"),
+            Self::BadPaxValue {
+                key,
+                leading: Some(leading),
+            } => write!(
+                f,
+                "pax `{key}` value has trailing garbage; its leading number {leading} is used"
+            ),
+            Self::BadPaxValue { key, leading: None } => {
+                write!(
+                    f,
+                    "unreadable pax `{key}` value ignored; the header's value is used"
+                )
+            }
             Self::BadSparseMap(error) => write!(f, "malformed sparse map ({error}); entry skipped"),
             Self::MissingEndMarker => f.write_str("archive ends without an end-of-archive marker"),
             Self::LoneZeroBlock => {

@@ -303,6 +303,9 @@ impl Builder {
     }
 
     fn add(&mut self, mut entry: Entry<'_>) {
+        for kind in core::mem::take(&mut entry.notes) {
+            self.note(&entry, kind);
+        }
         let path = match normalise(&entry.path) {
             Ok(path) => path,
             Err(kind) => return self.note(&entry, kind),

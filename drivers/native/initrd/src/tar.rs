@@ -56,6 +56,8 @@ pub(crate) struct Entry<'d> {
     pub(crate) data: Range<usize>,
     /// For a sparse file: its map, or what is wrong with it.
     pub(crate) sparse: Option<Result<SparseFile, SparseMapError>>,
+    /// Values that were ignored while reading the entry's extension headers.
+    pub(crate) notes: Vec<DiagnosticKind>,
 }
 
 /// Values from pax headers (or GNU long-name headers) that override header fields.
@@ -116,6 +118,7 @@ impl<'d> Reader<'d> {
         let data = self.data;
         let mut local = Overrides::default();
         let mut sparse = PaxSparse::default();
+        let mut notes = Vec::new();
         // An extension header seen since the last entry, for naming damage.
         let mut pending = false;
         loop {
@@ -191,12 +194,12 @@ impl<'d> Reader<'d> {
                 b'L' => local.path = Some(field_bytes(content)),
                 b'K' => local.link = Some(field_bytes(content)),
                 b'x' => {
-                    if parse_pax(content, &mut local, Some(&mut sparse)).is_err() {
+                    if parse_pax(content, &mut local, Some(&mut sparse), &mut notes).is_err() {
                         return damage(DiagnosticKind::BadPaxRecord);
                     }
                 }
                 b'g' => {
-                    if parse_pax(content, &mut self.global, None).is_err() {
+                    if parse_pax(content, &mut self.global, None, &mut notes).is_err() {
                         return damage(DiagnosticKind::BadPaxRecord);
                     }
                 }
@@ -218,6 +221,7 @@ impl<'d> Reader<'d> {
                     return Some(entry(header, offset, overrides, typeflag, data_range).map(
                         |mut entry| {
                             entry.sparse = map;
+                            entry.notes = notes;
                             entry
                         },
                     ));
@@ -319,6 +323,7 @@ fn entry<'d>(
         mtime,
         data,
         sparse: None,
+        notes: Vec::new(),
     })
 }
 
@@ -395,10 +400,13 @@ fn verify_checksum(header: &[u8]) -> Result<(), DiagnosticKind> {
 /// Parses pax records (`"<length> <key>=<value>\n"`, length counting the whole record).
 ///
 /// GNU tar's sparse records go to `sparse` (a per-file header; a global one ignores them).
+/// An unreadable `mtime`, `uid` or `gid` is read as GNU tar does (see `pax_mtime`, `pax_id`)
+/// with a note; other errors are returned.
 fn parse_pax<'d>(
     mut records: &'d [u8],
     into: &mut Overrides<'d>,
     mut sparse: Option<&mut PaxSparse<'d>>,
+    notes: &mut Vec<DiagnosticKind>,
 ) -> Result<(), ()> {
     while !records.is_empty() {
         let space = records.iter().position(|&byte| byte == b' ').ok_or(())?;
@@ -421,13 +429,26 @@ fn parse_pax<'d>(
             b"path" => into.path = optional(value, Some)?,
             b"linkpath" => into.link = optional(value, Some)?,
             b"size" => into.size = optional(value, decimal)?,
-            b"uid" => into.uid = optional(value, decimal)?,
-            b"gid" => into.gid = optional(value, decimal)?,
-            b"mtime" => into.mtime = optional(value, pax_time)?,
+            b"uid" => pax_id(&mut into.uid, value, "uid", notes),
+            b"gid" => pax_id(&mut into.gid, value, "gid", notes),
+            b"mtime" => pax_mtime(&mut into.mtime, value, notes),
             _ => {}
         }
     }
     Ok(())
+}
+
+/// Sets an owner id; an unreadable one leaves `slot` as it was and adds a note.
+fn pax_id(
+    slot: &mut Option<u64>,
+    value: &[u8],
+    key: &'static str,
+    notes: &mut Vec<DiagnosticKind>,
+) {
+    match optional(value, decimal) {
+        Ok(parsed) => *slot = parsed,
+        Err(()) => notes.push(DiagnosticKind::BadPaxValue { key, leading: None }),
+    }
 }
 
 /// An empty pax value cancels an earlier (global) value; anything else must parse.
@@ -452,24 +473,45 @@ pub(crate) fn decimal(text: &[u8]) -> Option<u64> {
     })
 }
 
-/// A pax time: optional sign, seconds, optional fraction (dropped).
-fn pax_time(text: &[u8]) -> Option<i64> {
+/// A pax time: optional sign, seconds, optional fraction (dropped); also returns what
+/// follows it, which is empty in a well-formed value.
+fn pax_time(text: &[u8]) -> Option<(i64, &[u8])> {
     let (negative, text) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
-    let seconds = match text.iter().position(|&byte| byte == b'.') {
-        Some(dot) => {
-            text[dot + 1..]
-                .iter()
-                .all(u8::is_ascii_digit)
-                .then_some(())?;
-            &text[..dot]
+    let digits = |text: &[u8]| text.iter().take_while(|byte| byte.is_ascii_digit()).count();
+    let whole = digits(text);
+    let value = i64::try_from(decimal(&text[..whole])?).ok()?;
+    let mut rest = &text[whole..];
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        rest = &fraction[digits(fraction)..];
+    }
+    Some((if negative { -value } else { value }, rest))
+}
+
+/// Sets `mtime` from a pax value the way GNU tar reads it: trailing garbage is dropped and the
+/// leading number used; a value without one is ignored. Either way there is a note.
+fn pax_mtime(slot: &mut Option<i64>, value: &[u8], notes: &mut Vec<DiagnosticKind>) {
+    if value.is_empty() {
+        *slot = None;
+        return;
+    }
+    match pax_time(value) {
+        Some((time, rest)) => {
+            if !rest.is_empty() {
+                notes.push(DiagnosticKind::BadPaxValue {
+                    key: "mtime",
+                    leading: Some(time),
+                });
+            }
+            *slot = Some(time);
         }
-        None => text,
-    };
-    let value = i64::try_from(decimal(seconds)?).ok()?;
-    Some(if negative { -value } else { value })
+        None => notes.push(DiagnosticKind::BadPaxValue {
+            key: "mtime",
+            leading: None,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -501,9 +543,13 @@ mod tests {
 
     #[test]
     fn pax_times() {
-        assert_eq!(pax_time(b"1700000000.5"), Some(1_700_000_000));
-        assert_eq!(pax_time(b"-12"), Some(-12));
-        assert_eq!(pax_time(b"12.x"), None);
+        let empty: &[u8] = b"";
+        assert_eq!(pax_time(b"1700000000.5"), Some((1_700_000_000, empty)));
+        assert_eq!(pax_time(b"-12"), Some((-12, empty)));
+        assert_eq!(pax_time(b"12.x"), Some((12, &b"x"[..])));
+        assert_eq!(pax_time(b"12.5.5"), Some((12, &b".5"[..])));
+        assert_eq!(pax_time(b".5"), None);
+        assert_eq!(pax_time(b"99999999999999999999"), None);
         assert_eq!(pax_time(b""), None);
     }
 }
