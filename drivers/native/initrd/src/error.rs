@@ -26,6 +26,17 @@ pub enum Error {
     },
     /// The input uses the legacy LZ4 format (`lz4 -l`), which this crate does not read.
     Lz4Legacy,
+    /// The input is zstd-compressed (a zstd frame, possibly after skippable frames).
+    Zstd,
+    /// The input starts with skippable frames (a kind LZ4 and zstd share) that are not
+    /// followed by an LZ4 frame.
+    NoFrameAfterSkippable {
+        /// Where a frame magic was expected after the skippable frames.
+        offset: u64,
+        /// The four bytes found there; `None` if the input ends (or ends inside a skippable
+        /// frame; `offset` is then the input's length).
+        found: Option<[u8; 4]>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -41,6 +52,21 @@ impl fmt::Display for Error {
                 "unknown format inside LZ4: content is not a tar archive (starts with {first_bytes:02x?})"
             ),
             Self::Lz4Legacy => f.write_str("unsupported format: legacy LZ4 frame (recompress without -l)"),
+            Self::Zstd => f.write_str("unknown format: zstd-compressed (recompress with lz4)"),
+            Self::NoFrameAfterSkippable {
+                offset,
+                found: Some(bytes),
+            } => write!(
+                f,
+                "unknown format: skippable frames followed by {bytes:02x?} at byte {offset}, not an LZ4 frame"
+            ),
+            Self::NoFrameAfterSkippable {
+                offset,
+                found: None,
+            } => write!(
+                f,
+                "unknown format: skippable frames and no LZ4 frame (input ends at byte {offset})"
+            ),
         }
     }
 }
@@ -109,6 +135,9 @@ impl fmt::Display for Lz4Damage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Truncated => f.write_str("LZ4 frame truncated"),
+            Self::TrailingData { magic: 0xFD2F_B528 } => f.write_str(
+                "undecodable data after the last LZ4 frame (magic 0xfd2fb528: a zstd frame)",
+            ),
             Self::TrailingData { magic } => {
                 write!(f, "undecodable data after the last LZ4 frame (magic {magic:#010x})")
             }

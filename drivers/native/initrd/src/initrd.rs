@@ -12,7 +12,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::{Diagnostic, DiagnosticKind, Error, FsError};
-use crate::lz4;
+use crate::lz4::{self, Start};
 use crate::node::{Content, Meta, Node, NodeId, NodeKind, NodeRef, Stat, ROOT};
 use crate::path::{components, normalise};
 use crate::tar::{self, lossy, Entry, Reader};
@@ -71,30 +71,40 @@ impl<'a> Initrd<'a> {
         bytes: &'a [u8],
         max_decompressed: usize,
     ) -> Result<(Self, Vec<Diagnostic>), Error> {
-        let first_bytes = leading_bytes(bytes);
-        let magic = u32::from_le_bytes(first_bytes);
         if bytes.is_empty() {
-            Err(Error::Empty)
-        } else if bytes.len() >= 4 && lz4::is_lz4_magic(magic) {
-            let decoded = lz4::decompress(bytes, max_decompressed);
-            let recognised = tar::looks_like_tar(&decoded.data);
-            match decoded.damage {
-                None if decoded.data.is_empty() => Err(Error::Empty),
-                None if !recognised => Err(Error::UnknownCompressedFormat {
-                    first_bytes: leading_bytes(&decoded.data),
-                }),
-                damage => {
-                    // Damaged before the first header: an empty tree plus the diagnostic.
-                    let data = if recognised { decoded.data } else { Vec::new() };
-                    Ok(Self::build(Backing::Owned(data), Format::Lz4Tar, damage))
-                }
+            return Err(Error::Empty);
+        }
+        match lz4::classify(bytes) {
+            Start::Lz4 => {}
+            Start::Legacy => return Err(Error::Lz4Legacy),
+            Start::Zstd => return Err(Error::Zstd),
+            Start::NoFrame { offset, found } => {
+                return Err(Error::NoFrameAfterSkippable {
+                    offset: offset as u64,
+                    found,
+                })
             }
-        } else if bytes.len() >= 4 && magic == lz4::LEGACY_MAGIC {
-            Err(Error::Lz4Legacy)
-        } else if tar::looks_like_tar(bytes) {
-            Ok(Self::build(Backing::Borrowed(bytes), Format::Tar, None))
-        } else {
-            Err(Error::UnknownFormat { first_bytes })
+            Start::NotFramed if tar::looks_like_tar(bytes) => {
+                return Ok(Self::build(Backing::Borrowed(bytes), Format::Tar, None))
+            }
+            Start::NotFramed => {
+                return Err(Error::UnknownFormat {
+                    first_bytes: leading_bytes(bytes),
+                })
+            }
+        }
+        let decoded = lz4::decompress(bytes, max_decompressed);
+        let recognised = tar::looks_like_tar(&decoded.data);
+        match decoded.damage {
+            None if decoded.data.is_empty() => Err(Error::Empty),
+            None if !recognised => Err(Error::UnknownCompressedFormat {
+                first_bytes: leading_bytes(&decoded.data),
+            }),
+            damage => {
+                // Damaged before the first header: an empty tree plus the diagnostic.
+                let data = if recognised { decoded.data } else { Vec::new() };
+                Ok(Self::build(Backing::Owned(data), Format::Lz4Tar, damage))
+            }
         }
     }
 
