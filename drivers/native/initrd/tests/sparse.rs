@@ -1,6 +1,6 @@
 //! Sparse files archived by GNU tar in all four of its sparse formats (old GNU `S`, pax 0.0, 0.1
 //! and 1.0), plain and LZ4-compressed: real names, real sizes, holes read as zeros, and the
-//! entries after them kept.
+//! entries after them kept. A malformed map skips its entry and nothing else.
 
 mod common;
 
@@ -8,8 +8,11 @@ use std::fs::{self, File};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
-use common::{content, lz4_compress, tar_create, tar_listing, write_file, TempDir};
-use initrd::{Format, Initrd, NodeKind, NodeRef};
+use common::{
+    content, fix_checksum, lz4_compress, pax_record, tar_create, tar_listing, write_file,
+    TarBuilder, TempDir,
+};
+use initrd::{DiagnosticKind, Format, Initrd, NodeKind, NodeRef, SparseMapError};
 
 /// A sparse source file: its apparent size and what is written where; the rest are holes.
 struct Spec {
@@ -264,4 +267,248 @@ fn huge_file_read_whole() {
         }
         assert_eq!(offset, spec.size);
     }
+}
+
+/// Pax records, key and value.
+type Records = &'static [(&'static str, &'static str)];
+
+/// A pax sparse member: its extended header records, header name and stored bytes.
+fn pax_sparse(builder: &mut TarBuilder, records: &[(&str, &str)], name: &str, stored: &[u8]) {
+    let records: String = records
+        .iter()
+        .map(|(key, value)| pax_record(key, value))
+        .collect();
+    builder.entry(b"PaxHeaders/sparse", b'x', b"", records.as_bytes());
+    builder.file(name, stored);
+}
+
+/// Parses `tar`, expecting one note about `entry` and the file after it intact.
+fn refused(tar: &[u8], entry: &str) -> DiagnosticKind {
+    let (initrd, diagnostics) = Initrd::parse(tar).unwrap();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let diagnostic = &diagnostics[0];
+    assert!(!diagnostic.is_damage(), "{diagnostic}");
+    assert_eq!(diagnostic.entry.as_deref(), Some(entry));
+    assert!(
+        diagnostic.to_string().contains("malformed sparse map"),
+        "{diagnostic}"
+    );
+    assert!(initrd.lookup(entry).is_none());
+    assert!(initrd
+        .walk()
+        .all(|(_, node)| !node.path().contains("GNUSparse")));
+    assert_eq!(initrd.data("after").unwrap(), b"after");
+    diagnostic.kind.clone()
+}
+
+#[test]
+fn malformed_pax_maps_skip_the_entry() {
+    let cases: &[(Records, &[u8], SparseMapError)] = &[
+        (
+            &[("GNU.sparse.size", "100"), ("GNU.sparse.map", "50,10,0,10")],
+            &[1; 20],
+            SparseMapError::Unordered { offset: 0 },
+        ),
+        (
+            &[("GNU.sparse.size", "100"), ("GNU.sparse.map", "95,10")],
+            &[1; 10],
+            SparseMapError::PastRealSize {
+                offset: 95,
+                length: 10,
+                real_size: 100,
+            },
+        ),
+        (
+            &[("GNU.sparse.size", "100"), ("GNU.sparse.map", "0,10,50")],
+            &[1; 10],
+            SparseMapError::Incomplete,
+        ),
+        (
+            &[("GNU.sparse.size", "100"), ("GNU.sparse.map", "0,1x")],
+            &[1; 10],
+            SparseMapError::UnreadableNumber,
+        ),
+        (
+            &[
+                ("GNU.sparse.size", "100"),
+                ("GNU.sparse.numblocks", "3"),
+                ("GNU.sparse.map", "0,10"),
+            ],
+            &[1; 10],
+            SparseMapError::Count {
+                declared: 3,
+                found: 1,
+            },
+        ),
+        // 0.0: regions describe 15 bytes, the entry stores 20.
+        (
+            &[
+                ("GNU.sparse.size", "100"),
+                ("GNU.sparse.offset", "0"),
+                ("GNU.sparse.numbytes", "10"),
+                ("GNU.sparse.offset", "20"),
+                ("GNU.sparse.numbytes", "5"),
+            ],
+            &[1; 20],
+            SparseMapError::StoredSize {
+                described: 15,
+                stored: 20,
+            },
+        ),
+        (
+            &[("GNU.sparse.size", "100"), ("GNU.sparse.numbytes", "5")],
+            &[1; 5],
+            SparseMapError::Incomplete,
+        ),
+        (
+            &[("GNU.sparse.map", "0,5")],
+            &[1; 5],
+            SparseMapError::MissingRealSize,
+        ),
+        (
+            &[
+                ("GNU.sparse.major", "2"),
+                ("GNU.sparse.minor", "0"),
+                ("GNU.sparse.realsize", "100"),
+            ],
+            &[1; 5],
+            SparseMapError::UnsupportedVersion { major: 2, minor: 0 },
+        ),
+        // 1.0: the map declares more entries than it holds before the data ends.
+        (
+            &[
+                ("GNU.sparse.major", "1"),
+                ("GNU.sparse.minor", "0"),
+                ("GNU.sparse.realsize", "100"),
+            ],
+            b"5\n0\n10\n",
+            SparseMapError::Incomplete,
+        ),
+    ];
+    for (records, stored, error) in cases {
+        let mut builder = TarBuilder::default();
+        builder.file("before", b"before");
+        let mut records = records.to_vec();
+        records.push(("GNU.sparse.name", "real-name"));
+        pax_sparse(&mut builder, &records, "GNUSparseFile.1/real-name", stored);
+        builder.file("after", b"after");
+        let tar = builder.finish();
+        assert_eq!(
+            refused(&tar, "real-name"),
+            DiagnosticKind::BadSparseMap(*error),
+            "{records:?}"
+        );
+    }
+}
+
+/// A GNU tar `--format=gnu --sparse` archive of a file with `regions` data regions and one
+/// called `after`; returns the archive and the offset of the sparse file's header.
+fn old_gnu_archive(regions: u64) -> (Vec<u8>, usize) {
+    let temp = TempDir::new("sparse-old-gnu");
+    let source = temp.join("source");
+    write_file(&source.join("after"), b"after", 0o644);
+    let file = File::create(source.join("sparse.bin")).unwrap();
+    file.set_len(regions * 65_536).unwrap();
+    for index in 0..regions {
+        file.write_all_at(b"data", index * 65_536).unwrap();
+    }
+    let archive = temp.join("archive.tar");
+    tar_create("gnu", &source, &archive, &["--sparse"]);
+    let tar = fs::read(&archive).unwrap();
+    let header = (0..tar.len() / 512)
+        .map(|block| block * 512)
+        .find(|&offset| tar[offset + 156] == b'S' && tar[offset..].starts_with(b"./sparse.bin"))
+        .expect("an old GNU sparse header");
+    (tar, header)
+}
+
+#[test]
+fn malformed_old_gnu_maps_skip_the_entry() {
+    let (tar, header) = old_gnu_archive(3);
+    let (initrd, diagnostics) = Initrd::parse(&tar).unwrap();
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(initrd.stat("sparse.bin").unwrap().size, 3 * 65_536);
+
+    // A real size smaller than the map.
+    let mut small = tar.clone();
+    small[header + 483..header + 495].copy_from_slice(b"00000000010\0");
+    fix_checksum(&mut small[header..header + 512]);
+    assert!(matches!(
+        refused(&small, "./sparse.bin"),
+        DiagnosticKind::BadSparseMap(SparseMapError::PastRealSize { real_size: 8, .. })
+    ));
+    // A map entry that is not a number.
+    let mut garbage = tar.clone();
+    garbage[header + 386 + 24..header + 386 + 30].copy_from_slice(b"12x456");
+    fix_checksum(&mut garbage[header..header + 512]);
+    assert_eq!(
+        refused(&garbage, "./sparse.bin"),
+        DiagnosticKind::BadSparseMap(SparseMapError::UnreadableNumber)
+    );
+    // Entries swapped: out of order.
+    let mut swapped = tar.clone();
+    let (first, second) = (header + 386, header + 386 + 24);
+    let entry: Vec<u8> = swapped[first..second].to_vec();
+    swapped.copy_within(second..second + 24, first);
+    swapped[second..second + 24].copy_from_slice(&entry);
+    fix_checksum(&mut swapped[header..header + 512]);
+    assert!(matches!(
+        refused(&swapped, "./sparse.bin"),
+        DiagnosticKind::BadSparseMap(SparseMapError::Unordered { .. })
+    ));
+}
+
+#[test]
+fn old_gnu_extension_headers_cut_short() {
+    // 30 regions: the header and two extension headers, the first saying another follows.
+    let (tar, header) = old_gnu_archive(30);
+    let (initrd, diagnostics) = Initrd::parse(&tar).unwrap();
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(initrd.stat("sparse.bin").unwrap().size, 30 * 65_536);
+    assert_ne!(tar[header + 482], 0);
+    assert_ne!(tar[header + 512 + 504], 0);
+    let (initrd, diagnostics) = Initrd::parse(&tar[..header + 1024 + 100]).unwrap();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].kind, DiagnosticKind::TruncatedHeader);
+    assert_eq!(diagnostics[0].offset, header as u64);
+    assert_eq!(diagnostics[0].entry.as_deref(), Some("./sparse.bin"));
+    assert!(initrd.lookup("after").is_some());
+}
+
+#[test]
+fn terabytes_claimed_by_a_tiny_archive_cost_nothing() {
+    // 2^60 bytes of hole and 5 bytes of data, in an archive of a few kilobytes.
+    let size = 1u64 << 60;
+    let mut builder = TarBuilder::default();
+    let map = format!("2\n0\n0\n{}\n5\n", size - 5);
+    let mut stored = map.into_bytes();
+    stored.resize(512, 0);
+    stored.extend_from_slice(b"tail!");
+    let size_text = size.to_string();
+    pax_sparse(
+        &mut builder,
+        &[
+            ("GNU.sparse.major", "1"),
+            ("GNU.sparse.minor", "0"),
+            ("GNU.sparse.name", "huge"),
+            ("GNU.sparse.realsize", &size_text),
+        ],
+        "GNUSparseFile.7/huge",
+        &stored,
+    );
+    builder.file("after", b"after");
+    let tar = builder.finish();
+    assert!(tar.len() <= 5 * 1024, "{}", tar.len());
+    let (initrd, diagnostics) = Initrd::parse(&tar).unwrap();
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let node = initrd.lookup("huge").unwrap();
+    assert_eq!(node.stat().size, size);
+    let mut buffer = [0xEE; 16];
+    assert_eq!(node.read(size - 11, &mut buffer), Ok(11));
+    assert_eq!(&buffer[..11], b"\0\0\0\0\0\0tail!");
+    assert_eq!(node.read(1 << 40, &mut buffer), Ok(16));
+    assert_eq!(buffer, [0; 16]);
+    assert_eq!(node.read(size, &mut buffer), Ok(0));
+    assert_eq!(node.read(u64::MAX, &mut buffer), Ok(0));
+    assert_eq!(initrd.data("after").unwrap(), b"after");
 }
