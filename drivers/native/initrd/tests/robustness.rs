@@ -1,7 +1,7 @@
 //! Seeded mutation test: thousands of damaged archives must parse without panicking or hanging.
 //!
 //! The fuzz target in `fuzz/` explores much further; this keeps a deterministic slice of that
-//! in every `cargo test` run.
+//! in every `cargo test` run, over its committed seeds (`fuzz/seeds/`) too.
 
 mod common;
 
@@ -229,4 +229,36 @@ fn random_inputs_never_panic() {
         }
         exercise(&input);
     }
+}
+
+#[test]
+fn committed_fuzz_seeds() {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let mut count = 0;
+    for entry in fs::read_dir(&directory).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let seed = fs::read(&path).unwrap();
+        match Initrd::parse(&seed) {
+            Err(error) => assert_eq!(
+                (name.as_str(), error),
+                ("skippable-then-zstd", initrd::Error::Zstd)
+            ),
+            Ok((initrd, diagnostics)) => {
+                assert!(diagnostics.is_empty(), "{name}: {diagnostics:?}");
+                for file in ["holes.bin", "regions.bin"] {
+                    assert!(initrd.lookup(file).unwrap().is_sparse(), "{name}: {file}");
+                }
+                assert_eq!(initrd.data("z-after").unwrap(), b"after\n");
+            }
+        }
+        let mut rng = Rng(count + 1);
+        for _ in 0..200 {
+            let mut input = seed.clone();
+            mutate(&mut rng, &mut input);
+            exercise(&input);
+        }
+        count += 1;
+    }
+    assert_eq!(count, 8, "seeds in {}", directory.display());
 }
