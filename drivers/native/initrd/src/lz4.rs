@@ -5,9 +5,8 @@
 //! checksums, the content size field, skippable frames and any number of concatenated frames.
 //! Block decoding itself is delegated to `lz4_flex`. `classify` tells a stream by its first
 //! frame that is not skippable, since zstd uses the same skippable frames: only an LZ4 frame
-//! there makes the stream LZ4. Decoding stops at the first damage and
-//! keeps everything decoded before it; it never panics and every loop advances through the
-//! input.
+//! there makes the stream LZ4. Decoding stops at the first damage and keeps everything decoded
+//! before it; it never panics and every loop advances through the input.
 
 use alloc::vec::Vec;
 
