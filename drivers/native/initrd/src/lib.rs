@@ -26,6 +26,7 @@ mod initrd;
 mod lz4;
 mod node;
 mod path;
+mod pax;
 mod sparse;
 mod tar;
 

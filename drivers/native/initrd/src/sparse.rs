@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use crate::error::SparseMapError;
+use crate::pax;
 use crate::tar::{self, BLOCK};
 
 /// Old GNU header: four map entries of 24 bytes (offset and size, 12 bytes each) from byte 386.
@@ -247,7 +248,7 @@ impl<'d> PaxSparse<'d> {
             }
             b"map" => self.map = Some(value),
             b"realsize" | b"size" | b"major" | b"minor" | b"numblocks" | b"offset"
-            | b"numbytes" => match tar::decimal(value) {
+            | b"numbytes" => match pax::decimal(value) {
                 Some(number) => self.number(name, number),
                 None => self.fail(SparseMapError::UnreadableNumber),
             },
@@ -331,7 +332,7 @@ fn version_0_1_map(text: &[u8], map: &mut MapBuilder) -> Result<u64, SparseMapEr
     let mut count = 0;
     while let Some(offset) = numbers.next() {
         let length = numbers.next().ok_or(SparseMapError::Incomplete)?;
-        let number = |text| tar::decimal(text).ok_or(SparseMapError::UnreadableNumber);
+        let number = |text| pax::decimal(text).ok_or(SparseMapError::UnreadableNumber);
         map.push(number(offset)?, number(length)?)?;
         count += 1;
     }
@@ -348,7 +349,7 @@ fn version_1_map(stored: &[u8], map: &mut MapBuilder) -> Result<usize, SparseMap
             .position(|&byte| byte == b'\n')
             .ok_or(SparseMapError::Incomplete)?;
         position += length + 1;
-        tar::decimal(&rest[..length]).ok_or(SparseMapError::UnreadableNumber)
+        pax::decimal(&rest[..length]).ok_or(SparseMapError::UnreadableNumber)
     };
     let count = next()?;
     // Each entry takes at least four bytes, so a huge count runs out of map before it costs.
