@@ -26,6 +26,17 @@ pub enum Error {
     },
     /// The input uses the legacy LZ4 format (`lz4 -l`), which this crate does not read.
     Lz4Legacy,
+    /// The input is zstd-compressed (a zstd frame, possibly after skippable frames).
+    Zstd,
+    /// The input starts with skippable frames (a kind LZ4 and zstd share) that are not
+    /// followed by an LZ4 frame.
+    NoFrameAfterSkippable {
+        /// Where a frame magic was expected after the skippable frames.
+        offset: u64,
+        /// The four bytes found there; `None` if the input ends (or ends inside a skippable
+        /// frame; `offset` is then the input's length).
+        found: Option<[u8; 4]>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -41,6 +52,21 @@ impl fmt::Display for Error {
                 "unknown format inside LZ4: content is not a tar archive (starts with {first_bytes:02x?})"
             ),
             Self::Lz4Legacy => f.write_str("unsupported format: legacy LZ4 frame (recompress without -l)"),
+            Self::Zstd => f.write_str("unknown format: zstd-compressed (recompress with lz4)"),
+            Self::NoFrameAfterSkippable {
+                offset,
+                found: Some(bytes),
+            } => write!(
+                f,
+                "unknown format: skippable frames followed by {bytes:02x?} at byte {offset}, not an LZ4 frame"
+            ),
+            Self::NoFrameAfterSkippable {
+                offset,
+                found: None,
+            } => write!(
+                f,
+                "unknown format: skippable frames and no LZ4 frame (input ends at byte {offset})"
+            ),
         }
     }
 }
@@ -109,6 +135,9 @@ impl fmt::Display for Lz4Damage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Truncated => f.write_str("LZ4 frame truncated"),
+            Self::TrailingData { magic: 0xFD2F_B528 } => f.write_str(
+                "undecodable data after the last LZ4 frame (magic 0xfd2fb528: a zstd frame)",
+            ),
             Self::TrailingData { magic } => {
                 write!(f, "undecodable data after the last LZ4 frame (magic {magic:#010x})")
             }
@@ -170,6 +199,17 @@ pub enum DiagnosticKind {
     },
     /// A pax extended header record is malformed.
     BadPaxRecord,
+    /// A pax value that only sets metadata (`mtime`, `uid`, `gid`) does not parse; the entry
+    /// was kept and the value read as GNU tar reads it.
+    BadPaxValue {
+        /// The pax key.
+        key: &'static str,
+        /// The leading number of an `mtime` with trailing garbage, which was used; `None` if
+        /// the value was ignored for the header's.
+        leading: Option<i64>,
+    },
+    /// A sparse file's map is malformed; the entry was skipped.
+    BadSparseMap(SparseMapError),
     /// The archive ends without the two zero blocks that mark its end.
     MissingEndMarker,
     /// A single zero block is followed by more headers.
@@ -256,6 +296,20 @@ impl fmt::Display for DiagnosticKind {
                 "entry size {size} runs past the end of the archive ({available} bytes left)"
             ),
             Self::BadPaxRecord => f.write_str("malformed pax extended header"),
+            Self::BadPaxValue {
+                key,
+                leading: Some(leading),
+            } => write!(
+                f,
+                "pax `{key}` value has trailing garbage; its leading number {leading} is used"
+            ),
+            Self::BadPaxValue { key, leading: None } => {
+                write!(
+                    f,
+                    "unreadable pax `{key}` value ignored; the header's value is used"
+                )
+            }
+            Self::BadSparseMap(error) => write!(f, "malformed sparse map ({error}); entry skipped"),
             Self::MissingEndMarker => f.write_str("archive ends without an end-of-archive marker"),
             Self::LoneZeroBlock => {
                 f.write_str("lone zero block before more headers; stopped there")
@@ -281,6 +335,83 @@ impl fmt::Display for DiagnosticKind {
             ),
             Self::Duplicate { replaced } => {
                 write!(f, "duplicate entry replaces an earlier {replaced}")
+            }
+        }
+    }
+}
+
+/// What is wrong with a sparse file's map (GNU tar's old GNU, pax 0.0, 0.1 and 1.0 formats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SparseMapError {
+    /// A number in the map, or the real size, is not a number.
+    UnreadableNumber,
+    /// The map stops before its last entry (a 1.0 map past the data, an offset without a size).
+    Incomplete,
+    /// A region starts before the end of the one before it.
+    Unordered {
+        /// Where the region starts in the file.
+        offset: u64,
+    },
+    /// A region ends past the file's real size.
+    PastRealSize {
+        /// Where the region starts in the file.
+        offset: u64,
+        /// Its length.
+        length: u64,
+        /// The real size.
+        real_size: u64,
+    },
+    /// The regions add up to a different amount of data than the entry stores.
+    StoredSize {
+        /// Bytes the map describes.
+        described: u64,
+        /// Bytes the entry stores.
+        stored: u64,
+    },
+    /// `GNU.sparse.numblocks` disagrees with the map.
+    Count {
+        /// The declared number of regions.
+        declared: u64,
+        /// The number found.
+        found: u64,
+    },
+    /// No `GNU.sparse.realsize` (or `GNU.sparse.size`) record.
+    MissingRealSize,
+    /// A pax sparse format other than 0.0, 0.1 and 1.0.
+    UnsupportedVersion {
+        /// `GNU.sparse.major`.
+        major: u64,
+        /// `GNU.sparse.minor`.
+        minor: u64,
+    },
+}
+
+impl fmt::Display for SparseMapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnreadableNumber => f.write_str("unreadable number"),
+            Self::Incomplete => f.write_str("map ends early"),
+            Self::Unordered { offset } => {
+                write!(f, "region at {offset} overlaps or precedes the one before")
+            }
+            Self::PastRealSize {
+                offset,
+                length,
+                real_size,
+            } => write!(
+                f,
+                "region of {length} bytes at {offset} ends past the real size {real_size}"
+            ),
+            Self::StoredSize { described, stored } => write!(
+                f,
+                "map describes {described} bytes of data but the entry stores {stored}"
+            ),
+            Self::Count { declared, found } => {
+                write!(f, "{declared} regions declared but {found} given")
+            }
+            Self::MissingRealSize => f.write_str("no real size"),
+            Self::UnsupportedVersion { major, minor } => {
+                write!(f, "unsupported sparse format {major}.{minor}")
             }
         }
     }

@@ -7,11 +7,12 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::{Diagnostic, DiagnosticKind, Error, FsError};
-use crate::lz4;
+use crate::lz4::{self, Start};
 use crate::node::{Content, Meta, Node, NodeId, NodeKind, NodeRef, Stat, ROOT};
 use crate::path::{components, normalise};
 use crate::tar::{self, lossy, Entry, Reader};
@@ -70,30 +71,40 @@ impl<'a> Initrd<'a> {
         bytes: &'a [u8],
         max_decompressed: usize,
     ) -> Result<(Self, Vec<Diagnostic>), Error> {
-        let first_bytes = leading_bytes(bytes);
-        let magic = u32::from_le_bytes(first_bytes);
         if bytes.is_empty() {
-            Err(Error::Empty)
-        } else if bytes.len() >= 4 && lz4::is_lz4_magic(magic) {
-            let decoded = lz4::decompress(bytes, max_decompressed);
-            let recognised = tar::looks_like_tar(&decoded.data);
-            match decoded.damage {
-                None if decoded.data.is_empty() => Err(Error::Empty),
-                None if !recognised => Err(Error::UnknownCompressedFormat {
-                    first_bytes: leading_bytes(&decoded.data),
-                }),
-                damage => {
-                    // Damaged before the first header: an empty tree plus the diagnostic.
-                    let data = if recognised { decoded.data } else { Vec::new() };
-                    Ok(Self::build(Backing::Owned(data), Format::Lz4Tar, damage))
-                }
+            return Err(Error::Empty);
+        }
+        match lz4::classify(bytes) {
+            Start::Lz4 => {}
+            Start::Legacy => return Err(Error::Lz4Legacy),
+            Start::Zstd => return Err(Error::Zstd),
+            Start::NoFrame { offset, found } => {
+                return Err(Error::NoFrameAfterSkippable {
+                    offset: offset as u64,
+                    found,
+                })
             }
-        } else if bytes.len() >= 4 && magic == lz4::LEGACY_MAGIC {
-            Err(Error::Lz4Legacy)
-        } else if tar::looks_like_tar(bytes) {
-            Ok(Self::build(Backing::Borrowed(bytes), Format::Tar, None))
-        } else {
-            Err(Error::UnknownFormat { first_bytes })
+            Start::NotFramed if tar::looks_like_tar(bytes) => {
+                return Ok(Self::build(Backing::Borrowed(bytes), Format::Tar, None))
+            }
+            Start::NotFramed => {
+                return Err(Error::UnknownFormat {
+                    first_bytes: leading_bytes(bytes),
+                })
+            }
+        }
+        let decoded = lz4::decompress(bytes, max_decompressed);
+        let recognised = tar::looks_like_tar(&decoded.data);
+        match decoded.damage {
+            None if decoded.data.is_empty() => Err(Error::Empty),
+            None if !recognised => Err(Error::UnknownCompressedFormat {
+                first_bytes: leading_bytes(&decoded.data),
+            }),
+            damage => {
+                // Damaged before the first header: an empty tree plus the diagnostic.
+                let data = if recognised { decoded.data } else { Vec::new() };
+                Ok(Self::build(Backing::Owned(data), Format::Lz4Tar, damage))
+            }
         }
     }
 
@@ -111,7 +122,7 @@ impl<'a> Initrd<'a> {
         let mut tar_damage = None;
         while let Some(item) = reader.next_entry() {
             match item {
-                Ok(entry) => builder.add(&entry),
+                Ok(entry) => builder.add(entry),
                 Err(damage) => tar_damage = Some(damage),
             }
         }
@@ -237,6 +248,10 @@ impl<'a> Initrd<'a> {
     }
 
     /// The whole content of the regular file at `path`, following symlinks.
+    ///
+    /// A sparse file has no contiguous content to lend (its holes are not stored): for one,
+    /// this fails with [`FsError::IsASymlink`] (EINVAL) like for any node that is not plain
+    /// data; [`Initrd::read`] serves it, holes as zeros.
     pub fn data(&self, path: &str) -> Result<&[u8], FsError> {
         let node = self.resolve(path)?;
         match node.kind() {
@@ -297,13 +312,16 @@ impl Builder {
         ));
     }
 
-    fn add(&mut self, entry: &Entry<'_>) {
+    fn add(&mut self, mut entry: Entry<'_>) {
+        for kind in core::mem::take(&mut entry.notes) {
+            self.note(&entry, kind);
+        }
         let path = match normalise(&entry.path) {
             Ok(path) => path,
-            Err(kind) => return self.note(entry, kind),
+            Err(kind) => return self.note(&entry, kind),
         };
         if path.was_absolute {
-            self.note(entry, DiagnosticKind::AbsolutePathStripped);
+            self.note(&entry, DiagnosticKind::AbsolutePathStripped);
         }
         let mut meta = Meta {
             mode: entry.mode,
@@ -315,25 +333,30 @@ impl Builder {
             // '7' is a contiguous file, an ordinary file to every reader; a trailing '/' on
             // a regular file marks a directory in pre-POSIX archives.
             b'0' | 0 | b'7' if entry.path.ends_with(b"/") => Content::Directory(BTreeMap::new()),
-            b'0' | 0 | b'7' => Content::File(entry.data.clone()),
+            // `S` is an old GNU sparse file; pax sparse files are `0` with a map.
+            b'0' | 0 | b'7' | b'S' => match entry.sparse.take() {
+                None => Content::File(entry.data.clone()),
+                Some(Ok(file)) => Content::Sparse(Arc::new(file)),
+                Some(Err(error)) => return self.note(&entry, DiagnosticKind::BadSparseMap(error)),
+            },
             b'5' | b'D' => Content::Directory(BTreeMap::new()),
             b'2' => match core::str::from_utf8(entry.link) {
                 Ok(target) => Content::Symlink(target.to_string()),
-                Err(_) => return self.note(entry, DiagnosticKind::NonUtf8Name),
+                Err(_) => return self.note(&entry, DiagnosticKind::NonUtf8Name),
             },
-            b'1' => match self.hard_link_target(entry) {
+            b'1' => match self.hard_link_target(&entry) {
                 Ok((content, target_meta)) => {
                     // A hard link shares its target's inode, so its metadata too.
                     meta = target_meta;
                     content
                 }
-                Err(kind) => return self.note(entry, kind),
+                Err(kind) => return self.note(&entry, kind),
             },
             b'V' => return, // GNU volume label: not a file
-            typeflag => return self.note(entry, DiagnosticKind::UnsupportedType { typeflag }),
+            typeflag => return self.note(&entry, DiagnosticKind::UnsupportedType { typeflag }),
         };
         if let Some(kind) = self.insert(&path.path, content, meta) {
-            self.note(entry, kind);
+            self.note(&entry, kind);
         }
     }
 
@@ -352,6 +375,7 @@ impl Builder {
         let node = &self.nodes[id];
         match &node.content {
             Content::File(range) => Ok((Content::File(range.clone()), node.meta)),
+            Content::Sparse(file) => Ok((Content::Sparse(file.clone()), node.meta)),
             Content::Symlink(link) => Ok((Content::Symlink(link.clone()), node.meta)),
             Content::Directory(_) => Err(DiagnosticKind::HardLinkToDirectory),
         }

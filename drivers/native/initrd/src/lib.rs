@@ -26,8 +26,10 @@ mod initrd;
 mod lz4;
 mod node;
 mod path;
+mod pax;
+mod sparse;
 mod tar;
 
-pub use error::{Diagnostic, DiagnosticKind, Error, FsError, Lz4Damage};
+pub use error::{Diagnostic, DiagnosticKind, Error, FsError, Lz4Damage, SparseMapError};
 pub use initrd::{Format, Initrd, DEFAULT_MAX_DECOMPRESSED, MAX_SYMLINK_HOPS};
 pub use node::{NodeId, NodeKind, NodeRef, ReadDir, Stat, Walk};

@@ -3,9 +3,10 @@
 //! Implements the LZ4 frame format (version 01 of the frame descriptor): frame descriptor
 //! flags, independent and linked blocks, uncompressed blocks, block and content xxHash32
 //! checksums, the content size field, skippable frames and any number of concatenated frames.
-//! Block decoding itself is delegated to `lz4_flex`. Decoding stops at the first damage and
-//! keeps everything decoded before it; it never panics and every loop advances through the
-//! input.
+//! Block decoding itself is delegated to `lz4_flex`. `classify` tells a stream by its first
+//! frame that is not skippable, since zstd uses the same skippable frames: only an LZ4 frame
+//! there makes the stream LZ4. Decoding stops at the first damage and keeps everything decoded
+//! before it; it never panics and every loop advances through the input.
 
 use alloc::vec::Vec;
 
@@ -17,7 +18,10 @@ use crate::error::{Diagnostic, DiagnosticKind, Lz4Damage};
 pub(crate) const FRAME_MAGIC: u32 = 0x184D_2204;
 /// Magic number of the legacy LZ4 format.
 pub(crate) const LEGACY_MAGIC: u32 = 0x184C_2102;
-/// Skippable frames use the sixteen magics 0x184D2A50..=0x184D2A5F.
+/// Magic number of a zstd frame, which this crate does not decode.
+pub(crate) const ZSTD_MAGIC: u32 = 0xFD2F_B528;
+/// Skippable frames use the sixteen magics 0x184D2A50..=0x184D2A5F. zstd defines the very same
+/// skippable frames (magic, 32-bit length, that many bytes), so they say nothing of the format.
 const SKIPPABLE_BASE: u32 = 0x184D_2A50;
 const SKIPPABLE_MASK: u32 = 0xFFFF_FFF0;
 /// Linked blocks may refer back this far into earlier output of the same frame.
@@ -34,9 +38,72 @@ const FLAG_DICTIONARY_ID: u8 = 1;
 // Block size word: the high bit marks a block stored uncompressed.
 const BLOCK_UNCOMPRESSED: u32 = 1 << 31;
 
-/// Whether `magic` starts an LZ4 stream (a frame or a skippable frame).
-pub(crate) fn is_lz4_magic(magic: u32) -> bool {
-    magic == FRAME_MAGIC || magic & SKIPPABLE_MASK == SKIPPABLE_BASE
+/// What a stream is, judged by its first frame that is not a skippable frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// An LZ4 frame (after any skippable frames).
+    Lz4,
+    /// The legacy LZ4 format.
+    Legacy,
+    /// A zstd frame (after any skippable frames).
+    Zstd,
+    /// Skippable frames, then neither frame: the bytes found at `offset`, or `None` where the
+    /// input ends (or ends inside a skippable frame, then `offset` is the input length).
+    NoFrame {
+        offset: usize,
+        found: Option<[u8; 4]>,
+    },
+    /// No frame magic at the start: not a framed stream at all.
+    NotFramed,
+}
+
+/// Classifies `input` by the magic of its first frame, walking over skippable frames.
+pub(crate) fn classify(input: &[u8]) -> Start {
+    let mut position = 0;
+    loop {
+        let word = |at: usize| {
+            input
+                .get(at..at.checked_add(4)?)
+                .map(|bytes| [bytes[0], bytes[1], bytes[2], bytes[3]])
+        };
+        let Some(bytes) = word(position) else {
+            return if position == 0 {
+                Start::NotFramed
+            } else {
+                Start::NoFrame {
+                    offset: position,
+                    found: None,
+                }
+            };
+        };
+        match u32::from_le_bytes(bytes) {
+            FRAME_MAGIC => return Start::Lz4,
+            LEGACY_MAGIC => return Start::Legacy,
+            ZSTD_MAGIC => return Start::Zstd,
+            magic if magic & SKIPPABLE_MASK == SKIPPABLE_BASE => {
+                let next = word(position + 4).and_then(|length| {
+                    let length = usize::try_from(u32::from_le_bytes(length)).ok()?;
+                    (position + 8)
+                        .checked_add(length)
+                        .filter(|end| *end <= input.len())
+                });
+                let Some(next) = next else {
+                    return Start::NoFrame {
+                        offset: input.len(),
+                        found: None,
+                    };
+                };
+                position = next;
+            }
+            _ if position == 0 => return Start::NotFramed,
+            _ => {
+                return Start::NoFrame {
+                    offset: position,
+                    found: Some(bytes),
+                }
+            }
+        }
+    }
 }
 
 /// The outcome of decoding: the content, and the damage that stopped decoding, if any.

@@ -1,17 +1,20 @@
 //! Nodes of the read-only ramfs: the stored tree and borrowed views (`NodeRef`) into it.
 //!
-//! A node is a regular file (a byte range of the backing buffer), a directory (children sorted
-//! by name) or a symlink (its target text). Views never copy data and never recurse, so walking
-//! a deep tree cannot overflow a kernel stack.
+//! A node is a regular file (a byte range of the backing buffer, or for a sparse file its stored
+//! data and region list), a directory (children sorted by name) or a symlink (its target text).
+//! Views never copy data and never recurse, so walking a deep tree cannot overflow a kernel
+//! stack.
 
 use alloc::collections::btree_map;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
 use crate::error::FsError;
+use crate::sparse::SparseFile;
 
 /// Index of the root directory in the node table.
 pub(crate) const ROOT: usize = 0;
@@ -52,6 +55,8 @@ pub(crate) struct Meta {
 
 pub(crate) enum Content {
     File(Range<usize>),
+    /// A sparse file: shared, so that hard links to a large map cost nothing.
+    Sparse(Arc<SparseFile>),
     Directory(BTreeMap<String, usize>),
     Symlink(String),
 }
@@ -59,7 +64,7 @@ pub(crate) enum Content {
 impl Content {
     pub(crate) fn kind(&self) -> NodeKind {
         match self {
-            Self::File(_) => NodeKind::File,
+            Self::File(_) | Self::Sparse(_) => NodeKind::File,
             Self::Directory(_) => NodeKind::Directory,
             Self::Symlink(_) => NodeKind::Symlink,
         }
@@ -80,7 +85,8 @@ pub(crate) struct Node {
 pub struct Stat<'i> {
     /// File, directory or symlink.
     pub kind: NodeKind,
-    /// Data length for files, target length for symlinks, 0 for directories.
+    /// Data length for files (the real size for a sparse file), target length for symlinks,
+    /// 0 for directories.
     pub size: u64,
     /// Permission bits (`0o7777` at most; the type is in `kind`).
     pub mode: u32,
@@ -160,13 +166,14 @@ impl<'i> NodeRef<'i> {
     pub fn stat(&self) -> Stat<'i> {
         let node = self.node();
         let size = match &node.content {
-            Content::File(range) => range.len(),
+            Content::File(range) => range.len() as u64,
+            Content::Sparse(file) => file.size(),
             Content::Directory(_) => 0,
-            Content::Symlink(target) => target.len(),
+            Content::Symlink(target) => target.len() as u64,
         };
         Stat {
             kind: node.content.kind(),
-            size: size as u64,
+            size,
             mode: node.meta.mode,
             uid: node.meta.uid,
             gid: node.meta.gid,
@@ -176,6 +183,9 @@ impl<'i> NodeRef<'i> {
     }
 
     /// The whole content of a regular file, borrowed from the backing buffer.
+    ///
+    /// `None` for directories, symlinks and sparse files: a sparse file's holes are not
+    /// stored, so it has no contiguous bytes to lend; [`NodeRef::read`] serves it.
     pub fn data(&self) -> Option<&'i [u8]> {
         match &self.node().content {
             Content::File(range) => self.bytes.get(range.clone()),
@@ -183,10 +193,17 @@ impl<'i> NodeRef<'i> {
         }
     }
 
+    /// Whether this is a sparse file, readable only through [`NodeRef::read`].
+    pub fn is_sparse(&self) -> bool {
+        matches!(self.node().content, Content::Sparse(_))
+    }
+
     /// Copies file content from `offset` into `buffer`; returns the count (0 at or past the end).
+    /// The holes of a sparse file read as zeros.
     pub fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
         let data = match &self.node().content {
             Content::File(_) => self.data().unwrap_or_default(),
+            Content::Sparse(file) => return Ok(file.read(self.bytes, offset, buffer)),
             Content::Directory(_) => return Err(FsError::IsADirectory),
             Content::Symlink(_) => return Err(FsError::IsASymlink),
         };

@@ -1,18 +1,21 @@
 //! Tar stream reader: walks 512-byte headers and yields one logical entry at a time.
 //!
 //! Reads POSIX ustar (IEEE Std 1003.1 `ustar` interchange format, including the `prefix` field),
-//! GNU long names and long link names (typeflags `L` and `K`), and pax extended headers (`x` for
-//! the next entry, `g` for all later ones; keys `path`, `linkpath`, `size`, `uid`, `gid`,
-//! `mtime`). Numeric fields may be octal or GNU base-256. Header checksums are verified against
-//! both the unsigned and the signed byte sum, as historical tars differ. The reader never copies
-//! entry data: it hands out byte ranges of the stream. It stops at the first damage; each call
-//! to `next` consumes at least one block, so it always terminates.
+//! GNU long names and long link names (typeflags `L` and `K`), pax extended headers (`x` for
+//! the next entry, `g` for all later ones; their records are read in `pax.rs`) and old GNU
+//! sparse members (typeflag `S` with its extension headers; the maps are read in `sparse.rs`).
+//! Numeric fields may be octal or GNU base-256. Header checksums are verified against both the
+//! unsigned and the signed byte sum, as historical tars differ. The reader never copies entry
+//! data: it hands out byte ranges of the stream. It stops at the first damage; each call to
+//! `next` consumes at least one block, so it always terminates.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::error::{Diagnostic, DiagnosticKind};
+use crate::error::{Diagnostic, DiagnosticKind, SparseMapError};
+use crate::pax::{parse_pax, Overrides};
+use crate::sparse::{self, PaxSparse, SparseFile};
 
 pub(crate) const BLOCK: usize = 512;
 
@@ -51,31 +54,10 @@ pub(crate) struct Entry<'d> {
     pub(crate) mtime: i64,
     /// Where the member's data lies in the stream (empty for links and directories).
     pub(crate) data: Range<usize>,
-}
-
-/// Values from pax headers (or GNU long-name headers) that override header fields.
-#[derive(Clone, Default)]
-struct Overrides<'d> {
-    path: Option<&'d [u8]>,
-    link: Option<&'d [u8]>,
-    size: Option<u64>,
-    uid: Option<u64>,
-    gid: Option<u64>,
-    mtime: Option<i64>,
-}
-
-impl<'d> Overrides<'d> {
-    /// Applies `self` on top of `base` (the per-file values win over the global ones).
-    fn over(&self, base: &Overrides<'d>) -> Overrides<'d> {
-        Overrides {
-            path: self.path.or(base.path),
-            link: self.link.or(base.link),
-            size: self.size.or(base.size),
-            uid: self.uid.or(base.uid),
-            gid: self.gid.or(base.gid),
-            mtime: self.mtime.or(base.mtime),
-        }
-    }
+    /// For a sparse file: its map, or what is wrong with it.
+    pub(crate) sparse: Option<Result<SparseFile, SparseMapError>>,
+    /// Pax values that did not parse, to report with the entry.
+    pub(crate) notes: Vec<DiagnosticKind>,
 }
 
 pub(crate) struct Reader<'d> {
@@ -110,6 +92,8 @@ impl<'d> Reader<'d> {
     fn read_entry(&mut self) -> Option<Result<Entry<'d>, Diagnostic>> {
         let data = self.data;
         let mut local = Overrides::default();
+        let mut sparse = PaxSparse::default();
+        let mut notes = Vec::new();
         // An extension header seen since the last entry, for naming damage.
         let mut pending = false;
         loop {
@@ -156,11 +140,21 @@ impl<'d> Reader<'d> {
             } else {
                 size
             };
-            let available = (remaining - BLOCK) as u64;
+            // An old GNU sparse header may be followed by extension headers with more of its map.
+            let mut data_start = offset + BLOCK;
+            let mut extended = typeflag == b'S' && sparse::old_gnu_is_extended(header);
+            while extended {
+                let Some(block) = data.get(data_start..data_start + BLOCK) else {
+                    return damage(DiagnosticKind::TruncatedHeader);
+                };
+                extended = block[sparse::EXTENSION_IS_EXTENDED] != 0;
+                data_start += BLOCK;
+            }
+            let available = (data.len() - data_start) as u64;
             let Some(data_range) = usize::try_from(data_size)
                 .ok()
                 .filter(|_| data_size <= available)
-                .map(|length| offset + BLOCK..offset + BLOCK + length)
+                .map(|length| data_start..data_start + length)
             else {
                 return damage(DiagnosticKind::DataPastEnd {
                     size: data_size,
@@ -175,16 +169,38 @@ impl<'d> Reader<'d> {
                 b'L' => local.path = Some(field_bytes(content)),
                 b'K' => local.link = Some(field_bytes(content)),
                 b'x' => {
-                    if parse_pax(content, &mut local).is_err() {
+                    if parse_pax(content, &mut local, Some(&mut sparse), &mut notes).is_err() {
                         return damage(DiagnosticKind::BadPaxRecord);
                     }
                 }
                 b'g' => {
-                    if parse_pax(content, &mut self.global).is_err() {
+                    if parse_pax(content, &mut self.global, None, &mut notes).is_err() {
                         return damage(DiagnosticKind::BadPaxRecord);
                     }
                 }
-                _ => return Some(entry(header, offset, overrides, typeflag, data_range)),
+                _ => {
+                    let mut overrides = overrides;
+                    // The real name of a pax sparse file (0.1, 1.0) wins over `path`.
+                    overrides.path = sparse.name.or(overrides.path);
+                    let map = match typeflag {
+                        b'S' => Some(sparse::old_gnu(
+                            header,
+                            &data[offset + BLOCK..data_start],
+                            data_range.clone(),
+                        )),
+                        b'0' | 0 | b'7' if sparse.is_sparse() => {
+                            Some(sparse.file(data, data_range.clone()))
+                        }
+                        _ => None,
+                    };
+                    return Some(entry(header, offset, overrides, typeflag, data_range).map(
+                        |mut entry| {
+                            entry.sparse = map;
+                            entry.notes = notes;
+                            entry
+                        },
+                    ));
+                }
             }
             pending = true;
         }
@@ -281,6 +297,8 @@ fn entry<'d>(
         gid,
         mtime,
         data,
+        sparse: None,
+        notes: Vec::new(),
     })
 }
 
@@ -354,77 +372,9 @@ fn verify_checksum(header: &[u8]) -> Result<(), DiagnosticKind> {
     }
 }
 
-/// Parses pax records (`"<length> <key>=<value>\n"`, length counting the whole record).
-fn parse_pax<'d>(mut records: &'d [u8], into: &mut Overrides<'d>) -> Result<(), ()> {
-    while !records.is_empty() {
-        let space = records.iter().position(|&byte| byte == b' ').ok_or(())?;
-        let length = decimal(&records[..space]).ok_or(())?;
-        let length = usize::try_from(length).map_err(|_| ())?;
-        if length <= space + 1 || length > records.len() || records[length - 1] != b'\n' {
-            return Err(());
-        }
-        let record = &records[space + 1..length - 1];
-        records = &records[length..];
-        let equals = record.iter().position(|&byte| byte == b'=').ok_or(())?;
-        let (key, value) = (&record[..equals], &record[equals + 1..]);
-        match key {
-            b"path" => into.path = optional(value, Some)?,
-            b"linkpath" => into.link = optional(value, Some)?,
-            b"size" => into.size = optional(value, decimal)?,
-            b"uid" => into.uid = optional(value, decimal)?,
-            b"gid" => into.gid = optional(value, decimal)?,
-            b"mtime" => into.mtime = optional(value, pax_time)?,
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// An empty pax value cancels an earlier (global) value; anything else must parse.
-fn optional<'d, T>(
-    value: &'d [u8],
-    parse: impl Fn(&'d [u8]) -> Option<T>,
-) -> Result<Option<T>, ()> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        parse(value).map(Some).ok_or(())
-    }
-}
-
-fn decimal(text: &[u8]) -> Option<u64> {
-    if text.is_empty() {
-        return None;
-    }
-    text.iter().try_fold(0u64, |value, &byte| {
-        let digit = byte.checked_sub(b'0').filter(|digit| *digit < 10)?;
-        value.checked_mul(10)?.checked_add(u64::from(digit))
-    })
-}
-
-/// A pax time: optional sign, seconds, optional fraction (dropped).
-fn pax_time(text: &[u8]) -> Option<i64> {
-    let (negative, text) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let seconds = match text.iter().position(|&byte| byte == b'.') {
-        Some(dot) => {
-            text[dot + 1..]
-                .iter()
-                .all(u8::is_ascii_digit)
-                .then_some(())?;
-            &text[..dot]
-        }
-        None => text,
-    };
-    let value = i64::try_from(decimal(seconds)?).ok()?;
-    Some(if negative { -value } else { value })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{number, pax_time};
+    use super::number;
 
     #[test]
     fn octal_fields() {
@@ -447,13 +397,5 @@ mod tests {
             Some(-2)
         );
         assert_eq!(number(&[0x80; 13]), None);
-    }
-
-    #[test]
-    fn pax_times() {
-        assert_eq!(pax_time(b"1700000000.5"), Some(1_700_000_000));
-        assert_eq!(pax_time(b"-12"), Some(-12));
-        assert_eq!(pax_time(b"12.x"), None);
-        assert_eq!(pax_time(b""), None);
     }
 }

@@ -4,7 +4,9 @@ mod common;
 
 use std::fs;
 
-use common::{fix_checksum, lz4_compress, make_tree, run, tar_create, TarBuilder, TempDir};
+use common::{
+    fix_checksum, lz4_compress, make_tree, pax_record, run, tar_create, TarBuilder, TempDir,
+};
 use initrd::{Diagnostic, DiagnosticKind, Error, FsError, Initrd, Lz4Damage, NodeKind};
 
 /// Three files; returns the archive and the header offsets of the second and third.
@@ -405,22 +407,13 @@ fn empty_archives() {
 #[test]
 fn pax_global_and_local_headers() {
     let mut builder = TarBuilder::default();
-    let record = |key: &str, value: &str| {
-        // The length counts its own digits: iterate to the fixed point.
-        let body = format!(" {key}={value}\n");
-        let mut length = body.len();
-        while length.to_string().len() + body.len() != length {
-            length = length.to_string().len() + body.len();
-        }
-        format!("{length}{body}")
-    };
-    let global = record("uid", "4242");
+    let global = pax_record("uid", "4242");
     builder.entry(b"pax_global_header", b'g', b"", global.as_bytes());
     let long_path = format!("dir/{}", "p".repeat(200));
     let local = format!(
         "{}{}",
-        record("path", &long_path),
-        record("mtime", "1234567890.123456789")
+        pax_record("path", &long_path),
+        pax_record("mtime", "1234567890.123456789")
     );
     builder.entry(b"PaxHeaders/x", b'x', b"", local.as_bytes());
     builder.file("truncated-name", b"pax");
@@ -439,6 +432,79 @@ fn pax_global_and_local_headers() {
     builder.file("y", b"");
     let (_, diagnostics) = Initrd::parse(&builder.finish()).unwrap();
     assert_eq!(only_damage(&diagnostics).kind, DiagnosticKind::BadPaxRecord);
+}
+
+#[test]
+fn unreadable_pax_metadata_keeps_the_entry() {
+    // GNU tar keeps such entries: an mtime with trailing garbage counts as its leading number,
+    // one without a number and unreadable ids are ignored for the header's values.
+    let mut builder = TarBuilder::default();
+    builder.file("before", b"1");
+    let garbage = pax_record("mtime", "1700000123.5garbage");
+    builder.entry(b"PaxHeaders/kept", b'x', b"", garbage.as_bytes());
+    let kept = builder.file("kept", b"kept");
+    let none = pax_record("mtime", "garbage");
+    builder.entry(b"PaxHeaders/no-time", b'x', b"", none.as_bytes());
+    let no_time = builder.file("no-time", b"");
+    let owner = format!("{}{}", pax_record("uid", "12x"), pax_record("gid", "-1"));
+    builder.entry(b"PaxHeaders/owner", b'x', b"", owner.as_bytes());
+    let owned = builder.file("owned", b"2");
+    builder.file("after", b"3");
+    let tar = builder.finish();
+    let (initrd, diagnostics) = Initrd::parse(&tar).unwrap();
+    let reports: Vec<_> = diagnostics
+        .iter()
+        .map(|d| (d.kind.clone(), d.offset as usize, d.entry.as_deref()))
+        .collect();
+    let bad = |key, leading| DiagnosticKind::BadPaxValue { key, leading };
+    assert_eq!(
+        reports,
+        [
+            (bad("mtime", Some(1_700_000_123)), kept, Some("kept")),
+            (bad("mtime", None), no_time, Some("no-time")),
+            (bad("uid", None), owned, Some("owned")),
+            (bad("gid", None), owned, Some("owned")),
+        ]
+    );
+    assert!(diagnostics.iter().all(|d| !d.is_damage()));
+    assert_eq!(
+        diagnostics[0].to_string(),
+        format!("pax `mtime` value has trailing garbage; its leading number 1700000123 is used at byte {kept}, in entry `kept`")
+    );
+    assert_eq!(
+        diagnostics[1].to_string(),
+        format!("unreadable pax `mtime` value ignored; the header's value is used at byte {no_time}, in entry `no-time`")
+    );
+    assert_eq!(initrd.stat("kept").unwrap().mtime, 1_700_000_123);
+    assert_eq!(initrd.data("kept").unwrap(), b"kept");
+    // The header's values stand in for the ignored ones.
+    assert_eq!(initrd.stat("no-time").unwrap().mtime, 0o14524770000);
+    assert_eq!(initrd.stat("owned").unwrap().uid, 0o1750);
+    assert_eq!(initrd.stat("owned").unwrap().gid, 0o1750);
+    assert_eq!(initrd.data("after").unwrap(), b"3");
+
+    // GNU tar lists the same archive with the same times, every entry kept.
+    let temp = TempDir::new("pax-mtime");
+    let archive = temp.join("a.tar");
+    fs::write(&archive, &tar).unwrap();
+    let listing = std::process::Command::new("tar")
+        .args(["--numeric-owner", "--full-time", "-tvf"])
+        .arg(&archive)
+        .env("TZ", "UTC")
+        .output()
+        .expect("cannot run `tar`");
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let line = |name: &str| {
+        listing
+            .lines()
+            .find(|line| line.ends_with(&format!(" {name}")))
+            .unwrap_or_else(|| panic!("`{name}` not listed: {listing}"))
+            .to_string()
+    };
+    assert!(line("kept").contains("2023-11-14 22:15:23"), "{listing}");
+    assert!(line("no-time").contains("2023-11-14 22:09:04"), "{listing}");
+    assert!(line("owned").contains(" 1000/1000 "), "{listing}");
+    assert!(line("after").contains("2023-11-14 22:09:04"), "{listing}");
 }
 
 #[test]

@@ -1,13 +1,14 @@
 //! Seeded mutation test: thousands of damaged archives must parse without panicking or hanging.
 //!
 //! The fuzz target in `fuzz/` explores much further; this keeps a deterministic slice of that
-//! in every `cargo test` run.
+//! in every `cargo test` run, over its committed seeds (`fuzz/seeds/`) too.
 
 mod common;
 
 use std::fs;
+use std::os::unix::fs::FileExt;
 
-use common::{fix_checksum, lz4_compress, TarBuilder, TempDir};
+use common::{fix_checksum, lz4_compress, tar_create, write_file, TarBuilder, TempDir};
 use initrd::Initrd;
 
 struct Rng(u64);
@@ -65,6 +66,64 @@ fn seeds() -> Vec<Vec<u8>> {
         assert_eq!(initrd.data("dir/pax").unwrap().len(), 3000);
         assert_eq!(initrd.stat("dir/hard").unwrap().uid, 123_456);
     }
+    seeds.extend(sparse_seeds(&temp));
+    seeds
+}
+
+/// GNU tar archives of two small sparse files, in each sparse format, plain and LZ4.
+fn sparse_seeds(temp: &TempDir) -> Vec<Vec<u8>> {
+    let source = temp.join("sparse");
+    let file = |name: &str, size: u64, writes: &[(u64, &[u8])]| {
+        write_file(&source.join(name), b"", 0o644);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(source.join(name))
+            .unwrap();
+        file.set_len(size).unwrap();
+        for (offset, data) in writes {
+            file.write_all_at(data, *offset).unwrap();
+        }
+    };
+    file("holes.bin", 20_000, &[(0, b"head"), (9000, b"middle")]);
+    // Seven regions: the old GNU header holds four, an extension header the rest. GNU tar
+    // archives a file as sparse only if it has fewer blocks than its size needs: 4 KiB apart.
+    let regions: Vec<(u64, &[u8])> = (0..7).map(|index| (index * 8192 + 3, &b"rr"[..])).collect();
+    file("regions.bin", 7 * 8192, &regions);
+    write_file(&source.join("z-after"), b"after\n", 0o644);
+    let mut seeds = Vec::new();
+    for (format, version) in [
+        ("gnu", None),
+        ("posix", Some("0.0")),
+        ("posix", Some("0.1")),
+        ("posix", Some("1.0")),
+    ] {
+        // Holes found by reading, in 512-byte blocks, and no padding: small seeds.
+        let mut options = vec!["--sparse", "--hole-detection=raw", "--blocking-factor=1"];
+        let version = version.map(|version| format!("--sparse-version={version}"));
+        options.extend(version.as_deref());
+        let archive = temp.join("sparse.tar");
+        tar_create(format, &source, &archive, &options);
+        let tar = fs::read(&archive).unwrap();
+        lz4_compress(&archive, &temp.join("sparse.lz4"), &["-B4"]);
+        for seed in [tar, fs::read(temp.join("sparse.lz4")).unwrap()] {
+            let (initrd, diagnostics) = Initrd::parse(&seed).unwrap();
+            assert!(
+                diagnostics.is_empty(),
+                "{format} {version:?}: {diagnostics:?}"
+            );
+            let holes = initrd.lookup("holes.bin").unwrap();
+            assert!(holes.is_sparse(), "{format} {version:?}");
+            assert_eq!(holes.stat().size, 20_000);
+            let mut buffer = [0; 8];
+            assert_eq!(holes.read(8998, &mut buffer), Ok(8));
+            assert_eq!(&buffer, b"\0\0middle");
+            let regions = initrd.lookup("regions.bin").unwrap();
+            assert!(regions.is_sparse(), "{format} {version:?}");
+            assert_eq!(regions.stat().size, 7 * 8192);
+            assert_eq!(initrd.data("z-after").unwrap(), b"after\n");
+            seeds.push(seed);
+        }
+    }
     seeds
 }
 
@@ -96,7 +155,8 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
                 // Put digits into a tar numeric field, then make the checksum right again.
                 let block = rng.below(length / 512) * 512;
                 if block + 512 <= length {
-                    let field = [100, 108, 116, 124, 136][rng.below(5)];
+                    // Mode, ids, size, mtime; old GNU sparse map entries and real size.
+                    let field = [100, 108, 116, 124, 136, 386, 398, 410, 483][rng.below(9)];
                     let digit = b'0' + rng.below(10) as u8;
                     input[block + field + rng.below(11)] = digit;
                     fix_checksum(&mut input[block..block + 512]);
@@ -105,7 +165,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
             5 => {
                 let block = rng.below(length / 512) * 512;
                 if block + 512 <= length {
-                    input[block + 156] = b"0125LKxgV3D"[rng.below(11)];
+                    input[block + 156] = b"0125LKxgV3DS"[rng.below(12)];
                     fix_checksum(&mut input[block..block + 512]);
                 }
             }
@@ -133,6 +193,9 @@ fn exercise(input: &[u8]) {
         let path = node.path();
         let _ = node.stat();
         let _ = node.read(7, &mut buffer);
+        let end = node.stat().size;
+        let _ = node.read(end.saturating_sub(40), &mut buffer);
+        let _ = node.read(end / 2, &mut buffer);
         let _ = initrd.resolve(&path);
         let _ = initrd.read_dir(&path).map(Iterator::count);
         assert!(
@@ -146,7 +209,7 @@ fn exercise(input: &[u8]) {
 fn mutated_archives_never_panic() {
     let seeds = seeds();
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
-    for iteration in 0..4000 {
+    for iteration in 0..8000 {
         let mut input = seeds[iteration % seeds.len()].clone();
         mutate(&mut rng, &mut input);
         exercise(&input);
@@ -166,4 +229,36 @@ fn random_inputs_never_panic() {
         }
         exercise(&input);
     }
+}
+
+#[test]
+fn committed_fuzz_seeds() {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let mut count = 0;
+    for entry in fs::read_dir(&directory).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let seed = fs::read(&path).unwrap();
+        match Initrd::parse(&seed) {
+            Err(error) => assert_eq!(
+                (name.as_str(), error),
+                ("skippable-then-zstd", initrd::Error::Zstd)
+            ),
+            Ok((initrd, diagnostics)) => {
+                assert!(diagnostics.is_empty(), "{name}: {diagnostics:?}");
+                for file in ["holes.bin", "regions.bin"] {
+                    assert!(initrd.lookup(file).unwrap().is_sparse(), "{name}: {file}");
+                }
+                assert_eq!(initrd.data("z-after").unwrap(), b"after\n");
+            }
+        }
+        let mut rng = Rng(count + 1);
+        for _ in 0..200 {
+            let mut input = seed.clone();
+            mutate(&mut rng, &mut input);
+            exercise(&input);
+        }
+        count += 1;
+    }
+    assert_eq!(count, 8, "seeds in {}", directory.display());
 }

@@ -16,6 +16,10 @@ fuzz_target!(|data: &[u8]| {
         let path = node.path();
         let _ = node.stat();
         let _ = node.read(3, &mut buffer);
+        // Sparse files: the tail and the middle, where holes and regions meet.
+        let end = node.stat().size;
+        let _ = node.read(end.saturating_sub(20), &mut buffer);
+        let _ = node.read(end / 2, &mut buffer);
         let _ = initrd.resolve(&path);
         let _ = initrd.read_dir(&path).map(Iterator::count);
         assert!(initrd.lookup(&path).is_some());

@@ -302,6 +302,17 @@ pub fn check_against_listing(initrd: &Initrd<'_>, listing: &[Listed], source: &P
     listing.len()
 }
 
+/// One pax record, `"<length> <key>=<value>\n"`.
+pub fn pax_record(key: &str, value: &str) -> String {
+    // The length counts its own digits: iterate to the fixed point.
+    let body = format!(" {key}={value}\n");
+    let mut length = body.len();
+    while length.to_string().len() + body.len() != length {
+        length = length.to_string().len() + body.len();
+    }
+    format!("{length}{body}")
+}
+
 /// A minimal ustar writer for hand-made (often broken) archives.
 #[derive(Default)]
 pub struct TarBuilder {
