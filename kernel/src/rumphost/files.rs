@@ -20,7 +20,8 @@ pub const RAM_ROOT: &str = "/tmp";
 
 enum Backing {
     Disk(Arc<Disk>),
-    Initrd(&'static [u8]),
+    /// A regular initrd file (maybe sparse: read through the node, never as archive bytes).
+    Initrd(initrd::NodeRef<'static>),
     Ram(Arc<IrqSpinLock<Vec<u8>>>),
     Directory,
 }
@@ -99,9 +100,9 @@ fn lookup(name: &str) -> Option<(Backing, FileKind, u64)> {
     match stat.kind {
         initrd::NodeKind::Directory => Some((Backing::Directory, FileKind::Directory, 0)),
         initrd::NodeKind::File => root
-            .data(name)
+            .resolve(name)
             .ok()
-            .map(|data| (Backing::Initrd(data), FileKind::Regular, data.len() as u64)),
+            .map(|node| (Backing::Initrd(node), FileKind::Regular, stat.size)),
         initrd::NodeKind::Symlink => None,
     }
 }
@@ -223,7 +224,7 @@ pub fn read(fd: i32, buffer: &mut [u8], offset: Option<u64>) -> Result<usize, Er
     let at = offset.unwrap_or_else(|| file.position.load(Ordering::Acquire));
     let count = match &file.backing {
         Backing::Disk(disk) => disk_read(disk, at, buffer)?,
-        Backing::Initrd(data) => copy_out(data, at, buffer),
+        Backing::Initrd(node) => node.read(at, buffer).map_err(|_| Errno::EIO)?,
         Backing::Ram(data) => copy_out(&data.lock(), at, buffer),
         Backing::Directory => return Err(Errno::EISDIR),
     };

@@ -221,18 +221,23 @@ pub fn read_chunks(
             Ok(done)
         }),
         Location::Root => {
-            let data = match crate::rootfs::root().map(|root| root.data(&path)) {
-                Some(Ok(data)) => data,
+            // Through `read`, not the archive bytes: a sparse file has holes to fill.
+            let node = match crate::rootfs::root().map(|root| root.resolve(&path)) {
+                Some(Ok(node)) => node,
                 _ if is_synthetic(&path) => return Err(VfsError::IsDirectory),
                 Some(Err(error)) => return Err(error.into()),
                 None => return Err(VfsError::NotFound),
             };
-            let start = offset.min(data.len() as u64) as usize;
-            let end = offset.saturating_add(limit).min(data.len() as u64) as usize;
-            for piece in data[start..end].chunks(CHUNK) {
-                each(piece);
+            while done < limit {
+                let want = (limit - done).min(CHUNK as u64) as usize;
+                let got = node.read(offset + done, &mut buffer[..want])?;
+                if got == 0 {
+                    break;
+                }
+                each(&buffer[..got]);
+                done += got as u64;
             }
-            Ok((end - start) as u64)
+            Ok(done)
         }
     }
 }

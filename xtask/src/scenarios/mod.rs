@@ -92,6 +92,10 @@ fn plan() -> Vec<(String, Plan)> {
     );
     run("iso_grub_multiboot2".into(), Box::new(iso_scenario));
     run("initrd_damaged".into(), Box::new(damaged_initrd_scenario));
+    run(
+        "initrd_sparse_files".into(),
+        Box::new(sparse_initrd_scenario),
+    );
     run("pci_lspci".into(), Box::new(lspci_scenario));
     for (name, intx) in [
         ("blk_device_tests_msix", false),
