@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ext2::{BlockDevice, FileSystem, FileType};
 
+pub mod large;
+
 /// A directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
