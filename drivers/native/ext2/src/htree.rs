@@ -33,48 +33,45 @@ const ROOT_INFO_LENGTH: usize = 8;
 /// Index entries keep their logical block in the low 28 bits.
 const BLOCK_MASK: u32 = 0x0FFF_FFFF;
 
-/// One index block on the walk: its (hash, logical block) entries and the one followed.
+/// One index block on the walk: where its entries are, and the one followed. Entries are
+/// read from the cached block when needed, never copied: a lookup touches O(log n) of them.
 struct Level {
-    entries: Vec<(u32, u32)>,
+    /// Physical block holding the entries.
+    block: u64,
+    /// Byte offset of the count/limit header (= entry 0).
+    start: usize,
+    count: usize,
     position: usize,
 }
 
-impl Level {
-    fn new(entries: Vec<(u32, u32)>, hash: u32) -> Self {
-        // The last entry whose starting hash is <= hash; entry 0 starts at hash 0.
-        let position = entries.partition_point(|&(start, _)| start <= hash).max(1) - 1;
-        Self { entries, position }
-    }
-
-    fn block(&self) -> u32 {
-        self.entries[self.position].1
-    }
-}
-
-/// Decodes a count/limit header at `start` and the entries after it, or `None` when the
-/// shape is wrong (limit not the one this block size gives, count 0 or above the limit,
-/// a block outside the directory).
-fn parse_entries(data: &[u8], start: usize, limit: usize, blocks: u64) -> Option<Vec<(u32, u32)>> {
+/// Reads the count/limit header at `start` of `data`; `None` unless the limit is the one this
+/// block size gives and the count is between 1 and the limit.
+fn entry_count(data: &[u8], start: usize, limit: usize) -> Option<usize> {
     let stored_limit = usize::from(le16(data, start));
     let count = usize::from(le16(data, start + 2));
-    if stored_limit != limit || count == 0 || count > limit {
-        return None;
-    }
-    if start + count * ENTRY_SIZE > data.len() {
-        return None;
-    }
-    let mut entries = Vec::with_capacity(count);
-    for index in 0..count {
-        let at = start + index * ENTRY_SIZE;
-        let hash = if index == 0 { 0 } else { le32(data, at) };
-        let block = le32(data, at + 4) & BLOCK_MASK;
-        // Block 0 is the root itself; a pointer back to it would be a loop.
-        if block == 0 || u64::from(block) >= blocks {
-            return None;
+    let fits = start + count * ENTRY_SIZE <= data.len();
+    (stored_limit == limit && count > 0 && count <= limit && fits).then_some(count)
+}
+
+/// The (starting hash, logical block) of entry `index`; entry 0 starts at hash 0.
+fn entry(data: &[u8], start: usize, index: usize) -> (u32, u32) {
+    let at = start + index * ENTRY_SIZE;
+    let hash = if index == 0 { 0 } else { le32(data, at) };
+    (hash, le32(data, at + 4) & BLOCK_MASK)
+}
+
+/// The last entry whose starting hash is <= `hash` (binary search; entry 0 always matches).
+fn position_for(data: &[u8], start: usize, count: usize, hash: u32) -> usize {
+    let (mut low, mut high) = (1, count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if entry(data, start, middle).0 <= hash {
+            low = middle + 1;
+        } else {
+            high = middle;
         }
-        entries.push((hash, block));
     }
-    Some(entries)
+    low - 1
 }
 
 impl<D: BlockDevice> FileSystem<D> {
@@ -113,12 +110,12 @@ impl<D: BlockDevice> FileSystem<D> {
         Some((version, seed))
     }
 
-    /// Reads logical block `logical` of `directory` (an index block), `None` for a hole.
-    fn index_block(&mut self, directory: &Inode, logical: u32) -> Result<Option<Vec<u8>>> {
-        match self.map_block(directory, u64::from(logical))? {
-            Some(block) => Ok(Some(self.cache.get(block)?.to_vec())),
-            None => Ok(None),
-        }
+    /// The logical block the walk follows at `level`, checked to lie inside the directory
+    /// and not to be the root (a loop); `None` otherwise.
+    fn followed(&mut self, level: &Level, blocks: u64) -> Result<Option<u32>> {
+        let data = self.cache.get(level.block)?;
+        let (_, logical) = entry(data, level.start, level.position);
+        Ok((logical != 0 && u64::from(logical) < blocks).then_some(logical))
     }
 
     /// The root level, with the hash of `name`, and the number of node levels below it.
@@ -126,64 +123,81 @@ impl<D: BlockDevice> FileSystem<D> {
         &mut self,
         directory: &Inode,
         name: &[u8],
-        blocks: u64,
     ) -> Result<Option<(Level, u32, usize)>> {
-        let Some(data) = self.index_block(directory, 0)? else {
+        let Some(block) = self.map_block(directory, 0)? else {
             return Ok(None);
         };
-        let block_size = data.len();
-        let dot_ok = decode_record_length(le16(&data, 4), block_size) == 12
-            && data[6] == 1
-            && data[8] == b'.';
-        let dot_dot_ok = decode_record_length(le16(&data, 16), block_size) == block_size - 12
-            && data[18] == 2
-            && &data[20..22] == b"..";
-        let info_length = usize::from(data[29]);
-        let levels = usize::from(data[30]);
         // large_dir allows a third index level; without it two is the most.
         let max_levels = if self.sb.incompat & features::INCOMPAT_LARGEDIR != 0 {
             2
         } else {
             1
         };
+        let start = 24 + ROOT_INFO_LENGTH;
+        let limit = self.index_limit(start);
+        let data = self.cache.get(block)?;
+        let block_size = data.len();
+        let dot_ok = decode_record_length(le16(data, 4), block_size) == 12
+            && data[6] == 1
+            && data[8] == b'.';
+        let dot_dot_ok = decode_record_length(le16(data, 16), block_size) == block_size - 12
+            && data[18] == 2
+            && &data[20..22] == b"..";
+        let levels = usize::from(data[30]);
         if !dot_ok
             || !dot_dot_ok
-            || le32(&data, 24) != 0
-            || info_length != ROOT_INFO_LENGTH
+            || le32(data, 24) != 0
+            || usize::from(data[29]) != ROOT_INFO_LENGTH
             || levels > max_levels
             || data[31] & 1 != 0
         {
             return Ok(None);
         }
-        let Some((version, seed)) = self.root_hash(data[28]) else {
+        let stored_version = data[28];
+        let Some(count) = entry_count(data, start, limit) else {
+            return Ok(None);
+        };
+        let Some((version, seed)) = self.root_hash(stored_version) else {
             return Ok(None);
         };
         let Some(hash) = htree_hash::name_hash(version, seed, name) else {
             return Ok(None);
         };
-        let start = 24 + ROOT_INFO_LENGTH;
-        let limit = self.index_limit(start);
-        Ok(parse_entries(&data, start, limit, blocks)
-            .map(|entries| (Level::new(entries, hash), hash, levels)))
+        let data = self.cache.get(block)?;
+        let level = Level {
+            block,
+            start,
+            count,
+            position: position_for(data, start, count, hash),
+        };
+        Ok(Some((level, hash, levels)))
     }
 
-    /// The `dx_node` at `logical`, positioned for `hash`.
+    /// The `dx_node` at `logical`, positioned for `hash` (at its first entry for `None`).
     fn index_node(
         &mut self,
         directory: &Inode,
         logical: u32,
-        hash: u32,
-        blocks: u64,
+        hash: Option<u32>,
     ) -> Result<Option<Level>> {
-        let Some(data) = self.index_block(directory, logical)? else {
+        let Some(block) = self.map_block(directory, u64::from(logical))? else {
             return Ok(None);
         };
-        let block_size = data.len();
-        if le32(&data, 0) != 0 || decode_record_length(le16(&data, 4), block_size) != block_size {
-            return Ok(None);
-        }
         let limit = self.index_limit(8);
-        Ok(parse_entries(&data, 8, limit, blocks).map(|entries| Level::new(entries, hash)))
+        let data = self.cache.get(block)?;
+        let block_size = data.len();
+        let fake_entry =
+            le32(data, 0) == 0 && decode_record_length(le16(data, 4), block_size) == block_size;
+        let Some(count) = entry_count(data, 8, limit).filter(|_| fake_entry) else {
+            return Ok(None);
+        };
+        let position = hash.map_or(0, |hash| position_for(data, 8, count, hash));
+        Ok(Some(Level {
+            block,
+            start: 8,
+            count,
+            position,
+        }))
     }
 
     /// Moves the walk to the next leaf in hash order; returns the starting hash of the entry
@@ -197,18 +211,20 @@ impl<D: BlockDevice> FileSystem<D> {
     ) -> Result<Option<u32>> {
         let Some(moved) = path
             .iter()
-            .rposition(|level| level.position + 1 < level.entries.len())
+            .rposition(|level| level.position + 1 < level.count)
         else {
             return Ok(None);
         };
         path[moved].position += 1;
-        let start_hash = path[moved].entries[path[moved].position].0;
+        let data = self.cache.get(path[moved].block)?;
+        let (start_hash, _) = entry(data, path[moved].start, path[moved].position);
         for below in moved + 1..path.len() {
-            let logical = path[below - 1].block();
-            let Some(mut level) = self.index_node(directory, logical, 0, blocks)? else {
+            let Some(logical) = self.followed(&path[below - 1], blocks)? else {
                 return Ok(None);
             };
-            level.position = 0;
+            let Some(level) = self.index_node(directory, logical, None)? else {
+                return Ok(None);
+            };
             path[below] = level;
         }
         Ok(Some(start_hash))
@@ -218,21 +234,25 @@ impl<D: BlockDevice> FileSystem<D> {
     /// this way" — a miss or an index that does not make sense — and the caller must scan.
     pub(crate) fn index_lookup(&mut self, directory: &Inode, name: &[u8]) -> Result<Option<Found>> {
         let blocks = directory.size() / self.block_size() as u64;
-        let Some((root, hash, levels)) = self.index_root(directory, name, blocks)? else {
+        let Some((root, hash, levels)) = self.index_root(directory, name)? else {
             return Ok(None);
         };
-        let mut path = Vec::with_capacity(levels + 1);
+        let mut path: Vec<Level> = Vec::with_capacity(levels + 1);
         path.push(root);
-        for _ in 0..levels {
-            let logical = path.last().map_or(0, Level::block);
-            match self.index_node(directory, logical, hash, blocks)? {
+        for depth in 0..levels {
+            let Some(logical) = self.followed(&path[depth], blocks)? else {
+                return Ok(None);
+            };
+            match self.index_node(directory, logical, Some(hash))? {
                 Some(level) => path.push(level),
                 None => return Ok(None),
             }
         }
         // Each step moves forward through the index, so the leaves bound the walk.
         for _ in 0..blocks {
-            let leaf = path.last().map_or(0, Level::block);
+            let Some(leaf) = self.followed(&path[levels], blocks)? else {
+                return Ok(None);
+            };
             let found = self.scan_block(directory, u64::from(leaf), |entry, entry_name| {
                 entry.inode != 0 && entry_name == name
             })?;
