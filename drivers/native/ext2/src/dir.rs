@@ -239,9 +239,12 @@ impl<D: BlockDevice> FileSystem<D> {
         // `.` and `..` live at the start of block 0, outside the hash order.
         if self.has_usable_index(&inode) && name != b"." && name != b".." {
             // Any failure of the index walk (damage, I/O) falls back to the scan below,
-            // which reports a real problem with the entries themselves.
-            if let Ok(Some(found)) = self.index_lookup(&inode, name) {
-                return Ok(found);
+            // which reports a real problem with the entries themselves. A miss is trusted
+            // only once the whole index has been checked against the entries.
+            match self.index_lookup(&inode, name) {
+                Ok(Some(found)) => return Ok(found),
+                Ok(None) if self.index_proves_absence(&inode) => return Err(Error::NotFound),
+                _ => {}
             }
         }
         self.scan_directory(&inode, |entry, entry_name| {
@@ -276,8 +279,25 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(entries)
     }
 
+    /// Whether a miss of the index walk in `directory` proves a name absent: its index was
+    /// checked whole against its entries (once per mount; the answer is kept, a bounded
+    /// number of directories at a time).
+    fn index_proves_absence(&mut self, directory: &Inode) -> bool {
+        const KEPT: usize = 256;
+        if let Some(&sound) = self.checked_indexes.get(&directory.number) {
+            return sound;
+        }
+        let sound = self.index_is_sound(directory).unwrap_or(false);
+        if self.checked_indexes.len() >= KEPT {
+            self.checked_indexes.clear();
+        }
+        self.checked_indexes.insert(directory.number, sound);
+        sound
+    }
+
     /// Records that directory `inode` changed: times, and the htree flag cleared.
     fn touch_directory(&mut self, inode: &mut Inode) {
+        self.checked_indexes.remove(&inode.number);
         inode.set_flags(inode.flags() & !INDEX_FLAG);
         let now = self.now() as i64;
         inode.set_mtime(now);

@@ -4,6 +4,7 @@
 //! descriptors. Free counts live here in memory and reach the disk on [`FileSystem::sync`];
 //! after every sync the on-disk image is consistent (e2fsck-clean) as a whole.
 
+use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -103,6 +104,9 @@ pub struct FileSystem<D: BlockDevice> {
     mount_state: u16,
     pub(crate) metadata_dirty: bool,
     pub(crate) clock: fn() -> u64,
+    /// Indexed directories whose whole index was checked against their entries (`true`:
+    /// an index miss proves a name absent), by inode number.
+    pub(crate) checked_indexes: BTreeMap<u32, bool>,
 }
 
 impl<D: BlockDevice> FileSystem<D> {
@@ -138,6 +142,7 @@ impl<D: BlockDevice> FileSystem<D> {
             mount_state,
             metadata_dirty: false,
             clock: options.clock,
+            checked_indexes: BTreeMap::new(),
         };
         let table_start = u64::from(fs.sb.first_data_block) + 1;
         for index in 0..u64::from(fs.sb.descriptor_blocks()) {

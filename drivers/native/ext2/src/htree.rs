@@ -13,6 +13,7 @@
 //! makes the caller fall back to the linear scan, so a damaged index can slow a lookup down
 //! but never hide a name the entries hold. Writers do not maintain the index (see `dir`).
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::device::BlockDevice;
@@ -36,12 +37,32 @@ const BLOCK_MASK: u32 = 0x0FFF_FFFF;
 /// One index block on the walk: where its entries are, and the one followed. Entries are
 /// read from the cached block when needed, never copied: a lookup touches O(log n) of them.
 struct Level {
-    /// Physical block holding the entries.
+    /// The block's logical number in the directory, and where it is on the device.
+    logical: u32,
     block: u64,
     /// Byte offset of the count/limit header (= entry 0).
     start: usize,
     count: usize,
     position: usize,
+}
+
+/// Where [`next_leaf`](FileSystem::next_leaf) took the walk.
+enum Step {
+    /// To the next leaf; the starting hash of the index entry that moved (the format's
+    /// continuation test looks at it).
+    Next(u32),
+    /// Past the last leaf.
+    End,
+    /// Into a node that does not make sense.
+    Malformed,
+}
+
+/// The root of an index: its level, how many node levels lie below, and the hash in use.
+struct Root {
+    level: Level,
+    levels: usize,
+    version: u8,
+    seed: [u32; 4],
 }
 
 /// Reads the count/limit header at `start` of `data`; `None` unless the limit is the one this
@@ -118,12 +139,8 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok((logical != 0 && u64::from(logical) < blocks).then_some(logical))
     }
 
-    /// The root level, with the hash of `name`, and the number of node levels below it.
-    fn index_root(
-        &mut self,
-        directory: &Inode,
-        name: &[u8],
-    ) -> Result<Option<(Level, u32, usize)>> {
+    /// The root level (at its first entry), the node levels below it and the hash to use.
+    fn index_root(&mut self, directory: &Inode) -> Result<Option<Root>> {
         let Some(block) = self.map_block(directory, 0)? else {
             return Ok(None);
         };
@@ -160,17 +177,19 @@ impl<D: BlockDevice> FileSystem<D> {
         let Some((version, seed)) = self.root_hash(stored_version) else {
             return Ok(None);
         };
-        let Some(hash) = htree_hash::name_hash(version, seed, name) else {
-            return Ok(None);
-        };
-        let data = self.cache.get(block)?;
         let level = Level {
+            logical: 0,
             block,
             start,
             count,
-            position: position_for(data, start, count, hash),
+            position: 0,
         };
-        Ok(Some((level, hash, levels)))
+        Ok(Some(Root {
+            level,
+            levels,
+            version,
+            seed,
+        }))
     }
 
     /// The `dx_node` at `logical`, positioned for `hash` (at its first entry for `None`).
@@ -193,6 +212,7 @@ impl<D: BlockDevice> FileSystem<D> {
         };
         let position = hash.map_or(0, |hash| position_for(data, 8, count, hash));
         Ok(Some(Level {
+            logical,
             block,
             start: 8,
             count,
@@ -200,45 +220,49 @@ impl<D: BlockDevice> FileSystem<D> {
         }))
     }
 
-    /// Moves the walk to the next leaf in hash order; returns the starting hash of the entry
-    /// that moved (as the format defines the continuation test), or `None` at the end or on a
-    /// malformed node.
-    fn next_leaf(
-        &mut self,
-        directory: &Inode,
-        path: &mut [Level],
-        blocks: u64,
-    ) -> Result<Option<u32>> {
+    /// Moves the walk to the next leaf in hash order.
+    fn next_leaf(&mut self, directory: &Inode, path: &mut [Level], blocks: u64) -> Result<Step> {
         let Some(moved) = path
             .iter()
             .rposition(|level| level.position + 1 < level.count)
         else {
-            return Ok(None);
+            return Ok(Step::End);
         };
         path[moved].position += 1;
         let data = self.cache.get(path[moved].block)?;
         let (start_hash, _) = entry(data, path[moved].start, path[moved].position);
         for below in moved + 1..path.len() {
             let Some(logical) = self.followed(&path[below - 1], blocks)? else {
-                return Ok(None);
+                return Ok(Step::Malformed);
             };
             let Some(level) = self.index_node(directory, logical, None)? else {
-                return Ok(None);
+                return Ok(Step::Malformed);
             };
             path[below] = level;
         }
-        Ok(Some(start_hash))
+        Ok(Step::Next(start_hash))
     }
 
     /// Looks `name` up through the hash index of `directory`. `Ok(None)` means "not found
     /// this way" — a miss or an index that does not make sense — and the caller must scan.
     pub(crate) fn index_lookup(&mut self, directory: &Inode, name: &[u8]) -> Result<Option<Found>> {
         let blocks = directory.size() / self.block_size() as u64;
-        let Some((root, hash, levels)) = self.index_root(directory, name)? else {
+        let Some(Root {
+            mut level,
+            levels,
+            version,
+            seed,
+        }) = self.index_root(directory)?
+        else {
             return Ok(None);
         };
+        let Some(hash) = htree_hash::name_hash(version, seed, name) else {
+            return Ok(None);
+        };
+        let data = self.cache.get(level.block)?;
+        level.position = position_for(data, level.start, level.count, hash);
         let mut path: Vec<Level> = Vec::with_capacity(levels + 1);
-        path.push(root);
+        path.push(level);
         for depth in 0..levels {
             let Some(logical) = self.followed(&path[depth], blocks)? else {
                 return Ok(None);
@@ -261,10 +285,99 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             // Names of one hash may spill into the following leaves; nothing else can.
             match self.next_leaf(directory, &mut path, blocks)? {
-                Some(start) if start & !1 == hash => {}
+                Step::Next(start) if start & !1 == hash => {}
                 _ => return Ok(None),
             }
         }
         Ok(None)
+    }
+
+    /// Whether the whole index of `directory` agrees with its entries, so that a miss of the
+    /// index walk proves a name absent: every index and leaf block is referenced once, the
+    /// leaves' starting hashes never decrease in walk order, every name hashes into its
+    /// leaf's range (up to the next leaf's start, or onto it when that start carries the
+    /// continuation bit), and no block outside the index holds a name. One pass over the
+    /// directory, like a linear lookup; `Ok(false)` for anything else.
+    pub(crate) fn index_is_sound(&mut self, directory: &Inode) -> Result<bool> {
+        let blocks = directory.size() / self.block_size() as u64;
+        let Some(root) = self.index_root(directory)? else {
+            return Ok(false);
+        };
+        let (version, seed, levels) = (root.version, root.seed, root.levels);
+        let mut referenced = vec![false; blocks as usize];
+        referenced[0] = true;
+        let mut path: Vec<Level> = Vec::with_capacity(levels + 1);
+        path.push(root.level);
+        let mut node_seen = [0u32; 3];
+        // Leaves in walk order, with their starting hashes.
+        let mut leaves: Vec<(u32, u32)> = Vec::new();
+        let mut start = 0;
+        loop {
+            while path.len() <= levels {
+                let Some(logical) = self.followed(&path[path.len() - 1], blocks)? else {
+                    return Ok(false);
+                };
+                let Some(node) = self.index_node(directory, logical, None)? else {
+                    return Ok(false);
+                };
+                path.push(node);
+            }
+            // A node stays on the path for several leaves; count it once, when it arrives.
+            for (depth, level) in path.iter().enumerate().skip(1) {
+                if node_seen[depth] != level.logical {
+                    node_seen[depth] = level.logical;
+                    if core::mem::replace(&mut referenced[level.logical as usize], true) {
+                        return Ok(false);
+                    }
+                }
+            }
+            let Some(leaf) = self.followed(&path[levels], blocks)? else {
+                return Ok(false);
+            };
+            if core::mem::replace(&mut referenced[leaf as usize], true) {
+                return Ok(false);
+            }
+            if leaves.last().is_some_and(|&(_, previous)| previous > start) {
+                return Ok(false);
+            }
+            leaves.push((leaf, start));
+            match self.next_leaf(directory, &mut path, blocks)? {
+                Step::Next(next) => start = next,
+                Step::End => break,
+                Step::Malformed => return Ok(false),
+            }
+            if leaves.len() as u64 >= blocks {
+                return Ok(false);
+            }
+        }
+        for (index, &(leaf, start)) in leaves.iter().enumerate() {
+            let low = start & !1;
+            let next = leaves.get(index + 1).map(|&(_, next)| next);
+            let mut outside = false;
+            self.scan_block(directory, u64::from(leaf), |entry, name| {
+                if entry.inode != 0 {
+                    let hash = htree_hash::name_hash(version, seed, name).unwrap_or(0);
+                    let below_next = match next {
+                        None => true,
+                        Some(next) => hash < next || (next & 1 == 1 && hash == next & !1),
+                    };
+                    outside |= hash < low || !below_next;
+                }
+                outside
+            })?;
+            if outside {
+                return Ok(false);
+            }
+        }
+        for logical in 0..blocks {
+            if !referenced[logical as usize]
+                && self
+                    .scan_block(directory, logical, |entry, _| entry.inode != 0)?
+                    .is_some()
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }
