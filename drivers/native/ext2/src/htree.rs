@@ -9,9 +9,13 @@
 //! covers hashes from its own up to the next entry's; bit 0 of a stored hash says the
 //! previous block's last hash continues into this one.
 //!
-//! The index is a hint, never the authority: every shape check that fails, and every miss,
-//! makes the caller fall back to the linear scan, so a damaged index can slow a lookup down
-//! but never hide a name the entries hold. Writers do not maintain the index (see `dir`).
+//! The index is a hint, never the authority: every shape check that fails makes the caller
+//! fall back to the linear scan, and a miss is believed only after [`index_is_sound`] has
+//! checked the whole index against the entries (the caller keeps the verdict). So a damaged
+//! index can slow lookups down but never hide a name the entries hold. Writers do not
+//! maintain the index (see `dir`).
+//!
+//! [`index_is_sound`]: FileSystem::index_is_sound
 
 use alloc::vec;
 use alloc::vec::Vec;
