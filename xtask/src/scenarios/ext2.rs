@@ -276,3 +276,281 @@ pub(super) fn ext2_vfs_bad_disks_scenario(
     session.poweroff()?;
     Ok("zeros and a corrupt superblock refused clearly; shell kept working".into())
 }
+
+/// `mke2fs -q -F -t ext2 ARGS -d TREE build/NAME SIZE`; returns the image path as text.
+fn damage_image(
+    name: &str,
+    arguments: &[&str],
+    tree: &std::path::Path,
+    size: &str,
+) -> Result<String, String> {
+    let image = crate::root().join("build").join(name);
+    let _ = std::fs::remove_file(&image);
+    let image_name = image.to_string_lossy().into_owned();
+    let tree_name = tree.to_string_lossy().into_owned();
+    let mut all = vec!["-q", "-F", "-t", "ext2"];
+    all.extend_from_slice(arguments);
+    all.extend_from_slice(&["-d", &tree_name, &image_name, size]);
+    match host_tool("mke2fs", &all)?.0 {
+        0 => Ok(image_name),
+        code => Err(format!("mke2fs {all:?} exit {code}")),
+    }
+}
+
+/// Runs one `debugfs -w -R` request on `image`.
+fn debugfs_write(image: &str, request: &str) -> Result<(), String> {
+    match host_tool("debugfs", &["-w", "-R", request, image])?.0 {
+        0 => Ok(()),
+        code => Err(format!("debugfs -w -R '{request}' exit {code}")),
+    }
+}
+
+/// The text after `key` on its line of `dumpe2fs -h`.
+fn dumpe2fs_field(image: &str, key: &str) -> Result<String, String> {
+    let (_, header) = host_tool("dumpe2fs", &["-h", image])?;
+    String::from_utf8_lossy(&header)
+        .lines()
+        .find_map(|line| line.strip_prefix(key).map(|rest| rest.trim().to_string()))
+        .ok_or_else(|| format!("dumpe2fs -h {image}: no '{key}'"))
+}
+
+/// `e2fsck -fn`: exit code and report.
+fn e2fsck_report(image: &str) -> Result<(i32, String), String> {
+    let (code, report) = host_tool("e2fsck", &["-fn", image])?;
+    Ok((code, String::from_utf8_lossy(&report).into_owned()))
+}
+
+/// The inode number `debugfs stat PATH` gives.
+fn debugfs_inode(image: &str, path: &str) -> Result<u32, String> {
+    let (_, stat) = host_tool("debugfs", &["-R", &format!("stat {path}"), image])?;
+    let stat = String::from_utf8_lossy(&stat);
+    stat.strip_prefix("Inode: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| format!("debugfs stat {path}: {stat}"))
+}
+
+/// Entries of the large directory in the damage scenario: enough to need a two-block index
+/// and many leaves, small enough to list quickly under TCG.
+const LARGE_DIRECTORY_ENTRIES: usize = 5000;
+
+/// Damage reported as what it is, and large directories: five disks. vda is marked not clean
+/// and vdb clean-with-errors (debugfs `ssv state`); both mount read-write, and after umount
+/// `dumpe2fs -h` must still say so. vdc has a group free-blocks count of 9999: the kernel
+/// mounts it read-only naming that count (the value e2fsck counts too) and the image stays
+/// untouched. vdd has a symlink of size 1000 without a data block: `cat` and `stat` report
+/// corruption of that inode. vde has a hash-indexed directory of 5000 names: `ls` and `stat`
+/// work, a write clears the index flag, and e2fsck -fn stays clean.
+pub(super) fn ext2_damage_and_large_directories_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+) -> Result<String, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let tree = crate::root().join("build/damage-src");
+    let _ = std::fs::remove_dir_all(&tree);
+    std::fs::create_dir_all(&tree).map_err(io)?;
+    let hello = "hello from a damaged disk\n";
+    std::fs::write(tree.join("hello.txt"), hello).map_err(io)?;
+    std::os::unix::fs::symlink("hello.txt", tree.join("link")).map_err(io)?;
+
+    let not_clean = damage_image("damage-not-clean.img", &["-b", "1024"], &tree, "8M")?;
+    debugfs_write(&not_clean, "ssv state 0")?;
+    let errors = damage_image("damage-errors.img", &["-b", "1024"], &tree, "8M")?;
+    debugfs_write(&errors, "ssv state 3")?;
+    let counts = damage_image(
+        "damage-counts.img",
+        &["-b", "1024", "-g", "2048"],
+        &tree,
+        "8M",
+    )?;
+    debugfs_write(&counts, "set_bg 1 free_blocks_count 9999")?;
+    let (_, report) = e2fsck_report(&counts)?;
+    let key = "Free blocks count wrong for group #1 (9999, counted=";
+    let counted: u32 = report
+        .split_once(key)
+        .and_then(|(_, rest)| rest.split(')').next())
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| format!("e2fsck does not see the bad count:\n{report}"))?;
+    let counts_before = std::fs::read(&counts).map_err(io)?;
+    let symlink = damage_image("damage-symlink.img", &["-b", "4096"], &tree, "16M")?;
+    debugfs_write(&symlink, "sif /link size 1000")?;
+    let link_inode = debugfs_inode(&symlink, "/link")?;
+
+    let large_tree = crate::root().join("build/large-dir-src");
+    let _ = std::fs::remove_dir_all(&large_tree);
+    std::fs::create_dir_all(large_tree.join("big")).map_err(io)?;
+    for index in 0..LARGE_DIRECTORY_ENTRIES {
+        std::fs::File::create(large_tree.join(format!("big/entry-{index:05}"))).map_err(io)?;
+    }
+    let entries = (LARGE_DIRECTORY_ENTRIES + 1000).to_string();
+    let large = damage_image(
+        "large-dir.img",
+        &["-b", "4096", "-N", &entries],
+        &large_tree,
+        "64M",
+    )?;
+    let _ = std::fs::remove_dir_all(&large_tree);
+    // e2fsck -D builds the hash index that mke2fs -d does not.
+    host_tool("e2fsck", &["-fyD", &large])?;
+    let (_, stat) = host_tool("debugfs", &["-R", "stat /big", &large])?;
+    if !String::from_utf8_lossy(&stat).contains("Flags: 0x1000") {
+        return Err("e2fsck -D did not index /big".into());
+    }
+    let probes = [0usize, 1234, 4321, LARGE_DIRECTORY_ENTRIES - 1];
+    let mut probe_inodes = Vec::new();
+    for index in probes {
+        probe_inodes.push(debugfs_inode(&large, &format!("/big/entry-{index:05}"))?);
+    }
+
+    let mut extra = Vec::new();
+    for (index, image) in [&not_clean, &errors, &counts, &symlink, &large]
+        .iter()
+        .enumerate()
+    {
+        extra.push("-drive".to_string());
+        extra.push(format!("file={image},if=none,id=damage{index},format=raw"));
+        extra.push("-device".to_string());
+        extra.push(format!("virtio-blk-pci,drive=damage{index}"));
+    }
+    let mut session = Session::start_with(&boot(kernel, accel, "512M", 2, "log=warn"), &extra)?;
+    session.wait_prompt()?;
+    let mut ask = |command: &str, needles: &[&str]| -> Result<String, String> {
+        let answer = session.ask(command)?;
+        match needles.iter().find(|needle| !answer.contains(**needle)) {
+            Some(needle) => Err(format!(
+                "'{command}' should say '{needle}', said:\n{answer}"
+            )),
+            None => Ok(answer),
+        }
+    };
+    // Not clean, and clean with errors: read-write mounts, one without and one with a write.
+    ask(
+        "mount vda /mnt",
+        &["mounted vda on /mnt (ext2, read-write)"],
+    )?;
+    ask("ls /mnt", &["hello.txt", "link -> hello.txt"])?;
+    ask("cat /mnt/hello.txt", &[hello])?;
+    ask("umount /mnt", &["unmounted vda from /mnt"])?;
+    ask(
+        "mount vdb /mnt",
+        &["mounted vdb on /mnt (ext2, read-write)"],
+    )?;
+    ask(
+        "write /mnt/new.txt written with errors recorded",
+        &["wrote"],
+    )?;
+    ask("umount /mnt", &["unmounted vdb from /mnt"])?;
+    // A wrong summary count: read-only, naming the count.
+    let reason = format!(
+        "(ext2, read-only: mounted read-only: group 1 free blocks count 9999 disagrees with its bitmap ({counted} free); run e2fsck)"
+    );
+    ask("mount vdc /mnt", &[&reason])?;
+    ask("cat /mnt/hello.txt", &[hello])?;
+    ask("write /mnt/x y", &["write: /mnt/x: read-only file system"])?;
+    ask("umount /mnt", &["unmounted vdc from /mnt"])?;
+    // A symlink whose size its (missing) block cannot hold.
+    let corrupt = format!(
+        "corrupted file system: inode {link_inode}: symbolic link size needs a data block but it has none"
+    );
+    ask(
+        "mount vdd /mnt",
+        &["mounted vdd on /mnt (ext2, read-write)"],
+    )?;
+    ask("cat /mnt/link", &[&format!("cat: /mnt/link: {corrupt}")])?;
+    ask("stat /mnt/link", &[&format!("stat: /mnt/link: {corrupt}")])?;
+    ask("cat /mnt/hello.txt", &[hello])?;
+    ask("umount /mnt", &["unmounted vdd from /mnt"])?;
+    // The large hash-indexed directory.
+    ask(
+        "mount vde /mnt",
+        &["mounted vde on /mnt (ext2, read-write)"],
+    )?;
+    let started = Instant::now();
+    let listing = ask("ls /mnt/big", &["entry-00000\n", "entry-04999\n"])?;
+    let listed = started.elapsed();
+    let names = listing
+        .lines()
+        .filter(|line| line.contains(" entry-"))
+        .count();
+    if names != LARGE_DIRECTORY_ENTRIES {
+        return Err(format!(
+            "ls /mnt/big listed {names} entries, not {LARGE_DIRECTORY_ENTRIES}"
+        ));
+    }
+    let started = Instant::now();
+    for (index, inode) in probes.iter().zip(&probe_inodes) {
+        ask(
+            &format!("stat /mnt/big/entry-{index:05}"),
+            &["file size 0 ", &format!(" inode {inode} links 1 ")],
+        )?;
+    }
+    let statted = started.elapsed();
+    ask("stat /mnt/big/entry-99999", &["no such file or directory"])?;
+    ask(
+        "write /mnt/big/added.txt added to an indexed directory",
+        &["wrote"],
+    )?;
+    ask("rm /mnt/big/entry-00007", &[])?;
+    ask("stat /mnt/big/added.txt", &["file size 30 "])?;
+    ask("umount /mnt", &["unmounted vde from /mnt"])?;
+    session.poweroff()?;
+
+    // The host's view afterwards.
+    let state = dumpe2fs_field(&not_clean, "Filesystem state:")?;
+    if state != "not clean" {
+        return Err(format!(
+            "vda: state '{state}' after a rw mount of a not-clean image"
+        ));
+    }
+    let state = dumpe2fs_field(&errors, "Filesystem state:")?;
+    if state != "clean with errors" {
+        return Err(format!("vdb: state '{state}', want 'clean with errors'"));
+    }
+    for (disk, image) in [("vda", &not_clean), ("vdb", &errors)] {
+        if dumpe2fs_field(image, "Mount count:")? != "1" {
+            return Err(format!("{disk}: mount count not 1 after one rw mount"));
+        }
+        let (code, report) = e2fsck_report(image)?;
+        if code != 0 {
+            return Err(format!("{disk}: e2fsck -fn exit {code}:\n{report}"));
+        }
+    }
+    if std::fs::read(&counts).map_err(io)? != counts_before {
+        return Err("vdc: the read-only mount changed the image".into());
+    }
+    let (code, report) = e2fsck_report(&counts)?;
+    if code != 4 || !report.contains(key) {
+        return Err(format!(
+            "vdc: e2fsck -fn no longer sees the count (exit {code}):\n{report}"
+        ));
+    }
+    let (code, report) = e2fsck_report(&symlink)?;
+    let invalid = format!("Symlink /link (inode #{link_inode}) is invalid");
+    if code != 4 || !report.contains(&invalid) {
+        return Err(format!(
+            "vdd: e2fsck -fn exit {code}, want '{invalid}':\n{report}"
+        ));
+    }
+    let (code, report) = e2fsck_report(&large)?;
+    if code != 0 {
+        return Err(format!(
+            "vde: e2fsck -fn exit {code} after writes:\n{report}"
+        ));
+    }
+    let (_, stat) = host_tool("debugfs", &["-R", "stat /big", &large])?;
+    if !String::from_utf8_lossy(&stat).contains("Flags: 0x0") {
+        return Err("vde: the index flag survived a write into /big".into());
+    }
+    let names = debugfs_names(&large, "/big")?;
+    if !names.iter().any(|n| n == "added.txt") || names.iter().any(|n| n == "entry-00007") {
+        return Err("vde: debugfs does not see the writes in /big".into());
+    }
+    Ok(format!(
+        "not clean / clean with errors kept; count 9999 -> read-only naming it ({counted} free); \
+         symlink inode {link_inode} reported corrupt; ls of {LARGE_DIRECTORY_ENTRIES} entries in {:.1} s, \
+         {} stats in {:.2} s; e2fsck agrees",
+        listed.as_secs_f64(),
+        probes.len(),
+        statted.as_secs_f64()
+    ))
+}

@@ -112,6 +112,10 @@ fn plan() -> Vec<(String, Plan)> {
         "ext2_vfs_bad_disks".into(),
         Box::new(ext2_vfs_bad_disks_scenario),
     );
+    run(
+        "ext2_damage_and_large_directories".into(),
+        Box::new(ext2_damage_and_large_directories_scenario),
+    );
     let components = std::env::var_os("RUMP_COMPONENTS").is_some();
     plan.push((
         "rump_components_boot".into(),

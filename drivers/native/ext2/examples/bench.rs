@@ -1,15 +1,25 @@
 //! Benchmark: sequential file I/O and metadata operations through the driver over an image
-//! file, next to the raw rate of the same `FileDevice`.
+//! file, next to the raw rate of the same `FileDevice`; then "readdir + lookup + stat of every
+//! entry" in hash-indexed directories of 10 000 and 100 000 names, whose per-entry cost must
+//! not grow with the directory.
 //!
 //! `cargo run --release -p ext2 --example bench -- [image]`. Without an argument a 256 MiB
 //! scratch image is made with mke2fs in the temp directory. A given image is modified (a
 //! file and a directory are created and removed again); raw writes rewrite the bytes read.
+//! The large-directory images are always scratch ones (built with e2fsprogs).
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 use ext2::{BlockDevice, FileDevice, FileSystem, MountOptions, Owner};
+
+// The test helpers' large-directory builder (the module allows its unused parts).
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::large::{large_directory_image, LargeDirectory};
+use common::TempDir;
 
 const FILE_SIZE: usize = 64 << 20;
 const CHUNK: usize = 128 << 10;
@@ -128,5 +138,109 @@ fn main() {
     println!("metadata     create {creates:9.0}/s   stat {stats:9.0}/s   unlink {unlinks:9.0}/s  ({FILES} files, one directory)");
     if scratch {
         let _ = std::fs::remove_file(&image);
+    }
+    large_directories();
+}
+
+/// Per-entry nanoseconds of readdir of `/big`, then lookup of every name, then stat of every
+/// entry in readdir order (like `ls -l`; hash order, so the inode table is visited at random)
+/// and, on a fresh mount, in inode order — each with a read-only mount caching
+/// `cache_blocks`; last, nanoseconds per lookup of a name that is not there (10 000 of them,
+/// the first one paying for the check of the whole index).
+fn walk_large(image: &std::path::Path, cache_blocks: usize) -> [f64; 5] {
+    let options = MountOptions {
+        read_only: true,
+        cache_blocks,
+        ..MountOptions::default()
+    };
+    let mount = || {
+        let device = FileDevice::open(image, false).expect("open image");
+        FileSystem::mount(device, options).expect("mount")
+    };
+    let mut fs = mount();
+    let start = Instant::now();
+    let big = fs.resolve(b"/big", true).expect("/big");
+    let entries = fs.read_dir(big).expect("read_dir");
+    let listed = start.elapsed().as_secs_f64();
+    for entry in &entries {
+        let inode = fs.lookup(big, &entry.name).expect("lookup");
+        assert_eq!(inode, entry.inode, "lookup disagrees with readdir");
+    }
+    let looked_up = start.elapsed().as_secs_f64();
+    for entry in &entries {
+        fs.metadata(entry.inode).expect("stat");
+    }
+    let statted = start.elapsed().as_secs_f64();
+    let mut fs = mount();
+    let mut inodes: Vec<u32> = fs
+        .read_dir(big)
+        .expect("read_dir")
+        .iter()
+        .map(|entry| entry.inode)
+        .collect();
+    inodes.sort_unstable();
+    let start = Instant::now();
+    for inode in inodes {
+        fs.metadata(inode).expect("stat");
+    }
+    let in_order = start.elapsed().as_secs_f64();
+    const ABSENT: usize = 10_000;
+    let start = Instant::now();
+    for index in 0..ABSENT {
+        let name = format!("absent-{index}");
+        assert!(fs.lookup(big, name.as_bytes()).is_err(), "{name} found");
+    }
+    let absent = start.elapsed().as_secs_f64() * 1e9 / ABSENT as f64;
+    let per_entry = 1e9 / entries.len() as f64;
+    [
+        listed * per_entry,
+        (looked_up - listed) * per_entry,
+        (statted - looked_up) * per_entry,
+        in_order * per_entry,
+        absent,
+    ]
+}
+
+/// readdir + lookup + stat of every entry of hash-indexed directories of 10 000 and
+/// 100 000 names (4 KiB blocks), with the default cache and with one that holds the whole
+/// working set; and, for scale, the 10 000-name directory with its index flag cleared.
+fn large_directories() {
+    const CACHES: [usize; 2] = [4096, 65536];
+    println!(
+        "large directories, ns per entry:      readdir    lookup      stat  total | stat in inode order  total | absent lookup"
+    );
+    // [cache][size] -> (total with stat in readdir order, total with stat in inode order)
+    let mut totals = [[(0.0f64, 0.0f64); 2]; 2];
+    for (size, count) in [10_000usize, 100_000].into_iter().enumerate() {
+        let scratch = TempDir::new(&format!("bench-{count}"));
+        let image = large_directory_image(scratch.path(), &LargeDirectory::new(count, 4096));
+        let show = |label: String, figures: [f64; 5]| {
+            let total = figures[0] + figures[1] + figures[2];
+            let ordered = figures[0] + figures[1] + figures[3];
+            println!(
+                "  {label:<34} {:9.0} {:9.0} {:9.0} {total:6.0} | {:19.0} {ordered:6.0} | {:13.0}",
+                figures[0], figures[1], figures[2], figures[3], figures[4]
+            );
+            (total, ordered)
+        };
+        for (which, cache) in CACHES.into_iter().enumerate() {
+            let figures = walk_large(&image, cache);
+            totals[which][size] = show(format!("{count} entries, cache {cache} blocks"), figures);
+        }
+        if count == 10_000 {
+            common::debugfs(&image, &["sif /big flags 0".to_string()], true);
+            show(
+                format!("{count} entries, index flag cleared"),
+                walk_large(&image, CACHES[0]),
+            );
+        }
+    }
+    for (which, cache) in CACHES.into_iter().enumerate() {
+        let [small, large] = totals[which];
+        println!(
+            "per-entry cost 100 000 / 10 000, cache {cache:>5} blocks: {:.2} (stat in readdir order), {:.2} (stat in inode order); 1.00 = linear, 10 = quadratic",
+            large.0 / small.0,
+            large.1 / small.1
+        );
     }
 }

@@ -1,6 +1,8 @@
-//! Write-back block cache: bounded, least-recently-used eviction, explicit flush.
+//! Write-back block cache: bounded, CLOCK (second-chance) eviction, explicit flush.
 //!
-//! Owns the device. Every access is range-checked against the file system's block count, so
+//! A hit costs one map lookup and sets the entry's referenced bit; only a miss in a full
+//! cache sweeps the hand (in block order) past referenced entries, clearing their bits, to
+//! the first one not used since the last sweep. Owns the device. Every access is range-checked against the file system's block count, so
 //! nothing is ever read or written outside the file system whatever the image says. Dirty
 //! blocks reach the device on [`BlockCache::flush`] or when evicted; clean blocks are dropped.
 
@@ -15,7 +17,8 @@ use crate::error::{Corruption, Result};
 struct Entry {
     data: Box<[u8]>,
     dirty: bool,
-    stamp: u64,
+    /// Used since the hand last passed.
+    referenced: bool,
 }
 
 /// The cache of file-system blocks.
@@ -25,9 +28,8 @@ pub struct BlockCache<D: BlockDevice> {
     block_count: u64,
     capacity: usize,
     entries: BTreeMap<u64, Entry>,
-    // Recency order: stamp -> block number.
-    recency: BTreeMap<u64, u64>,
-    clock: u64,
+    /// Where the eviction sweep resumes (a block number; it wraps to the lowest).
+    hand: u64,
 }
 
 impl<D: BlockDevice> BlockCache<D> {
@@ -39,8 +41,7 @@ impl<D: BlockDevice> BlockCache<D> {
             block_count,
             capacity: capacity.max(16),
             entries: BTreeMap::new(),
-            recency: BTreeMap::new(),
-            clock: 0,
+            hand: 0,
         }
     }
 
@@ -56,19 +57,27 @@ impl<D: BlockDevice> BlockCache<D> {
         Ok(())
     }
 
-    fn touch(&mut self, block: u64) {
-        self.clock += 1;
-        let stamp = self.clock;
-        if let Some(entry) = self.entries.get_mut(&block) {
-            self.recency.remove(&entry.stamp);
-            entry.stamp = stamp;
-            self.recency.insert(stamp, block);
+    /// The next eviction victim: the first entry from the hand on (wrapping) whose
+    /// referenced bit is clear, clearing the bits it passes. Two sweeps at most.
+    fn victim(&mut self) -> Option<u64> {
+        for _ in 0..2 * self.entries.len() + 1 {
+            let block = match self.entries.range(self.hand..).next() {
+                Some((&block, _)) => block,
+                None => *self.entries.keys().next()?,
+            };
+            self.hand = block.wrapping_add(1);
+            let entry = self.entries.get_mut(&block)?;
+            if !entry.referenced {
+                return Some(block);
+            }
+            entry.referenced = false;
         }
+        None
     }
 
     fn make_room(&mut self) -> Result<()> {
         while self.entries.len() >= self.capacity {
-            let Some((&stamp, &victim)) = self.recency.first_key_value() else {
+            let Some(victim) = self.victim() else {
                 break;
             };
             if self.entries.get(&victim).is_some_and(|entry| entry.dirty) {
@@ -76,7 +85,6 @@ impl<D: BlockDevice> BlockCache<D> {
                 // evictions find clean blocks.
                 self.write_back()?;
             }
-            self.recency.remove(&stamp);
             self.entries.remove(&victim);
         }
         Ok(())
@@ -84,45 +92,39 @@ impl<D: BlockDevice> BlockCache<D> {
 
     fn insert(&mut self, block: u64, data: Box<[u8]>, dirty: bool) -> Result<()> {
         self.make_room()?;
-        self.clock += 1;
-        self.recency.insert(self.clock, block);
         self.entries.insert(
             block,
             Entry {
                 data,
                 dirty,
-                stamp: self.clock,
+                referenced: true,
             },
         );
         Ok(())
     }
 
-    fn load(&mut self, block: u64) -> Result<()> {
+    /// The cached entry of `block`, read from the device on a miss.
+    fn load(&mut self, block: u64) -> Result<&mut Entry> {
         self.check(block)?;
-        if self.entries.contains_key(&block) {
-            self.touch(block);
-            return Ok(());
+        if !self.entries.contains_key(&block) {
+            let mut data = vec![0u8; self.block_size].into_boxed_slice();
+            self.device
+                .read_at(block * self.block_size as u64, &mut data)?;
+            self.insert(block, data, false)?;
         }
-        let mut data = vec![0u8; self.block_size].into_boxed_slice();
-        self.device
-            .read_at(block * self.block_size as u64, &mut data)?;
-        self.insert(block, data, false)
+        let entry = self.entries.get_mut(&block).expect("loaded");
+        entry.referenced = true;
+        Ok(entry)
     }
 
     /// The contents of `block`.
     pub fn get(&mut self, block: u64) -> Result<&[u8]> {
-        self.load(block)?;
-        Ok(&self
-            .entries
-            .get(&block)
-            .map(|entry| &entry.data)
-            .expect("loaded")[..])
+        Ok(&self.load(block)?.data[..])
     }
 
     /// The contents of `block` for modification; the block becomes dirty.
     pub fn get_mut(&mut self, block: u64) -> Result<&mut [u8]> {
-        self.load(block)?;
-        let entry = self.entries.get_mut(&block).expect("loaded");
+        let entry = self.load(block)?;
         entry.dirty = true;
         Ok(&mut entry.data[..])
     }
@@ -137,8 +139,9 @@ impl<D: BlockDevice> BlockCache<D> {
             let data = vec![0u8; self.block_size].into_boxed_slice();
             self.insert(block, data, true)?;
         }
-        self.touch(block);
-        Ok(&mut self.entries.get_mut(&block).expect("inserted").data[..])
+        let entry = self.entries.get_mut(&block).expect("inserted");
+        entry.referenced = true;
+        Ok(&mut entry.data[..])
     }
 
     /// Copies `block` into `buffer` without caching it when it is not already cached

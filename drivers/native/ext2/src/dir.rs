@@ -81,6 +81,76 @@ pub(crate) fn check_name(name: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// What parsing an entry needs to know about the file system and the block.
+struct EntryShape {
+    filetype: bool,
+    inodes_count: u32,
+    directory: u32,
+    logical: u64,
+}
+
+impl EntryShape {
+    /// Decodes and validates the entry at `offset`; returns it and the end of its name.
+    fn parse(&self, data: &[u8], offset: usize) -> Result<(RawEntry, usize)> {
+        let block_size = data.len();
+        let bad = |reason| -> Error {
+            Corruption::DirectoryEntry {
+                inode: self.directory,
+                offset: self.logical * block_size as u64 + offset as u64,
+                reason,
+            }
+            .into()
+        };
+        if offset + 8 > block_size {
+            return Err(bad("header runs past the block"));
+        }
+        let inode = le32(data, offset);
+        let record_length = decode_record_length(le16(data, offset + 4), block_size);
+        let (name_length, type_byte) = if self.filetype {
+            (usize::from(data[offset + 6]), data[offset + 7])
+        } else {
+            (usize::from(le16(data, offset + 6)), 0)
+        };
+        if record_length < 12 || record_length % 4 != 0 {
+            return Err(bad("record length is below 12 or unaligned"));
+        }
+        if offset + record_length > block_size {
+            return Err(bad("record runs past the block"));
+        }
+        if inode != 0 {
+            if name_length == 0 || name_length > 255 || 8 + name_length > record_length {
+                return Err(bad("name length does not fit the record"));
+            }
+            if inode > self.inodes_count {
+                return Err(bad("inode number out of range"));
+            }
+        }
+        let name_end = if inode != 0 {
+            offset + 8 + name_length
+        } else {
+            offset + 8
+        };
+        let entry = RawEntry {
+            block: 0,
+            offset,
+            inode,
+            record_length,
+            name_length,
+            type_byte,
+        };
+        Ok((entry, name_end))
+    }
+}
+
+/// `rec_len` as stored, with the 64 KiB-block encoding of a whole-block record.
+pub(crate) fn decode_record_length(stored: u16, block_size: usize) -> usize {
+    if block_size >= 65536 && (stored == 0 || stored == 65535) {
+        65536
+    } else {
+        usize::from(stored)
+    }
+}
+
 impl<D: BlockDevice> FileSystem<D> {
     pub(crate) fn directory_inode(&mut self, number: u32) -> Result<Inode> {
         let inode = self.read_inode(number)?;
@@ -102,66 +172,6 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(inode)
     }
 
-    fn parse_entry(
-        &self,
-        directory: u32,
-        logical: u64,
-        data: &[u8],
-        offset: usize,
-    ) -> Result<(RawEntry, usize)> {
-        let block_size = data.len();
-        let bad = |reason| -> Error {
-            let offset = logical * block_size as u64 + offset as u64;
-            Corruption::DirectoryEntry {
-                inode: directory,
-                offset,
-                reason,
-            }
-            .into()
-        };
-        if offset + 8 > block_size {
-            return Err(bad("header runs past the block"));
-        }
-        let inode = le32(data, offset);
-        let mut record_length = usize::from(le16(data, offset + 4));
-        if block_size >= 65536 && (record_length == 0 || record_length == 65535) {
-            record_length = 65536;
-        }
-        let (name_length, type_byte) = if self.sb.has_filetype() {
-            (usize::from(data[offset + 6]), data[offset + 7])
-        } else {
-            (usize::from(le16(data, offset + 6)), 0)
-        };
-        if record_length < 12 || record_length % 4 != 0 {
-            return Err(bad("record length is below 12 or unaligned"));
-        }
-        if offset + record_length > block_size {
-            return Err(bad("record runs past the block"));
-        }
-        if inode != 0 {
-            if name_length == 0 || name_length > 255 || 8 + name_length > record_length {
-                return Err(bad("name length does not fit the record"));
-            }
-            if inode > self.sb.inodes_count {
-                return Err(bad("inode number out of range"));
-            }
-        }
-        let name_end = if inode != 0 {
-            offset + 8 + name_length
-        } else {
-            offset + 8
-        };
-        let entry = RawEntry {
-            block: 0,
-            offset,
-            inode,
-            record_length,
-            name_length,
-            type_byte,
-        };
-        Ok((entry, name_end))
-    }
-
     /// Calls `visit` for every entry (free ones included) in directory order; stops early
     /// when it returns `true`, giving back that entry and its predecessor in the block.
     pub(crate) fn scan_directory(
@@ -169,30 +179,46 @@ impl<D: BlockDevice> FileSystem<D> {
         directory: &Inode,
         mut visit: impl FnMut(&RawEntry, &[u8]) -> bool,
     ) -> Result<Option<Found>> {
-        let block_size = self.block_size() as u64;
-        let blocks = directory.size() / block_size;
+        let blocks = directory.size() / self.block_size() as u64;
         for logical in 0..blocks {
-            let block = self
-                .map_block(directory, logical)?
-                .ok_or(Corruption::DirectoryEntry {
-                    inode: directory.number,
-                    offset: logical * block_size,
-                    reason: "hole in a directory",
-                })?;
-            let mut offset = 0;
-            let mut previous = None;
-            let data = self.cache.get(block)?.to_vec();
-            while offset < data.len() {
-                let (mut entry, name_end) =
-                    self.parse_entry(directory.number, logical, &data, offset)?;
-                entry.block = block;
-                let name = &data[offset + 8..name_end];
-                if visit(&entry, name) {
-                    return Ok(Some(Found { entry, previous }));
-                }
-                previous = Some(entry);
-                offset += entry.record_length;
+            if let Some(found) = self.scan_block(directory, logical, &mut visit)? {
+                return Ok(Some(found));
             }
+        }
+        Ok(None)
+    }
+
+    /// [`scan_directory`](Self::scan_directory) over the one logical block `logical`.
+    pub(crate) fn scan_block(
+        &mut self,
+        directory: &Inode,
+        logical: u64,
+        mut visit: impl FnMut(&RawEntry, &[u8]) -> bool,
+    ) -> Result<Option<Found>> {
+        let block = self
+            .map_block(directory, logical)?
+            .ok_or(Corruption::DirectoryEntry {
+                inode: directory.number,
+                offset: logical * self.block_size() as u64,
+                reason: "hole in a directory",
+            })?;
+        let shape = EntryShape {
+            filetype: self.sb.has_filetype(),
+            inodes_count: self.sb.inodes_count,
+            directory: directory.number,
+            logical,
+        };
+        let data = self.cache.get(block)?;
+        let mut offset = 0;
+        let mut previous = None;
+        while offset < data.len() {
+            let (mut entry, name_end) = shape.parse(data, offset)?;
+            entry.block = block;
+            if visit(&entry, &data[offset + 8..name_end]) {
+                return Ok(Some(Found { entry, previous }));
+            }
+            previous = Some(entry);
+            offset += entry.record_length;
         }
         Ok(None)
     }
@@ -210,6 +236,17 @@ impl<D: BlockDevice> FileSystem<D> {
             return Err(Error::NameTooLong);
         }
         let inode = self.directory_inode(directory)?;
+        // `.` and `..` live at the start of block 0, outside the hash order.
+        if self.has_usable_index(&inode) && name != b"." && name != b".." {
+            // Any failure of the index walk (damage, I/O) falls back to the scan below,
+            // which reports a real problem with the entries themselves. A miss is trusted
+            // only once the whole index has been checked against the entries.
+            match self.index_lookup(&inode, name) {
+                Ok(Some(found)) => return Ok(found),
+                Ok(None) if self.index_proves_absence(&inode) => return Err(Error::NotFound),
+                _ => {}
+            }
+        }
         self.scan_directory(&inode, |entry, entry_name| {
             entry.inode != 0 && entry_name == name
         })?
@@ -242,8 +279,25 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(entries)
     }
 
+    /// Whether a miss of the index walk in `directory` proves a name absent: its index was
+    /// checked whole against its entries (once per mount; the answer is kept, a bounded
+    /// number of directories at a time).
+    fn index_proves_absence(&mut self, directory: &Inode) -> bool {
+        const KEPT: usize = 256;
+        if let Some(&sound) = self.checked_indexes.get(&directory.number) {
+            return sound;
+        }
+        let sound = self.index_is_sound(directory).unwrap_or(false);
+        if self.checked_indexes.len() >= KEPT {
+            self.checked_indexes.clear();
+        }
+        self.checked_indexes.insert(directory.number, sound);
+        sound
+    }
+
     /// Records that directory `inode` changed: times, and the htree flag cleared.
     fn touch_directory(&mut self, inode: &mut Inode) {
+        self.checked_indexes.remove(&inode.number);
         inode.set_flags(inode.flags() & !INDEX_FLAG);
         let now = self.now() as i64;
         inode.set_mtime(now);

@@ -57,17 +57,10 @@ pub enum Corruption {
         /// Bytes the device has.
         available: u64,
     },
-    /// A group descriptor points outside its group or the file system.
+    /// A group descriptor puts a bitmap or the inode table outside its group, or overlapping.
     GroupDescriptor {
         /// The block group.
         group: u32,
-    },
-    /// A group's free count disagrees with its bitmap.
-    BitmapCount {
-        /// The block group.
-        group: u32,
-        /// `true` for the inode bitmap, `false` for the block bitmap.
-        inodes: bool,
     },
     /// A block number outside the file system, or pointing at metadata where data is expected.
     BlockOutOfRange {
@@ -199,11 +192,6 @@ impl fmt::Display for Corruption {
             Corruption::GroupDescriptor { group } => {
                 write!(f, "group descriptor {group} points outside its group")
             }
-            Corruption::BitmapCount { group, inodes } => write!(
-                f,
-                "group {group}: free {} count disagrees with its bitmap",
-                if *inodes { "inode" } else { "block" }
-            ),
             Corruption::BlockOutOfRange { block } => {
                 write!(f, "block number {block} is outside the data area")
             }

@@ -22,6 +22,8 @@ pub const COMPAT_SPARSE_SUPER2: u32 = 0x0200;
 pub const INCOMPAT_FILETYPE: u32 = 0x0002;
 /// incompat: the journal must be replayed.
 pub const INCOMPAT_RECOVER: u32 = 0x0004;
+/// incompat: directories may grow past 2 GiB and get a third htree level.
+pub const INCOMPAT_LARGEDIR: u32 = 0x4000;
 /// incompat features this driver implements.
 pub const INCOMPAT_SUPPORTED: u32 = INCOMPAT_FILETYPE;
 
@@ -29,6 +31,8 @@ pub const INCOMPAT_SUPPORTED: u32 = INCOMPAT_FILETYPE;
 pub const RO_COMPAT_SPARSE_SUPER: u32 = 0x0001;
 /// ro_compat: files may exceed 2 GiB (`i_size_high`).
 pub const RO_COMPAT_LARGE_FILE: u32 = 0x0002;
+/// ro_compat: metadata blocks carry checksums (htree blocks end in a `dx_tail`).
+pub const RO_COMPAT_METADATA_CSUM: u32 = 0x0400;
 /// ro_compat features this driver can write under.
 pub const RO_COMPAT_SUPPORTED: u32 = RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE;
 
@@ -117,6 +121,29 @@ pub enum ReadOnlyReason {
     UnknownRoCompat(u32),
     /// The superblock revision is newer than 1.
     NewerRevision,
+    /// A group's summary count is wrong (the first one found). Writing would carry the error
+    /// on, and fixing it here would hide the damage from e2fsck, which repairs it in passing.
+    SummaryCount {
+        /// The block group.
+        group: u32,
+        /// Which count.
+        kind: CountKind,
+        /// The value in the group descriptor.
+        recorded: u32,
+        /// What the bitmap says (free counts), or the inodes in use (directory count).
+        actual: u32,
+    },
+}
+
+/// A group descriptor's summary counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountKind {
+    /// `bg_free_blocks_count`.
+    FreeBlocks,
+    /// `bg_free_inodes_count`.
+    FreeInodes,
+    /// `bg_used_dirs_count`.
+    UsedDirectories,
 }
 
 impl fmt::Display for ReadOnlyReason {
@@ -128,6 +155,31 @@ impl fmt::Display for ReadOnlyReason {
                 write_names(f, RO_COMPAT_NAMES, *mask)
             }
             ReadOnlyReason::NewerRevision => f.write_str("mounted read-only: revision above 1"),
+            ReadOnlyReason::SummaryCount {
+                group,
+                kind,
+                recorded,
+                actual,
+            } => {
+                write!(f, "mounted read-only: group {group} ")?;
+                match kind {
+                    CountKind::FreeBlocks | CountKind::FreeInodes => {
+                        let what = match kind {
+                            CountKind::FreeBlocks => "blocks",
+                            _ => "inodes",
+                        };
+                        write!(
+                            f,
+                            "free {what} count {recorded} disagrees with its bitmap ({actual} free)"
+                        )?;
+                    }
+                    CountKind::UsedDirectories => write!(
+                        f,
+                        "directories count {recorded} exceeds its {actual} inodes in use"
+                    )?,
+                }
+                f.write_str("; run e2fsck")
+            }
         }
     }
 }

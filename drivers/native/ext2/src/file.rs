@@ -188,29 +188,64 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// The target of symbolic link `number`.
     ///
+    /// The size must be what the stored target really holds: a fast link keeps it in
+    /// `i_block`, a slow one in exactly one data block (`i_blocks` says so, no other
+    /// pointer is set), and no NUL may fall inside the size — e2fsck's own rules for a
+    /// valid link. Anything else is corruption of that inode, never padding or bytes of an
+    /// unrelated block.
+    ///
     /// # Errors
-    /// `InvalidArgument` when not a symlink; `Corrupted` for a bad size or block; `Device`.
+    /// `InvalidArgument` when not a symlink; `Corrupted` naming the inode for a bad size,
+    /// block map or target; `Device`.
     pub fn read_link(&mut self, number: u32) -> Result<Vec<u8>> {
         let inode = self.read_inode(number)?;
         if inode.file_type() != FileType::Symlink {
             return Err(Error::InvalidArgument("not a symbolic link"));
         }
-        let size = inode.size();
-        if size == 0 || size >= u64::from(self.sb.block_size) {
-            return Err(Corruption::Inode {
+        let bad = |reason| -> Error {
+            Corruption::Inode {
                 inode: number,
-                reason: "symbolic link size",
+                reason,
             }
-            .into());
+            .into()
+        };
+        let size = inode.size();
+        if size == 0 {
+            return Err(bad("symbolic link of size 0"));
+        }
+        if size >= u64::from(self.sb.block_size) {
+            return Err(bad("symbolic link size larger than one block can hold"));
         }
         let size = size as usize;
-        if self.is_fast_symlink(&inode) {
-            return Ok(inode.block_bytes()[..size].to_vec());
+        let target = if self.is_fast_symlink(&inode) {
+            inode.block_bytes()[..size].to_vec()
+        } else {
+            let acl_sectors = if inode.file_acl() != 0 {
+                u64::from(self.sb.block_size / 512)
+            } else {
+                0
+            };
+            let data_sectors = inode.sectors().saturating_sub(acl_sectors);
+            if data_sectors == 0 {
+                return Err(bad("symbolic link size needs a data block but it has none"));
+            }
+            if data_sectors != u64::from(self.sb.block_size / 512)
+                || (1..15).any(|index| inode.block(index) != 0)
+            {
+                return Err(bad("symbolic link block map is not exactly one block"));
+            }
+            inode.check_block_map()?;
+            let block = match inode.block(0) {
+                0 => return Err(bad("symbolic link without a block")),
+                block => self.check_data_block(u64::from(block))?,
+            };
+            self.cache.get(block)?[..size].to_vec()
+        };
+        if target.contains(&0) {
+            return Err(bad(
+                "symbolic link target is shorter than its size (NUL inside)",
+            ));
         }
-        let block = self.map_block(&inode, 0)?.ok_or(Corruption::Inode {
-            inode: number,
-            reason: "symbolic link without a block",
-        })?;
-        Ok(self.cache.get(block)?[..size].to_vec())
+        Ok(target)
     }
 }

@@ -4,15 +4,18 @@
 //! descriptors. Free counts live here in memory and reach the disk on [`FileSystem::sync`];
 //! after every sync the on-disk image is consistent (e2fsck-clean) as a whole.
 
+use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::cache::BlockCache;
 use crate::device::BlockDevice;
 use crate::error::{Corruption, Error, Result};
-use crate::features::ReadOnlyReason;
+use crate::features::{CountKind, ReadOnlyReason};
 use crate::layout::{
-    self, GroupDescriptor, Superblock, STATE_VALID, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+    self, GroupDescriptor, Superblock, STATE_ERRORS, STATE_VALID, SUPERBLOCK_OFFSET,
+    SUPERBLOCK_SIZE,
 };
 
 /// How to mount.
@@ -64,6 +67,32 @@ pub struct StatFs {
     pub name_max: u32,
 }
 
+/// What the superblock said about the file system when it was mounted (`s_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MountState {
+    /// The valid bit was set: the last mount ended with a clean unmount.
+    pub clean: bool,
+    /// The error bit was set: a kernel or tool recorded an inconsistency.
+    pub errors: bool,
+}
+
+impl MountState {
+    /// Whether e2fsck should check the file system before it is trusted.
+    pub fn needs_check(&self) -> bool {
+        !self.clean || self.errors
+    }
+}
+
+impl fmt::Display for MountState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.clean, self.errors) {
+            (true, false) => f.write_str("clean"),
+            (_, true) => f.write_str("errors recorded; run e2fsck"),
+            (false, false) => f.write_str("not cleanly unmounted; run e2fsck"),
+        }
+    }
+}
+
 /// A mounted ext2 file system over a [`BlockDevice`].
 pub struct FileSystem<D: BlockDevice> {
     pub(crate) cache: BlockCache<D>,
@@ -71,8 +100,13 @@ pub struct FileSystem<D: BlockDevice> {
     pub(crate) groups: Vec<GroupDescriptor>,
     pub(crate) descriptor_table: Vec<u8>,
     pub(crate) read_only: Option<ReadOnlyReason>,
+    /// `s_state` as found at mount; unmount gives the valid bit back only if it was set.
+    mount_state: u16,
     pub(crate) metadata_dirty: bool,
     pub(crate) clock: fn() -> u64,
+    /// Indexed directories whose whole index was checked against their entries (`true`:
+    /// an index miss proves a name absent), by inode number.
+    pub(crate) checked_indexes: BTreeMap<u32, bool>,
 }
 
 impl<D: BlockDevice> FileSystem<D> {
@@ -97,6 +131,7 @@ impl<D: BlockDevice> FileSystem<D> {
         device.read_at(start, &mut raw)?;
         let (sb, forced_read_only) = Superblock::parse(&raw, device.len())?;
         let read_only = forced_read_only.or(options.read_only.then_some(ReadOnlyReason::Requested));
+        let mount_state = layout::le16(&sb.raw, 58);
         let cache = BlockCache::new(device, sb.block_size, sb.blocks_count, options.cache_blocks);
         let mut fs = Self {
             cache,
@@ -104,8 +139,10 @@ impl<D: BlockDevice> FileSystem<D> {
             groups: Vec::new(),
             descriptor_table: Vec::new(),
             read_only,
+            mount_state,
             metadata_dirty: false,
             clock: options.clock,
+            checked_indexes: BTreeMap::new(),
         };
         let table_start = u64::from(fs.sb.first_data_block) + 1;
         for index in 0..u64::from(fs.sb.descriptor_blocks()) {
@@ -121,10 +158,15 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             .into());
         }
+        // Counts that disagree with the bitmaps turn a read-write mount into a read-only one
+        // that says why, rather than refusing the data or silently rewriting the counts.
+        if let Some(reason) = fs.check_summary_counts(fs.read_only.is_none())? {
+            fs.read_only.get_or_insert(reason);
+        }
         if fs.read_only.is_none() {
-            fs.verify_counts()?;
             let now = fs.now() as u32;
             let raw = &mut fs.sb.raw;
+            // While mounted the image is "not clean"; the error bit and others stay as found.
             let state = layout::le16(raw, 58) & !STATE_VALID;
             layout::put16(raw, 58, state);
             let mounts = layout::le16(raw, 52).wrapping_add(1);
@@ -134,6 +176,14 @@ impl<D: BlockDevice> FileSystem<D> {
             fs.sync()?;
         }
         Ok(fs)
+    }
+
+    /// The state the superblock recorded at mount: clean or not, errors or not.
+    pub fn mount_state(&self) -> MountState {
+        MountState {
+            clean: self.mount_state & STATE_VALID != 0,
+            errors: self.mount_state & STATE_ERRORS != 0,
+        }
     }
 
     /// Why the mount is read-only, or `None` for a read-write mount.
@@ -178,13 +228,15 @@ impl<D: BlockDevice> FileSystem<D> {
         self.cache.flush()
     }
 
-    /// Marks the file system clean, syncs, and gives the device back.
+    /// Syncs and gives the device back. The valid (clean) bit is set again only if it was
+    /// set at mount: an image that was not clean, or had errors recorded, keeps saying so
+    /// until e2fsck has checked it (the error bit is never cleared here).
     ///
     /// # Errors
     /// As [`sync`](Self::sync).
     pub fn unmount(mut self) -> Result<D> {
         if self.read_only.is_none() {
-            let state = layout::le16(&self.sb.raw, 58) | STATE_VALID;
+            let state = layout::le16(&self.sb.raw, 58) | (self.mount_state & STATE_VALID);
             layout::put16(&mut self.sb.raw, 58, state);
             self.metadata_dirty = true;
         }
@@ -216,38 +268,72 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(())
     }
 
-    /// Checks every group's free counts against its bitmaps and recomputes the totals.
-    fn verify_counts(&mut self) -> Result<()> {
+    /// Checks the groups' summary counts. With `full` (a read-write mount) every group's free
+    /// counts are compared with its bitmaps; otherwise only counts beyond their group's size
+    /// are recounted. Wrong counts are replaced in memory by the bitmaps' (so `statfs` stays
+    /// sane) and the first one is returned; the totals become the sum of the groups.
+    fn check_summary_counts(&mut self, full: bool) -> Result<Option<ReadOnlyReason>> {
+        let mut first_wrong = None;
         let (mut free_blocks, mut free_inodes) = (0u64, 0u32);
+        let per_group = self.sb.inodes_per_group;
         for group in 0..self.sb.group_count {
             let descriptor = self.groups[group as usize];
-            let length = self.sb.group_length(group) as usize;
-            let bitmap = self.cache.get(descriptor.block_bitmap)?;
-            if count_zero_bits(bitmap, length) != descriptor.free_blocks {
-                return Err(Corruption::BitmapCount {
-                    group,
-                    inodes: false,
-                }
-                .into());
+            let length = self.sb.group_length(group);
+            let mut checked = descriptor;
+            if full || descriptor.free_blocks > length {
+                let bitmap = self.cache.get(descriptor.block_bitmap)?;
+                checked.free_blocks = count_zero_bits(bitmap, length as usize);
             }
-            let bitmap = self.cache.get(descriptor.inode_bitmap)?;
-            if count_zero_bits(bitmap, self.sb.inodes_per_group as usize) != descriptor.free_inodes
-            {
-                return Err(Corruption::BitmapCount {
-                    group,
-                    inodes: true,
-                }
-                .into());
+            if full || descriptor.free_inodes > per_group {
+                let bitmap = self.cache.get(descriptor.inode_bitmap)?;
+                checked.free_inodes = count_zero_bits(bitmap, per_group as usize);
             }
-            free_blocks += u64::from(descriptor.free_blocks);
-            free_inodes += descriptor.free_inodes;
+            // Directories cannot be recounted without reading the inode table; only a count
+            // above the inodes in use is known to be wrong.
+            let in_use = per_group - checked.free_inodes;
+            checked.used_dirs = checked.used_dirs.min(in_use);
+            let wrong = [
+                (
+                    CountKind::FreeBlocks,
+                    descriptor.free_blocks,
+                    checked.free_blocks,
+                ),
+                (
+                    CountKind::FreeInodes,
+                    descriptor.free_inodes,
+                    checked.free_inodes,
+                ),
+                (
+                    CountKind::UsedDirectories,
+                    descriptor.used_dirs,
+                    checked.used_dirs,
+                ),
+            ]
+            .into_iter()
+            .find(|(_, recorded, actual)| recorded != actual);
+            if let (None, Some((kind, recorded, actual))) = (first_wrong, wrong) {
+                first_wrong = Some(ReadOnlyReason::SummaryCount {
+                    group,
+                    kind,
+                    recorded,
+                    actual: if kind == CountKind::UsedDirectories {
+                        in_use
+                    } else {
+                        actual
+                    },
+                });
+            }
+            self.groups[group as usize] = checked;
+            free_blocks += u64::from(checked.free_blocks);
+            free_inodes += checked.free_inodes;
         }
+        // Superblock totals are a cache of the groups' (e2fsck updates them silently).
         if self.sb.free_blocks != free_blocks || self.sb.free_inodes != free_inodes {
             self.sb.free_blocks = free_blocks;
             self.sb.free_inodes = free_inodes;
             self.metadata_dirty = true;
         }
-        Ok(())
+        Ok(first_wrong)
     }
 
     pub(crate) fn now(&self) -> u64 {

@@ -144,7 +144,7 @@ fn clean_ext3_mounts_read_write_without_touching_the_journal() {
 }
 
 #[test]
-fn htree_directories_read_linearly_and_lose_the_index_flag_on_write() {
+fn htree_directories_are_read_and_lose_the_index_flag_on_write() {
     let scratch = TempDir::new("htree");
     let tree = scratch.path().join("tree");
     let big = tree.join("big");

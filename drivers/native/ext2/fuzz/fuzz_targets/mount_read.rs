@@ -1,4 +1,5 @@
-//! Fuzz target: arbitrary image bytes through mount, lookup, readdir, read and readlink.
+//! Fuzz target: arbitrary image bytes through mount, lookup (hits and misses), readdir, read
+//! and readlink.
 #![no_main]
 
 use ext2::{FileSystem, FileType, MemoryDevice, MountOptions};
@@ -20,6 +21,8 @@ fuzz_target!(|data: &[u8]| {
         let Ok(entries) = fs.read_dir(directory) else {
             continue;
         };
+        // A miss in an indexed directory runs the whole-index check.
+        let _ = fs.lookup(directory, b"not-a-listed-name");
         for entry in entries {
             visited += 1;
             if visited > 1000 || entry.name == b"." || entry.name == b".." {

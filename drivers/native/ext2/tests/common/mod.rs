@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ext2::{BlockDevice, FileSystem, FileType};
 
+pub mod large;
+
 /// A directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -57,6 +59,8 @@ pub struct ImageOptions {
     pub inode_size: u32,
     pub filetype: bool,
     pub blocks_per_group: Option<u32>,
+    /// `-N`: inodes to make (mke2fs's default ratio otherwise).
+    pub inodes: Option<u32>,
     pub size_mib: u64,
 }
 
@@ -68,6 +72,7 @@ impl ImageOptions {
             inode_size,
             filetype: true,
             blocks_per_group: None,
+            inodes: None,
             size_mib: 24,
         }
     }
@@ -90,6 +95,9 @@ pub fn make_image(directory: &Path, tree: Option<&Path>, options: &ImageOptions)
     }
     if let Some(blocks) = options.blocks_per_group {
         command.arg("-g").arg(blocks.to_string());
+    }
+    if let Some(inodes) = options.inodes {
+        command.arg("-N").arg(inodes.to_string());
     }
     if let Some(tree) = tree {
         command.arg("-d").arg(tree);
