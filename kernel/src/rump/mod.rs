@@ -5,7 +5,7 @@
 //! caller waits for it or for the rump kernel to halt: a rump panic parks the client thread
 //! (docs/contract.md §13), and the caller — the boot thread or the shell — carries on.
 //!
-//! May import: `sched`, `sync`, `time`, `block`, `console`.
+//! May import: `sched`, `sync`, `time`, `block`, `console`, `boot`.
 //!
 //! Never the host below the rump kernel (`rumphost`): it tells this module that the rump kernel
 //! halted through [`halted`], which the start-up code registers with it.
@@ -43,12 +43,33 @@ pub fn halt_reason() -> Option<&'static str> {
     HALT_REASON.get().map(String::as_str)
 }
 
-/// Runs `work` on a fresh client thread and waits for it. Returns `None` when the rump kernel
-/// halted before the work finished (the client thread is then parked by the host for good).
+/// Why a call into the rump kernel gave no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallFailure {
+    /// The rump kernel halted (its client thread is parked for good).
+    Halted,
+    /// The call is still running after the time limit; it goes on in the background.
+    StillRunning,
+    /// No thread could be started for it.
+    NoThread,
+}
+
+/// Runs `work` on a fresh client thread and waits for it, or for the rump kernel to halt.
 pub fn call<T: Send + 'static>(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    call_with_limit(name, None, work).ok()
+}
+
+/// [`call`] that stops waiting after `limit_nanos` (the call itself cannot be interrupted:
+/// it carries on, and its result is dropped when it finishes).
+pub fn call_with_limit<T: Send + 'static>(
+    name: &str,
+    limit_nanos: Option<u64>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CallFailure> {
     if halt_reason().is_some() {
-        return None;
+        return Err(CallFailure::Halted);
     }
+    let deadline = limit_nanos.map(|limit| crate::time::monotonic_nanos().saturating_add(limit));
     let result: Arc<IrqSpinLock<Option<T>>> = Arc::new(IrqSpinLock::new("rump-call", None));
     let done = Arc::new(AtomicBool::new(false));
     let mut builder = Builder::new(name);
@@ -66,22 +87,36 @@ pub fn call<T: Send + 'static>(name: &str, work: impl FnOnce() -> T + Send + 'st
         Ok(handle) => handle,
         Err(error) => {
             log::error!("rump: cannot start a client thread: {error:?}");
-            return None;
+            return Err(CallFailure::NoThread);
         }
     };
     loop {
         if done.load(Ordering::Acquire) {
             handle.join();
-            return result.lock().take();
+            return result.lock().take().ok_or(CallFailure::NoThread);
         }
         if halt_reason().is_some() {
             handle.detach(); // parked by the host; nobody will join it
-            return None;
+            return Err(CallFailure::Halted);
         }
-        CALLERS.wait_once(None, || {
+        if deadline.is_some_and(|deadline| crate::time::monotonic_nanos() >= deadline) {
+            handle.detach();
+            return Err(CallFailure::StillRunning);
+        }
+        CALLERS.wait_once(deadline, || {
             done.load(Ordering::Acquire) || halt_reason().is_some()
         });
     }
+}
+
+/// How long the shell waits for one `rump` command (`rump_call_timeout=SECONDS` on the kernel
+/// command line; 120 s by default, generous for emulation).
+fn shell_call_limit_nanos() -> u64 {
+    let seconds = crate::boot::info()
+        .option("rump_call_timeout")
+        .and_then(|value| value.parse::<u64>().ok())
+        .unwrap_or(120);
+    seconds.saturating_mul(1_000_000_000)
 }
 
 /// Boots the linked rump kernel, if any (contract §10.1), on a client thread: a panic during
@@ -149,11 +184,18 @@ pub fn shell(arguments: &str) {
         return;
     }
     let command = words[0].clone();
-    if call("rump-client", move || subcommand(&words)).is_none() {
-        crate::println!(
+    let limit = shell_call_limit_nanos();
+    match call_with_limit("rump-client", Some(limit), move || subcommand(&words)) {
+        Ok(()) => {}
+        Err(CallFailure::Halted) => crate::println!(
             "rump {command}: the rump kernel halted during the call ({})",
             halt_reason().unwrap_or("no reason recorded")
-        );
+        ),
+        Err(CallFailure::StillRunning) => crate::println!(
+            "rump {command}: no answer from the rump kernel after {} s; the call goes on in the background (thread 'rump-client')",
+            limit / 1_000_000_000
+        ),
+        Err(CallFailure::NoThread) => crate::println!("rump {command}: no thread for the call"),
     }
 }
 
