@@ -3,6 +3,7 @@ fn main() {
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rustc-check-cfg=cfg(rump_components)");
+    println!("cargo:rustc-check-cfg=cfg(rump_wrap_aio_biodone)");
     println!("cargo:rerun-if-env-changed=RUMP_COMPONENTS");
     if target_os == "none" {
         // The suite plays the rump kernel itself (its own rumpuser_init and a fake
@@ -73,6 +74,17 @@ fn link_components() {
     match rump_build::emit_cargo_link_args(&directory) {
         Ok(report) => {
             println!("cargo:rustc-cfg=rump_components");
+            // NetBSD's rump VFS completes asynchronous page I/O on the spot, which a soft
+            // interrupt may not do (USB completes there): the kernel interposes on it
+            // (src/rumphost/aiodone.rs) and defers such completions to a service thread.
+            if report
+                .archives
+                .iter()
+                .any(|archive| archive.defined.contains("rumpns_uvm_aio_biodone"))
+            {
+                println!("cargo:rustc-link-arg-bins=--wrap=rumpns_uvm_aio_biodone");
+                println!("cargo:rustc-cfg=rump_wrap_aio_biodone");
+            }
             let script = std::fs::read_to_string("linker.ld").unwrap_or_default();
             let missing = report.link_sets_missing_from_script(&script);
             if !missing.is_empty() {

@@ -19,6 +19,7 @@ extern crate std;
 pub mod abi;
 pub mod abi_table;
 mod bio;
+pub mod deferred;
 pub mod errno;
 pub mod exports;
 pub mod host;

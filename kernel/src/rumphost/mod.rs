@@ -11,6 +11,8 @@
 //! May import: `arch`, `sync`, `mm`, `time`, `sched`, `pci`, `block`, `rootfs`, `boot`,
 //! `console`, `testing` (for the in-kernel contract suite).
 
+#[cfg(rump_wrap_aio_biodone)]
+mod aiodone;
 #[cfg(not(rump_components))]
 mod contract;
 mod files;
