@@ -9,6 +9,10 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+mod errno;
+
+pub use errno::errno_name;
+
 use core::ffi::{c_char, c_int, c_void};
 
 /// `RUMP_ETFS_BLK`: register a host file as a block device (contract §10.3).
@@ -104,6 +108,21 @@ extern "C" {
     pub fn rump___sysimpl_fsync(fd: c_int) -> c_int;
     /// `rump_sys_getdents`: bytes filled, 0 at the end.
     pub fn rump___sysimpl_getdents30(fd: c_int, buffer: *mut c_char, length: usize) -> c_int;
+    /// `rump_sys_unlink`.
+    pub fn rump___sysimpl_unlink(path: *const c_char) -> c_int;
+    /// `rump_sys_rmdir`.
+    pub fn rump___sysimpl_rmdir(path: *const c_char) -> c_int;
+    /// `rump_sys_rename`.
+    pub fn rump___sysimpl_rename(from: *const c_char, to: *const c_char) -> c_int;
+    /// `rump_sys___sysctl`.
+    pub fn rump___sysimpl___sysctl(
+        name: *const c_int,
+        name_length: u32,
+        old: *mut c_void,
+        old_length: *mut usize,
+        new: *const c_void,
+        new_length: usize,
+    ) -> c_int;
     /// `rump_sys_reboot`.
     pub fn rump___sysimpl_reboot(howto: c_int, bootstr: *mut c_char) -> c_int;
     /// `rump_sys_lstat`.

@@ -1,7 +1,8 @@
 //! File systems through the linked rump kernel: register a kernel block device with rump's etfs,
 //! mount it with NetBSD's own driver (ext2fs), and list, stat and read files — the rump side of
-//! "compare native and rump ext2". Only built with components (docs/contract.md §10.2-§10.4). Runs on
-//! the client thread (see `super::call`).
+//! "compare native and rump ext2". Only built with components (docs/contract.md §10.2-§10.4).
+//! Runs on the client thread (see `super::call`). Every failed call is reported with NetBSD's
+//! errno name.
 
 use alloc::ffi::CString;
 use alloc::string::String;
@@ -24,9 +25,18 @@ fn c_string(text: &str) -> Result<CString, String> {
     CString::new(text).map_err(|_| alloc::format!("'{text}' contains a NUL byte"))
 }
 
+/// `what: ENAME (NetBSD errno N)` for the calling thread's last rump error.
+fn failure(what: &str) -> String {
+    let value = errno();
+    match errno_name(value) {
+        Some(name) => alloc::format!("{what}: {name} (NetBSD errno {value})"),
+        None => alloc::format!("{what}: NetBSD errno {value}"),
+    }
+}
+
 fn check(result: c_int, what: &str) -> Result<c_int, String> {
     if result < 0 {
-        Err(alloc::format!("{what}: NetBSD errno {}", errno()))
+        Err(failure(what))
     } else {
         Ok(result)
     }
@@ -49,7 +59,10 @@ pub fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
         let registered =
             unsafe { rump_pub_etfs_register(key.as_ptr(), host.as_ptr(), RUMP_ETFS_BLK) };
         if registered != 0 && registered != 17 {
-            return Err(alloc::format!("etfs register: NetBSD errno {registered}"));
+            return Err(alloc::format!(
+                "etfs register: {} (NetBSD errno {registered})",
+                errno_name(registered).unwrap_or("unknown error")
+            ));
         }
         key
     };
@@ -111,7 +124,13 @@ pub fn list(path: &str) -> Result<(), String> {
         let filled = unsafe {
             rump___sysimpl_getdents30(fd, buffer.as_mut_ptr() as *mut c_char, buffer.len())
         };
-        if filled <= 0 {
+        if filled < 0 {
+            let error = failure(&alloc::format!("reading directory {path}"));
+            // SAFETY: `fd` came from open above.
+            unsafe { rump___sysimpl_close(fd) };
+            return Err(error);
+        }
+        if filled == 0 {
             break;
         }
         let mut at = 0usize;
@@ -151,22 +170,25 @@ pub fn list(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads a whole file through rump; returns its bytes.
-pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
+/// Reads a file through rump in 128 KiB pieces, handing each to `each`; returns the size.
+pub fn read_each(path: &str, mut each: impl FnMut(&[u8])) -> Result<u64, String> {
     let c_path = c_string(path)?;
     // SAFETY: NUL-terminated path.
     let result = unsafe { rump___sysimpl_open(c_path.as_ptr(), O_RDONLY, 0) };
     let fd = check(result, path)?;
-    let mut contents = Vec::new();
+    let mut total = 0u64;
     let mut chunk = vec![0u8; 128 * 1024];
     let result = loop {
         // SAFETY: the chunk is writable for its length.
         let count =
             unsafe { rump___sysimpl_read(fd, chunk.as_mut_ptr() as *mut c_void, chunk.len()) };
         match count {
-            0 => break Ok(contents),
-            n if n < 0 => break Err(alloc::format!("read {path}: NetBSD errno {}", errno())),
-            n => contents.extend_from_slice(&chunk[..n as usize]),
+            0 => break Ok(total),
+            n if n < 0 => break Err(failure(&alloc::format!("read {path}"))),
+            n => {
+                each(&chunk[..n as usize]);
+                total += n as u64;
+            }
         }
     };
     // SAFETY: `fd` came from open above.
@@ -176,9 +198,12 @@ pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
 
 /// `rump cat PATH`.
 pub fn cat(path: &str) -> Result<(), String> {
-    let data = read_file(path)?;
-    crate::print!("{}", String::from_utf8_lossy(&data));
-    if !data.ends_with(b"\n") && !data.is_empty() {
+    let mut last = 0u8;
+    let size = read_each(path, |piece| {
+        crate::print!("{}", String::from_utf8_lossy(piece));
+        last = piece.last().copied().unwrap_or(last);
+    })?;
+    if size > 0 && last != b'\n' {
         println!();
     }
     Ok(())
@@ -188,16 +213,74 @@ pub fn cat(path: &str) -> Result<(), String> {
 /// with the native driver's `read` of the same file.
 pub fn timed_read(path: &str) -> Result<(), String> {
     let start = crate::time::monotonic_nanos();
-    let data = read_file(path)?;
+    let mut sum = 0u32;
+    let size = read_each(path, |piece| {
+        sum = piece
+            .iter()
+            .fold(sum, |a, b| a.wrapping_mul(31).wrapping_add(*b as u32));
+    })?;
     let elapsed = (crate::time::monotonic_nanos() - start).max(1);
-    let sum = data
-        .iter()
-        .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(*b as u32));
     println!(
-        "{path}: {} bytes, checksum {sum:08x}, {} KB/s through rump",
-        data.len(),
-        data.len() as u64 * 1_000_000 / elapsed
+        "{path}: {size} bytes, checksum {sum:08x}, {} KB/s through rump",
+        size * 1_000_000 / elapsed
     );
+    Ok(())
+}
+
+/// `rump mkdir PATH`.
+pub fn make_directory(path: &str) -> Result<(), String> {
+    let c_path = c_string(path)?;
+    // SAFETY: NUL-terminated path.
+    let result = unsafe { rump___sysimpl_mkdir(c_path.as_ptr(), 0o755) };
+    check(result, path).map(|_| ())
+}
+
+/// `rump rm PATH`: removes a file, or an empty directory.
+pub fn remove(path: &str) -> Result<(), String> {
+    let is_directory = lstat(path)?.mode & S_IFMT == S_IFDIR;
+    let c_path = c_string(path)?;
+    // SAFETY: NUL-terminated path.
+    let result = unsafe {
+        if is_directory {
+            rump___sysimpl_rmdir(c_path.as_ptr())
+        } else {
+            rump___sysimpl_unlink(c_path.as_ptr())
+        }
+    };
+    check(result, path).map(|_| ())
+}
+
+/// `rump mv FROM TO`.
+pub fn rename(from: &str, to: &str) -> Result<(), String> {
+    let (c_from, c_to) = (c_string(from)?, c_string(to)?);
+    // SAFETY: NUL-terminated paths.
+    let result = unsafe { rump___sysimpl_rename(c_from.as_ptr(), c_to.as_ptr()) };
+    check(result, from).map(|_| ())
+}
+
+/// `rump disks`: the disks NetBSD has attached (`hw.disknames`).
+pub fn disks() -> Result<(), String> {
+    const CTL_HW: c_int = 6;
+    const HW_DISKNAMES: c_int = 8;
+    let name = [CTL_HW, HW_DISKNAMES];
+    let mut buffer = vec![0u8; 1024];
+    let mut length = buffer.len();
+    // SAFETY: `name` holds 2 integers; `buffer` is writable for `length` bytes, which the call
+    // updates; no new value is set.
+    let result = unsafe {
+        rump___sysimpl___sysctl(
+            name.as_ptr(),
+            2,
+            buffer.as_mut_ptr() as *mut c_void,
+            &mut length,
+            core::ptr::null(),
+            0,
+        )
+    };
+    check(result, "sysctl hw.disknames")?;
+    let names = String::from_utf8_lossy(&buffer[..length.min(buffer.len())]);
+    let names = names.trim_end_matches('\0').trim();
+    println!("{}", if names.is_empty() { "no disks" } else { names });
     Ok(())
 }
 
@@ -211,15 +294,18 @@ pub fn write_text(path: &str, text: &str) -> Result<(), String> {
     data.push(b'\n');
     // SAFETY: `data` is readable for its length; `fd` came from open above.
     let written = unsafe { rump___sysimpl_write(fd, data.as_ptr() as *const c_void, data.len()) };
+    let write_failure = (written < 0).then(|| failure(&alloc::format!("write {path}")));
     // SAFETY: as above.
     let synced = unsafe { rump___sysimpl_fsync(fd) };
     // SAFETY: as above.
     unsafe { rump___sysimpl_close(fd) };
+    if let Some(error) = write_failure {
+        return Err(error);
+    }
     if written != data.len() as isize {
         return Err(alloc::format!(
-            "write {path}: wrote {written} of {} bytes (NetBSD errno {})",
-            data.len(),
-            errno()
+            "write {path}: wrote {written} of {} bytes",
+            data.len()
         ));
     }
     check(synced, "fsync")?;

@@ -247,9 +247,13 @@ fn subcommand(words: &[String]) {
         ["umount", path] => fs::unmount(path, None),
         ["umount", path, device] => fs::unmount(path, Some(device)),
         ["ls", path] => fs::list(path),
+        ["mkdir", path] => fs::make_directory(path),
+        ["rm", path] => fs::remove(path),
+        ["mv", from, to] => fs::rename(from, to),
+        ["disks"] => fs::disks(),
         ["cat", path] => fs::cat(path),
         ["read", path] => fs::timed_read(path),
-        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read PATH | write PATH TEXT | panic]".into()),
+        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read PATH | write PATH TEXT | mkdir PATH | rm PATH | mv FROM TO | disks | panic]".into()),
     };
     if let Err(error) = result {
         crate::println!("rump {}: {error}", words[0]);

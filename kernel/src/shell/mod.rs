@@ -169,7 +169,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "rump",
-        help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT | panic",
+        help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT | mkdir | rm | mv FROM TO | disks | panic",
         run: rump_command,
     },
     Command {
