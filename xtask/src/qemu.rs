@@ -430,3 +430,53 @@ pub fn choose_accel(kernel: &Path) -> (Accel, String) {
         (Some(_), None) => (Accel::Kvm, "/dev/kvm works".into()),
     }
 }
+
+/// QEMU arguments for a human monitor on the Unix socket `path` (for device hot-plug).
+pub fn monitor_arguments(path: &Path) -> Vec<String> {
+    let _ = std::fs::remove_file(path);
+    vec![
+        "-monitor".to_string(),
+        format!("unix:{},server,nowait", path.display()),
+    ]
+}
+
+/// Sends one command to the human monitor at `path`; returns what it answered (escape
+/// sequences of its line editor removed).
+pub fn monitor_command(path: &Path, command: &str) -> Result<String, String> {
+    use std::os::unix::net::UnixStream;
+    let mut stream =
+        UnixStream::connect(path).map_err(|e| format!("QEMU monitor {}: {e}", path.display()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(format!("{command}\n").as_bytes())
+        .map_err(|e| format!("QEMU monitor: {e}"))?;
+    std::thread::sleep(Duration::from_millis(300));
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    // Drop the editor's cursor movements; keep the last lines (the answer and the prompt).
+    let mut plain = String::new();
+    let mut escape = false;
+    for c in text.chars() {
+        match (escape, c) {
+            (false, '\u{1b}') => escape = true,
+            (true, c) if c.is_ascii_alphabetic() => escape = false,
+            (true, _) => {}
+            (false, c) => plain.push(c),
+        }
+    }
+    let lines: Vec<&str> = plain.lines().collect();
+    let answer = lines[lines.len().saturating_sub(2)..].join("\n");
+    if answer.contains("Error") || answer.contains("can't") {
+        return Err(format!("QEMU monitor '{command}': {answer}"));
+    }
+    Ok(answer)
+}

@@ -131,6 +131,23 @@ fn plan() -> Vec<(String, Plan)> {
         true => Plan::Run(Box::new(usb_stick_scenario)),
         false => Plan::Skip("RUMP_COMPONENTS does not name a directory with the USB set (librumpdev_pci_usbhc, librumpdev_usb, librumpdev_umass, librumpdev_scsipi and their dependencies)".into()),
     }));
+    let usb = |scenario: Scenario| {
+        match components_include_usb() {
+        true => Plan::Run(scenario),
+        false => Plan::Skip("RUMP_COMPONENTS does not name a directory with the USB set (librumpdev_pci_usbhc, librumpdev_usb, librumpdev_umass, librumpdev_scsipi and their dependencies)".into()),
+    }
+    };
+    for cpus in [1, 4] {
+        plan.push((
+            format!("rump_usb_large_and_sparse_files_smp{cpus}"),
+            usb(Box::new(move |k, a| usb_large_files_scenario(k, a, cpus))),
+        ));
+    }
+    plan.push(("rump_usb_writes".into(), usb(Box::new(usb_writes_scenario))));
+    plan.push((
+        "rump_usb_plug_unplug".into(),
+        usb(Box::new(usb_plug_scenario)),
+    ));
     plan.push(("rump_ext2_native_vs_rump".into(), match components {
         true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
         false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
