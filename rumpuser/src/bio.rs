@@ -9,17 +9,14 @@
 
 extern crate alloc;
 
-use alloc::collections::VecDeque;
-use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_void};
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::abi::{RumpBiodoneFn, RUMPUSER_BIO_READ, RUMPUSER_BIO_SYNC, RUMPUSER_BIO_WRITE};
 use crate::errno::Errno;
-use crate::host::{SyncFlags, ThreadAttrs, ThreadStart};
+use crate::host::SyncFlags;
 use crate::install::host;
 use crate::sched;
-use crate::sync::{RumpuserCv, RumpuserMtx};
+use crate::service::ServiceQueue;
 
 /// Number of completion threads.
 pub const WORKERS: u32 = 2;
@@ -39,80 +36,25 @@ pub(crate) struct Request {
 // (contract §5.3); exactly one worker uses them, and the caller does not touch them meanwhile.
 unsafe impl Send for Request {}
 
-struct Queue {
-    lock: RumpuserMtx,
-    nonempty: RumpuserCv,
-    items: UnsafeCell<VecDeque<Request>>,
-    started: AtomicU32,
-}
-
-// SAFETY: `items` is only accessed with `lock` held.
-unsafe impl Sync for Queue {}
-
-static QUEUE: Queue = Queue {
-    lock: RumpuserMtx::new(0),
-    nonempty: RumpuserCv::new(),
-    items: UnsafeCell::new(VecDeque::new()),
-    started: AtomicU32::new(0),
-};
+static QUEUE: ServiceQueue<Request> = ServiceQueue::new();
 
 /// Queues a request; called in state S, releases the vCPU around the queueing.
 pub(crate) fn submit(request: Request) {
-    start_workers();
-    if QUEUE.started.load(Ordering::Acquire) == 0 {
+    QUEUE.start(WORKERS, "rumpuser-bio", worker);
+    if QUEUE.threads() == 0 {
         // No completion thread could be created: complete inline, in state S (contract §5.3).
         let (count, error) = sched::blocking(|| perform(&request));
         complete(&request, count, error);
         return;
     }
     let _unscheduled = sched::Unscheduled::new();
-    QUEUE.lock.lock_raw();
-    // SAFETY: `QUEUE.lock` is held.
-    unsafe { (*QUEUE.items.get()).push_back(request) };
-    QUEUE.lock.unlock_raw();
-    QUEUE.nonempty.signal();
-}
-
-fn start_workers() {
-    while QUEUE.started.load(Ordering::Acquire) < WORKERS {
-        let n = QUEUE.started.load(Ordering::Acquire);
-        if QUEUE
-            .started
-            .compare_exchange(n, n + 1, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            continue;
-        }
-        let attrs = ThreadAttrs {
-            name: Some("rumpuser-bio"),
-            joinable: false,
-            priority: 123,
-            cpu: None,
-        };
-        if host().spawn(ThreadStart::new(worker), &attrs).is_err() {
-            // Try again on the next request; with no worker at all, complete inline below.
-            QUEUE.started.fetch_sub(1, Ordering::AcqRel);
-            break;
-        }
-    }
-}
-
-fn next_request() -> Request {
-    QUEUE.lock.lock_raw();
-    loop {
-        // SAFETY: `QUEUE.lock` is held.
-        if let Some(request) = unsafe { (*QUEUE.items.get()).pop_front() } {
-            QUEUE.lock.unlock_raw();
-            return request;
-        }
-        QUEUE.nonempty.wait_nowrap(&QUEUE.lock);
-    }
+    QUEUE.push(request);
 }
 
 fn worker() {
     sched::enter_persistent_lwp();
     loop {
-        let request = next_request();
+        let request = QUEUE.pop();
         let (count, error) = perform(&request);
         let _scheduled = sched::Scheduled::new(0);
         complete(&request, count, error);

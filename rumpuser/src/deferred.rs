@@ -8,17 +8,11 @@
 //! completions) and runs it in thread context, as NetBSD itself does through its aiodone
 //! workqueue.
 
-extern crate alloc;
-
-use alloc::collections::VecDeque;
-use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::host::{ThreadAttrs, ThreadStart};
-use crate::install::host;
 use crate::sched;
-use crate::sync::{RumpuserCv, RumpuserMtx};
+use crate::service::ServiceQueue;
 
 /// A rump function and its argument.
 #[derive(Clone, Copy)]
@@ -31,22 +25,7 @@ struct Work {
 // exactly one thread makes the call.
 unsafe impl Send for Work {}
 
-struct Queue {
-    lock: RumpuserMtx,
-    nonempty: RumpuserCv,
-    items: UnsafeCell<VecDeque<Work>>,
-    started: AtomicU32,
-}
-
-// SAFETY: `items` is only touched with `lock` held.
-unsafe impl Sync for Queue {}
-
-static QUEUE: Queue = Queue {
-    lock: RumpuserMtx::new(0),
-    nonempty: RumpuserCv::new(),
-    items: UnsafeCell::new(VecDeque::new()),
-    started: AtomicU32::new(0),
-};
+static QUEUE: ServiceQueue<Work> = ServiceQueue::new();
 
 /// Calls `function(argument)` later, on the service thread, in state S. Never blocks on the
 /// rump kernel and makes no upcall, so it may be called from a soft interrupt. Returns false
@@ -56,14 +35,11 @@ static QUEUE: Queue = Queue {
 /// `function` must be a rump kernel function that may run in thread context with `argument`,
 /// at any later time, on another host thread.
 pub unsafe fn defer(function: unsafe extern "C" fn(*mut c_void), argument: *mut c_void) -> bool {
-    if !start_worker() {
+    QUEUE.start(1, "rumpuser-deferred", worker);
+    if QUEUE.threads() == 0 {
         return false;
     }
-    QUEUE.lock.lock_raw();
-    // SAFETY: `QUEUE.lock` is held.
-    unsafe { (*QUEUE.items.get()).push_back(Work { function, argument }) };
-    QUEUE.lock.unlock_raw();
-    QUEUE.nonempty.signal();
+    QUEUE.push(Work { function, argument });
     true
 }
 
@@ -74,46 +50,10 @@ pub fn completed() -> u32 {
 
 static COMPLETED: AtomicU32 = AtomicU32::new(0);
 
-fn start_worker() -> bool {
-    if QUEUE.started.load(Ordering::Acquire) == 1 {
-        return true;
-    }
-    if QUEUE
-        .started
-        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        return true; // another caller started it
-    }
-    let attrs = ThreadAttrs {
-        name: Some("rumpuser-deferred"),
-        joinable: false,
-        priority: 123,
-        cpu: None,
-    };
-    if host().spawn(ThreadStart::new(worker), &attrs).is_err() {
-        QUEUE.started.store(0, Ordering::Release);
-        return false;
-    }
-    true
-}
-
-fn next_work() -> Work {
-    QUEUE.lock.lock_raw();
-    loop {
-        // SAFETY: `QUEUE.lock` is held.
-        if let Some(work) = unsafe { (*QUEUE.items.get()).pop_front() } {
-            QUEUE.lock.unlock_raw();
-            return work;
-        }
-        QUEUE.nonempty.wait_nowrap(&QUEUE.lock);
-    }
-}
-
 fn worker() {
     sched::enter_persistent_lwp();
     loop {
-        let work = next_work();
+        let work = QUEUE.pop();
         let _scheduled = sched::Scheduled::new(0);
         // SAFETY: `defer`'s caller vouched that the function may run here with its argument.
         unsafe { (work.function)(work.argument) };

@@ -27,6 +27,7 @@ mod install;
 pub mod memory;
 mod pci;
 mod sched;
+mod service;
 pub mod sync;
 
 #[cfg(feature = "hosted")]
