@@ -36,6 +36,8 @@ pub const MNT_RDONLY: c_int = 0x1;
 pub const S_IFMT: u32 = 0o170000;
 /// Directory.
 pub const S_IFDIR: u32 = 0o040000;
+/// Block device.
+pub const S_IFBLK: u32 = 0o060000;
 /// Symbolic link.
 pub const S_IFLNK: u32 = 0o120000;
 
@@ -108,6 +110,8 @@ extern "C" {
     pub fn rump___sysimpl_fsync(fd: c_int) -> c_int;
     /// `rump_sys_getdents`: bytes filled, 0 at the end.
     pub fn rump___sysimpl_getdents30(fd: c_int, buffer: *mut c_char, length: usize) -> c_int;
+    /// `rump_sys_mknod` (`__mknod50`: `dev_t` is 64 bits).
+    pub fn rump___sysimpl_mknod50(path: *const c_char, mode: u32, dev: u64) -> c_int;
     /// `rump_sys_unlink`.
     pub fn rump___sysimpl_unlink(path: *const c_char) -> c_int;
     /// `rump_sys_rmdir`.

@@ -47,6 +47,7 @@ fn check(result: c_int, what: &str) -> Result<c_int, String> {
 /// `/dev/rump-vdb`) or a device node of the rump kernel itself (`/dev/sd0a`: a disk that a rump
 /// driver such as umass attached).
 pub fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
+    make_disk_nodes(device)?;
     let key = if device.starts_with('/') {
         c_string(device)?
     } else {
@@ -84,6 +85,59 @@ pub fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
         )
     };
     check(result, "mount")?;
+    Ok(())
+}
+
+/// NetBSD's `makedev`, `major` and `minor` for 64-bit `dev_t`.
+fn make_device(major: u64, minor: u64) -> u64 {
+    ((major << 8) & 0x000f_ff00) | ((minor << 12) & 0xfff0_0000) | (minor & 0xff)
+}
+
+fn device_major(device: u64) -> u64 {
+    (device & 0x000f_ff00) >> 8
+}
+
+fn device_minor(device: u64) -> u64 {
+    ((device & 0xfff0_0000) >> 12) | (device & 0xff)
+}
+
+/// The rump kernel makes device nodes for the first disk of a kind only (`/dev/sd0a` ...): for
+/// `/dev/sdNx` with N > 0, makes that unit's nodes like unit 0's, 16 partitions a unit
+/// (NetBSD/amd64's MAXPARTITIONS).
+fn make_disk_nodes(device: &str) -> Result<(), String> {
+    const PARTITIONS: u64 = 16;
+    let Some(rest) = device.strip_prefix("/dev/") else {
+        return Ok(());
+    };
+    let kind: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let unit: String = rest[kind.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let Ok(unit) = unit.parse::<u64>() else {
+        return Ok(());
+    };
+    if unit == 0 || lstat(device).is_ok() {
+        return Ok(());
+    }
+    let Ok(template) = lstat(&alloc::format!("/dev/{kind}0a")) else {
+        return Ok(()); // nothing to copy; the mount reports the missing node
+    };
+    let (major, first) = (device_major(template.rdev), device_minor(template.rdev));
+    for (index, letter) in ('a'..='p').enumerate() {
+        let name = c_string(&alloc::format!("/dev/{kind}{unit}{letter}"))?;
+        let minor = first + unit * PARTITIONS + index as u64;
+        // SAFETY: NUL-terminated path; mode and device number are plain integers.
+        let made = unsafe {
+            rump___sysimpl_mknod50(name.as_ptr(), S_IFBLK | 0o600, make_device(major, minor))
+        };
+        if made < 0 && errno() != 17 {
+            return Err(failure("mknod"));
+        }
+    }
     Ok(())
 }
 

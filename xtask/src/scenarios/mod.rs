@@ -148,6 +148,10 @@ fn plan() -> Vec<(String, Plan)> {
         "rump_usb_plug_unplug".into(),
         usb(Box::new(usb_plug_scenario)),
     ));
+    plan.push((
+        "rump_usb_two_sticks".into(),
+        usb(Box::new(usb_two_sticks_scenario)),
+    ));
     plan.push(("rump_ext2_native_vs_rump".into(), match components {
         true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
         false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),

@@ -388,3 +388,59 @@ pub(super) fn usb_plug_scenario(kernel: &std::path::Path, accel: Accel) -> Resul
             .into(),
     )
 }
+
+/// Two sticks at once: NetBSD attaches them as sd0 and sd1 (the kernel makes sd1's device
+/// nodes, which the rump kernel does not), both mount and read back.
+pub(super) fn usb_two_sticks_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+) -> Result<String, String> {
+    let build = crate::root().join("build/rump-usb-two");
+    let _ = std::fs::remove_dir_all(&build);
+    let mut arguments = vec!["-device".to_string(), "ich9-usb-ehci1,id=ehci".to_string()];
+    for name in ["first", "second"] {
+        let source = build.join(name);
+        std::fs::create_dir_all(&source).map_err(|e| e.to_string())?;
+        std::fs::write(
+            source.join(format!("{name}.txt")),
+            format!("the {name} stick\n"),
+        )
+        .map_err(|e| e.to_string())?;
+        let image = build.join(format!("{name}.img"));
+        let status = std::process::Command::new("mke2fs")
+            .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
+            .arg(&source)
+            .arg(&image)
+            .arg("8M")
+            .status()
+            .map_err(|e| format!("mke2fs: {e}"))?;
+        if !status.success() {
+            return Err("mke2fs failed".into());
+        }
+        arguments.extend([
+            "-drive".to_string(),
+            format!("if=none,id={name},file={},format=raw", image.display()),
+            "-device".to_string(),
+            format!("usb-storage,bus=ehci.0,drive={name}"),
+        ]);
+    }
+    let mut session = Session::start_with(
+        &boot(kernel, accel, "512M", 2, "log=warn rump_call_timeout=600"),
+        &arguments,
+    )?;
+    session.wait_prompt()?;
+    mount_when_attached(&mut session, "/dev/sd0a", "/a", false)?;
+    mount_when_attached(&mut session, "/dev/sd1a", "/b", false)?;
+    let listing = format!(
+        "{}{}",
+        session.ask("rump ls /a")?,
+        session.ask("rump ls /b")?
+    );
+    for name in ["first", "second"] {
+        if !listing.contains(&format!("{name}.txt")) {
+            return Err(format!("the {name} stick's file is missing:\n{listing}"));
+        }
+    }
+    session.poweroff()?;
+    Ok("two sticks attached as sd0 and sd1, both mounted and listed".into())
+}
