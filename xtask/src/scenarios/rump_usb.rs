@@ -21,16 +21,7 @@ pub(super) fn usb_stick_scenario(kernel: &std::path::Path, accel: Accel) -> Resu
     let text = "hello from a USB stick, read by NetBSD's umass in our kernel\n";
     std::fs::write(source.join("stick.txt"), text).map_err(|e| e.to_string())?;
     let image = build.join("stick.img");
-    let status = std::process::Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
-        .arg(&source)
-        .arg(&image)
-        .arg("8M")
-        .status()
-        .map_err(|e| format!("mke2fs: {e}"))?;
-    if !status.success() {
-        return Err("mke2fs failed".into());
-    }
+    make_ext2(Some(&source), &image, 1024, "8M")?;
     let extra: Vec<String> = [
         "-device",
         "ich9-usb-ehci1,id=ehci",
@@ -121,16 +112,7 @@ pub(super) fn usb_large_files_scenario(
             .map_err(|e| e.to_string())?;
     }
     let image = build.join("stick.img");
-    let status = std::process::Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-b", "4096", "-d"])
-        .arg(&source)
-        .arg(&image)
-        .arg("96M")
-        .status()
-        .map_err(|e| format!("mke2fs: {e}"))?;
-    if !status.success() {
-        return Err("mke2fs failed".into());
-    }
+    make_ext2(Some(&source), &image, 4096, "96M")?;
     // USB under emulation moves about 1 MB/s, less with more CPUs to emulate.
     let mut machine = boot(
         kernel,
@@ -212,15 +194,7 @@ pub(super) fn usb_writes_scenario(
     let _ = std::fs::remove_dir_all(&build);
     std::fs::create_dir_all(&build).map_err(|e| e.to_string())?;
     let image = build.join("stick.img");
-    let status = std::process::Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-b", "1024"])
-        .arg(&image)
-        .arg("16M")
-        .status()
-        .map_err(|e| format!("mke2fs: {e}"))?;
-    if !status.success() {
-        return Err("mke2fs failed".into());
-    }
+    make_ext2(None, &image, 1024, "16M")?;
     let mut session = Session::start_with(
         &boot(kernel, accel, "512M", 2, "log=warn rump_call_timeout=600"),
         &stick_arguments(&image, "stick"),
@@ -302,16 +276,7 @@ pub(super) fn usb_plug_scenario(kernel: &std::path::Path, accel: Accel) -> Resul
     let partition = build.join("partition.img");
     let disk = build.join("mbr.img");
     for (target, size) in [(&image, "8M"), (&partition, "30000")] {
-        let status = std::process::Command::new("mke2fs")
-            .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
-            .arg(&source)
-            .arg(target)
-            .arg(size)
-            .status()
-            .map_err(|e| format!("mke2fs: {e}"))?;
-        if !status.success() {
-            return Err("mke2fs failed".into());
-        }
+        make_ext2(Some(&source), target, 1024, size)?;
     }
     // An MBR with one Linux partition from sector 2048, the file system copied into it.
     let mut mbr = vec![0u8; 64 << 20];
@@ -407,16 +372,7 @@ pub(super) fn usb_two_sticks_scenario(
         )
         .map_err(|e| e.to_string())?;
         let image = build.join(format!("{name}.img"));
-        let status = std::process::Command::new("mke2fs")
-            .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
-            .arg(&source)
-            .arg(&image)
-            .arg("8M")
-            .status()
-            .map_err(|e| format!("mke2fs: {e}"))?;
-        if !status.success() {
-            return Err("mke2fs failed".into());
-        }
+        make_ext2(Some(&source), &image, 1024, "8M")?;
         arguments.extend([
             "-drive".to_string(),
             format!("if=none,id={name},file={},format=raw", image.display()),
@@ -443,4 +399,27 @@ pub(super) fn usb_two_sticks_scenario(
     }
     session.poweroff()?;
     Ok("two sticks attached as sd0 and sd1, both mounted and listed".into())
+}
+
+/// Makes an ext2 image with `mke2fs` (from `source` when given) of `size` (an mke2fs size).
+fn make_ext2(
+    source: Option<&std::path::Path>,
+    image: &std::path::Path,
+    block_size: u32,
+    size: &str,
+) -> Result<(), String> {
+    let mut command = std::process::Command::new("mke2fs");
+    command.args(["-q", "-F", "-t", "ext2", "-b", &block_size.to_string()]);
+    if let Some(source) = source {
+        command.arg("-d").arg(source);
+    }
+    let status = command
+        .arg(image)
+        .arg(size)
+        .status()
+        .map_err(|e| format!("mke2fs: {e}"))?;
+    if !status.success() {
+        return Err("mke2fs failed".into());
+    }
+    Ok(())
 }
