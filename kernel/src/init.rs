@@ -45,15 +45,14 @@ fn on_off(on: bool) -> &'static str {
 
 /// Allocates this CPU's IST stacks (each behind a guard page, kept for good) and loads its GDT
 /// and TSS.
-fn load_descriptor_tables(cpu_index: usize) -> Result<(), MemoryError> {
+fn load_descriptor_tables(cpu_index: usize) -> Result<u64, MemoryError> {
     let mut tops = [0u64; 3];
     for (top, name) in tops.iter_mut().zip(gdt::IST_STACK_NAMES) {
         let stack = KernelStack::new(gdt::IST_STACK_PAGES, name, cpu_index)?;
         *top = stack.top();
         core::mem::forget(stack); // IST stacks belong to the CPU forever
     }
-    gdt::init_this_cpu(tops);
-    Ok(())
+    Ok(gdt::init_this_cpu(tops))
 }
 
 /// Maps a device's register page for the kernel's life.
@@ -66,11 +65,13 @@ fn map_registers_for_good(physical: u64) -> Result<usize, MemoryError> {
 
 /// Where each application processor continues once it runs 64-bit code with the IDT loaded.
 fn application_processor_main(index: usize) -> ! {
-    if let Err(error) = load_descriptor_tables(index) {
-        panic!("cpu {index}: GDT/TSS: {error}");
-    }
+    let tss = match load_descriptor_tables(index) {
+        Ok(tss) => tss,
+        Err(error) => panic!("cpu {index}: GDT/TSS: {error}"),
+    };
     lapic::init_this_cpu(traps::VECTOR_SPURIOUS);
     let per_cpu = percpu::init_this_cpu(index, lapic::id());
+    crate::arch::user::init_this_cpu(tss, cpu::protections().smap);
     crate::sched::init_this_cpu(per_cpu, "ap-boot");
     interrupts::start_timer_this_cpu();
     smp::report_online();
@@ -181,9 +182,10 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
     mm::stack::register_guard(paging::kernel_sections().boot_stack_guard, "boot", 0);
 
     // 5. Descriptor tables: the TSS's IST stacks come from the heap and stack allocator.
-    if let Err(error) = load_descriptor_tables(0) {
-        stop("GDT/TSS", &error);
-    }
+    let tss = match load_descriptor_tables(0) {
+        Ok(tss) => tss,
+        Err(error) => stop("GDT/TSS", &error),
+    };
     idt::load_this_cpu();
 
     // 6. Firmware tables: interrupt controllers and timers are found through them.
@@ -201,6 +203,7 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
     let bsp_apic_id = lapic::id();
     let cpu_count = cpus::register_cpus(bsp_apic_id, platform.cpus.iter().map(|c| c.apic_id));
     let per_cpu = percpu::init_this_cpu(0, bsp_apic_id);
+    crate::arch::user::init_this_cpu(tss, protections.smap);
     for io in &platform.ioapics {
         match map_registers_for_good(io.address) {
             Ok(address) => {

@@ -232,6 +232,7 @@ pub fn init(info: &BootInfo) -> Result<(), MemoryError> {
     // SAFETY: PGE only makes GLOBAL entries survive CR3 reloads.
     unsafe { Cr4::update(|flags| flags.insert(Cr4Flags::PAGE_GLOBAL)) };
     KERNEL_PML4.store(pml4_phys, Ordering::Release);
+    crate::arch::user::set_kernel_root(pml4_phys);
     load_this_cpu();
     TABLE_FRAME_LIMIT.store(u64::MAX, Ordering::Release);
     *KERNEL_TABLES.lock() = Some(table);

@@ -394,6 +394,14 @@ fn switch_to(per_cpu: &'static PerCpu, previous: &'static Thread, next: Arc<Thre
     if let Some(state) = &next.fpu {
         state.restore();
     }
+    match &next.user {
+        Some(user) => crate::arch::user::activate(
+            user.root.load(Ordering::Acquire),
+            user.fs_base.load(Ordering::Relaxed),
+            next.stack_top(),
+        ),
+        None => crate::arch::user::activate_kernel(),
+    }
     let next_stack = {
         // SAFETY: `on_cpu` was false (the previous CPU published the pointer before clearing it).
         unsafe { *next.saved_stack_pointer.get() }

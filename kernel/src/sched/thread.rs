@@ -97,6 +97,37 @@ impl fmt::Display for ThreadName {
 
 pub(crate) type Entry = Box<dyn FnOnce() -> u64 + Send>;
 
+/// What a thread that runs a user process carries through context switches: the page-table
+/// root of its address space, its FS base (user TLS), and who owns it (the process layer's
+/// record, reached without locks on every system call).
+pub struct UserState {
+    /// Physical address of the PML4 to load when this thread runs.
+    pub root: AtomicU64,
+    /// FS base of the user context.
+    pub fs_base: AtomicU64,
+    owner: spin::Once<Arc<dyn core::any::Any + Send + Sync>>,
+}
+
+impl UserState {
+    fn new() -> Self {
+        Self {
+            root: AtomicU64::new(0),
+            fs_base: AtomicU64::new(0),
+            owner: spin::Once::new(),
+        }
+    }
+
+    /// Sets the owner once; later calls keep the first.
+    pub fn set_owner(&self, owner: Arc<dyn core::any::Any + Send + Sync>) {
+        self.owner.call_once(|| owner);
+    }
+
+    /// The owner, if set.
+    pub fn owner(&self) -> Option<&Arc<dyn core::any::Any + Send + Sync>> {
+        self.owner.get()
+    }
+}
+
 /// A kernel thread.
 pub struct Thread {
     pub id: u64,
@@ -120,6 +151,8 @@ pub struct Thread {
     pub(super) run_nanos: AtomicU64,
     pub(super) last_cpu_set: AtomicU64,
     _stack: Option<KernelStack>,
+    /// Present for threads that run user code.
+    pub user: Option<UserState>,
     slot: AtomicPtr<core::ffi::c_void>,
     /// Second per-thread word for foreign code (the rump host keeps the syscall errno here).
     pub foreign_errno: core::sync::atomic::AtomicI32,
@@ -164,6 +197,8 @@ pub struct Builder<'a> {
     pub affinity: Option<usize>,
     /// Save and restore FPU/SSE/AVX state on switches (threads that run C code).
     pub uses_fpu: bool,
+    /// Runs a user process (gets [`UserState`]; implies `uses_fpu`).
+    pub user: bool,
     pub stack_pages: usize,
     /// Where to queue the thread first (load balancing may move it later unless pinned).
     pub start_cpu: Option<usize>,
@@ -177,6 +212,7 @@ impl<'a> Builder<'a> {
             priority: Priority::Normal,
             affinity: None,
             uses_fpu: false,
+            user: false,
             stack_pages: 4,
             start_cpu: None,
         }
@@ -204,7 +240,7 @@ impl Thread {
             wake_reason: AtomicU8::new(WakeReason::None as u8),
             wait_generation: AtomicU64::new(0),
             entry: IrqSpinLock::new("thread-entry", entry),
-            fpu: if builder.uses_fpu {
+            fpu: if builder.uses_fpu || builder.user {
                 Some(FpuState::new())
             } else {
                 None
@@ -212,6 +248,7 @@ impl Thread {
             run_nanos: AtomicU64::new(0),
             last_cpu_set: AtomicU64::new(0),
             _stack: stack,
+            user: builder.user.then(UserState::new),
             slot: AtomicPtr::new(core::ptr::null_mut()),
             foreign_errno: core::sync::atomic::AtomicI32::new(0),
             exit_value: IrqSpinLock::new("thread-exit", None),
@@ -220,6 +257,11 @@ impl Thread {
         });
         super::registry::add(&thread);
         thread
+    }
+
+    /// Top of this thread's kernel stack (0 for a CPU's boot thread).
+    pub fn stack_top(&self) -> u64 {
+        self._stack.as_ref().map_or(0, |s| s.top())
     }
 
     /// Current state.

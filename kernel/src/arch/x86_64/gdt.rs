@@ -24,10 +24,17 @@ pub const IST_STACK_NAMES: [&str; 3] = ["double-fault", "nmi", "machine-check"];
 pub const KERNEL_CODE: SegmentSelector = SegmentSelector(0x08);
 /// Kernel data segment selector.
 pub const KERNEL_DATA: SegmentSelector = SegmentSelector(0x10);
+/// User data (and stack) segment selector, RPL 3. `sysret` derives both user selectors from
+/// one base (STAR[63:48] = 0x10): SS = base + 8, CS = base + 16, hence this order.
+pub const USER_DATA: SegmentSelector = SegmentSelector(0x18 | 3);
+/// User 64-bit code segment selector, RPL 3.
+pub const USER_CODE: SegmentSelector = SegmentSelector(0x20 | 3);
 
 /// Builds and loads this CPU's GDT and TSS with the given IST stack tops (slot order as in
 /// [`IST_STACK_NAMES`]). They live for the rest of the CPU's life, and so must the stacks.
-pub fn init_this_cpu(ist_stack_tops: [u64; 3]) {
+/// Returns the TSS's address, for [`super::user::init_this_cpu`] (the ring-0 stack of user
+/// threads is written there on every switch).
+pub fn init_this_cpu(ist_stack_tops: [u64; 3]) -> u64 {
     let mut tss = Box::new(TaskStateSegment::new());
     for (slot, top) in ist_stack_tops.into_iter().enumerate() {
         tss.interrupt_stack_table[slot] = VirtAddr::new(top);
@@ -36,9 +43,13 @@ pub fn init_this_cpu(ist_stack_tops: [u64; 3]) {
     let mut gdt = Box::new(GlobalDescriptorTable::new());
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
+    let user_data = gdt.append(Descriptor::user_data_segment());
+    let user_code = gdt.append(Descriptor::user_code_segment());
     let tss_selector = gdt.append(Descriptor::tss_segment(tss));
     debug_assert_eq!(code, KERNEL_CODE);
     debug_assert_eq!(data, KERNEL_DATA);
+    debug_assert_eq!(user_data, USER_DATA);
+    debug_assert_eq!(user_code, USER_CODE);
     let gdt: &'static GlobalDescriptorTable = Box::leak(gdt);
     gdt.load();
     // SAFETY: the selectors index the GDT just loaded, whose descriptors are a flat 64-bit
@@ -50,4 +61,5 @@ pub fn init_this_cpu(ist_stack_tops: [u64; 3]) {
         SS::set_reg(data);
         load_tss(tss_selector);
     }
+    tss as *const TaskStateSegment as u64
 }

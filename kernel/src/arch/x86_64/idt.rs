@@ -50,7 +50,9 @@ fn build() -> Idt {
             offset_low: handler as u16,
             selector: KERNEL_CODE.0,
             ist: ist as u8,
-            type_attributes: 0x8e, // present, DPL 0, 64-bit interrupt gate (IF cleared on entry)
+            // Present 64-bit interrupt gate (IF cleared on entry); DPL 0, except that user code
+            // may raise the breakpoint (`int3` becomes SIGTRAP, as on Linux).
+            type_attributes: if vector == 3 { 0xee } else { 0x8e },
             offset_middle: (handler >> 16) as u16,
             offset_high: (handler >> 32) as u32,
             reserved: 0,

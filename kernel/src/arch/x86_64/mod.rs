@@ -21,10 +21,12 @@ pub mod smp;
 pub mod switch;
 pub mod tlb;
 pub mod traps;
+pub mod user;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("traps.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("switch.S"), options(att_syntax));
+core::arch::global_asm!(include_str!("user.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("trampoline.S"), options(att_syntax));
 
 /// Port I/O in one place so that every `in`/`out` has the same safety argument.

@@ -11,6 +11,16 @@ const IA32_GS_BASE: u32 = 0xc000_0101;
 pub struct PerCpu {
     /// Points at itself: `gs:[0]` yields the block's address.
     self_pointer: *const PerCpu,
+    /// Top of the running user thread's kernel stack: where `syscall` entry switches to
+    /// (offset 8, used by `syscall.S`).
+    pub kernel_stack_top: AtomicU64,
+    /// The user stack pointer, parked here by `syscall` entry until the frame is built
+    /// (offset 16, used by `syscall.S`).
+    pub user_stack_scratch: AtomicU64,
+    /// This CPU's TSS (its ring-0 stack field follows the running user thread).
+    pub tss: AtomicU64,
+    /// Page-table root loaded in CR3, to skip reloads of the same one.
+    pub loaded_root: AtomicU64,
     /// Index of this CPU (0 = boot CPU).
     pub index: usize,
     /// Local APIC ID.
@@ -41,6 +51,10 @@ pub struct PerCpu {
     pub preempt_disable: AtomicUsize,
 }
 
+// `syscall.S` reaches these two fields by fixed offsets.
+const _: () = assert!(core::mem::offset_of!(PerCpu, kernel_stack_top) == 8);
+const _: () = assert!(core::mem::offset_of!(PerCpu, user_stack_scratch) == 16);
+
 // SAFETY: every field that other CPUs touch is atomic; `self_pointer` is immutable after set-up.
 unsafe impl Sync for PerCpu {}
 
@@ -48,6 +62,10 @@ impl PerCpu {
     fn new(index: usize, apic_id: u32) -> Self {
         Self {
             self_pointer: core::ptr::null(),
+            kernel_stack_top: AtomicU64::new(0),
+            user_stack_scratch: AtomicU64::new(0),
+            tss: AtomicU64::new(0),
+            loaded_root: AtomicU64::new(0),
             index,
             apic_id,
             current: AtomicPtr::new(core::ptr::null_mut()),

@@ -31,6 +31,11 @@ trap_stub_\vector:
 
 .balign 16
 trap_common:
+    /* From user mode (CS RPL 3, above the vector and error code): GS must become the per-CPU base. */
+    testb $3, 24(%rsp)
+    jz .Lentry_from_kernel
+    swapgs
+.Lentry_from_kernel:
     push %rax
     push %rbx
     push %rcx
@@ -49,6 +54,10 @@ trap_common:
     mov %rsp, %rdi
     cld
     call trap_dispatch
+/* Common exit of traps, system calls and the first entry to user mode: rsp points at a TrapFrame. */
+.global trap_return
+trap_return:
+    cli
     pop %r15
     pop %r14
     pop %r13
@@ -65,6 +74,10 @@ trap_common:
     pop %rbx
     pop %rax
     add $16, %rsp
+    testb $3, 8(%rsp)
+    jz .Lexit_to_kernel
+    swapgs
+.Lexit_to_kernel:
     iretq
 
 .section .rodata

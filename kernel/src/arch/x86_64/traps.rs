@@ -109,7 +109,7 @@ pub fn exception_name(vector: u8) -> &'static str {
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
     if vector < 32 {
-        if vector == 3 {
+        if vector == 3 && frame.cs & 3 == 0 {
             log::warn!("breakpoint at {:#x}", frame.rip);
             return;
         }
@@ -120,6 +120,11 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         } else {
             None
         };
+        // User faults (and user copies that fault) belong to the process layer, not to the
+        // fatal report.
+        if vector != 8 && vector != 2 && vector != 18 && super::user::handle_exception(frame, vector, cr2) {
+            return;
+        }
         let report = FATAL_EXCEPTION.load(Ordering::Acquire);
         if report != 0 {
             // SAFETY: only `set_fatal_exception_handler` stores here, always a `FatalHandler`.
@@ -146,6 +151,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         // SAFETY: only `enable_preemption` stores here, always a `fn()`.
         let preempt = unsafe { core::mem::transmute::<usize, fn()>(preempt) };
         preempt();
+    }
+    if frame.cs & 3 == 3 {
+        super::user::returning_to_user(frame);
     }
 }
 
