@@ -37,6 +37,14 @@ pub fn print_fmt(args: fmt::Arguments<'_>) {
     let _ = Writer(&uart).write_fmt(args);
 }
 
+/// Writes raw bytes (no newline translation: a terminal's line discipline already did it).
+pub fn write_bytes(bytes: &[u8]) {
+    let uart = UART.lock();
+    for &byte in bytes {
+        uart.write_byte(byte);
+    }
+}
+
 /// Writes without taking the console lock: for panic and fault reports, which must get out even
 /// if the CPU died holding the lock.
 pub fn emergency_print(args: fmt::Arguments<'_>) {

@@ -21,6 +21,8 @@ pub mod mmio;
 pub mod paging;
 #[cfg(target_os = "none")]
 pub mod stack;
+#[cfg(target_os = "none")]
+pub mod user;
 
 /// Base of the direct map of physical memory (PML4 slot 256).
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;

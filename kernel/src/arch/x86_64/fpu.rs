@@ -82,3 +82,23 @@ impl Drop for FpuState {
         unsafe { dealloc(self.area, self.layout) };
     }
 }
+
+/// The legacy (FXSAVE) image of x87 and SSE state, as Linux puts it in a signal frame.
+#[repr(C, align(16))]
+pub struct LegacyImage(pub [u8; 512]);
+
+/// Saves the running context's x87/SSE state.
+pub fn save_legacy(image: &mut LegacyImage) {
+    // SAFETY: the image is 512 bytes, 16-byte aligned, as FXSAVE requires.
+    unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) image.0.as_mut_ptr(), options(nostack)) };
+}
+
+/// Loads x87/SSE state from an image that may come from user memory: MXCSR's reserved bits are
+/// cleared first, so a forged image cannot fault in the kernel.
+pub fn restore_legacy(image: &mut LegacyImage) {
+    let mut mxcsr = u32::from_le_bytes([image.0[24], image.0[25], image.0[26], image.0[27]]);
+    mxcsr &= 0xffff;
+    image.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    // SAFETY: as in `save_legacy`; the only field FXRSTOR rejects (MXCSR reserved bits) is clean.
+    unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) image.0.as_ptr(), options(nostack)) };
+}

@@ -1,0 +1,428 @@
+//! Descriptors: each process's table of open files, and what an open file is — a regular file
+//! or directory of the VFS (initrd, native ext2), a pipe end, the terminal, or one of the
+//! character devices under `/dev`.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use linux_abi::open as o;
+
+use super::pipe::{Pipe, PipeEnd};
+use super::tty::Tty;
+use super::Errno;
+use crate::sync::spin::IrqSpinLock;
+use crate::vfs;
+
+/// Descriptors a process may have open (RLIMIT_NOFILE).
+pub const MAX_FILES: usize = 1024;
+
+/// What an open file is.
+pub enum FileKind {
+    Regular { path: String },
+    Directory { path: String },
+    Pipe { pipe: Arc<Pipe>, end: PipeEnd },
+    Tty(Arc<Tty>),
+    Null,
+    Zero,
+    Random,
+}
+
+/// One open file description (shared by `dup` and `fork`).
+pub struct OpenFile {
+    pub kind: FileKind,
+    /// Access mode and status flags (O_APPEND, O_NONBLOCK ...).
+    pub flags: AtomicU32,
+    pub offset: IrqSpinLock<u64>,
+}
+
+impl OpenFile {
+    pub fn new(kind: FileKind, flags: u32) -> Arc<Self> {
+        if let FileKind::Pipe { pipe, end } = &kind {
+            pipe.open_end(*end);
+        }
+        Arc::new(Self {
+            kind,
+            flags: AtomicU32::new(flags),
+            offset: IrqSpinLock::new("file-offset", 0),
+        })
+    }
+
+    pub fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub fn readable(&self) -> bool {
+        self.status_flags() & o::O_ACCMODE != o::O_WRONLY
+    }
+
+    pub fn writable(&self) -> bool {
+        self.status_flags() & o::O_ACCMODE != o::O_RDONLY
+    }
+
+    pub fn non_blocking(&self) -> bool {
+        self.status_flags() & o::O_NONBLOCK != 0
+    }
+
+    /// The path this file was opened by, if any (fchdir, /proc).
+    pub fn path(&self) -> Option<&str> {
+        match &self.kind {
+            FileKind::Regular { path } | FileKind::Directory { path } => Some(path),
+            FileKind::Tty(_) => Some("/dev/console"),
+            FileKind::Null => Some("/dev/null"),
+            FileKind::Zero => Some("/dev/zero"),
+            FileKind::Random => Some("/dev/urandom"),
+            FileKind::Pipe { .. } => None,
+        }
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if let FileKind::Pipe { pipe, end } = &self.kind {
+            pipe.close_end(*end);
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Slot {
+    file: Arc<OpenFile>,
+    close_on_exec: bool,
+}
+
+/// A process's descriptors.
+pub struct FileTable {
+    slots: Vec<Option<Slot>>,
+}
+
+impl FileTable {
+    pub fn new() -> Self {
+        Self { slots: Vec::new() }
+    }
+
+    /// The same open files under the same numbers (fork).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            slots: self.slots.clone(),
+        }
+    }
+
+    /// Installs `file` at the lowest free number >= `minimum`.
+    pub fn install(&mut self, file: Arc<OpenFile>, close_on_exec: bool, minimum: usize) -> Result<usize, Errno> {
+        let mut fd = minimum;
+        while fd < self.slots.len() && self.slots[fd].is_some() {
+            fd += 1;
+        }
+        if fd >= MAX_FILES {
+            return Err(Errno::EMFILE);
+        }
+        if fd >= self.slots.len() {
+            self.slots.resize(fd + 1, None);
+        }
+        self.slots[fd] = Some(Slot {
+            file,
+            close_on_exec,
+        });
+        Ok(fd)
+    }
+
+    /// Puts `file` at exactly `fd`, closing what was there (dup2).
+    pub fn install_at(&mut self, fd: usize, file: Arc<OpenFile>, close_on_exec: bool) -> Result<Option<Arc<OpenFile>>, Errno> {
+        if fd >= MAX_FILES {
+            return Err(Errno::EBADF);
+        }
+        if fd >= self.slots.len() {
+            self.slots.resize(fd + 1, None);
+        }
+        let old = self.slots[fd].replace(Slot {
+            file,
+            close_on_exec,
+        });
+        Ok(old.map(|s| s.file))
+    }
+
+    pub fn get(&self, fd: i64) -> Result<Arc<OpenFile>, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|fd| self.slots.get(fd))
+            .and_then(|s| s.as_ref())
+            .map(|s| s.file.clone())
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Removes `fd`; the caller drops the returned file outside the table's lock.
+    pub fn close(&mut self, fd: i64) -> Result<Arc<OpenFile>, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|fd| self.slots.get_mut(fd))
+            .and_then(|s| s.take())
+            .map(|s| s.file)
+            .ok_or(Errno::EBADF)
+    }
+
+    pub fn close_on_exec_flag(&self, fd: i64) -> Result<bool, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|fd| self.slots.get(fd))
+            .and_then(|s| s.as_ref())
+            .map(|s| s.close_on_exec)
+            .ok_or(Errno::EBADF)
+    }
+
+    pub fn set_close_on_exec(&mut self, fd: i64, value: bool) -> Result<(), Errno> {
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|fd| self.slots.get_mut(fd))
+            .and_then(|s| s.as_mut())
+            .ok_or(Errno::EBADF)?;
+        slot.close_on_exec = value;
+        Ok(())
+    }
+
+    pub fn close_on_exec(&mut self) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|s| s.close_on_exec) {
+                *slot = None;
+            }
+        }
+    }
+
+    pub fn close_all(&mut self) {
+        self.slots.clear();
+    }
+
+    /// Open descriptor numbers (for /proc and poll checks).
+    pub fn open_numbers(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .map(|(fd, _)| fd)
+            .collect()
+    }
+}
+
+impl Default for FileTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The character devices under `/dev`, by name.
+pub const DEVICES: [(&str, u32, u32); 7] = [
+    ("console", 5, 1),
+    ("null", 1, 3),
+    ("random", 1, 8),
+    ("tty", 5, 0),
+    ("ttyS0", 4, 64),
+    ("urandom", 1, 9),
+    ("zero", 1, 5),
+];
+
+/// The device at an absolute, normalised path, if it names one.
+pub fn device_at(path: &str) -> Option<(&'static str, u32, u32)> {
+    let name = path.strip_prefix("/dev/")?;
+    DEVICES.iter().find(|(n, _, _)| *n == name).copied()
+}
+
+/// Opens the device `name`.
+pub fn open_device(name: &str) -> FileKind {
+    match name {
+        "null" => FileKind::Null,
+        "zero" => FileKind::Zero,
+        "random" | "urandom" => FileKind::Random,
+        _ => FileKind::Tty(super::tty::console()),
+    }
+}
+
+/// Linux `struct stat` fields (x86_64 layout via [`linux_abi`]).
+pub struct FileStatus {
+    pub device: u64,
+    pub inode: u64,
+    pub links: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub blocks: i64,
+    pub mtime: i64,
+}
+
+impl FileStatus {
+    /// The 144-byte `struct stat`.
+    pub fn to_bytes(&self) -> [u8; 144] {
+        let mut b = [0u8; 144];
+        b[0..8].copy_from_slice(&self.device.to_le_bytes());
+        b[8..16].copy_from_slice(&self.inode.to_le_bytes());
+        b[16..24].copy_from_slice(&self.links.to_le_bytes());
+        b[24..28].copy_from_slice(&self.mode.to_le_bytes());
+        b[28..32].copy_from_slice(&self.uid.to_le_bytes());
+        b[32..36].copy_from_slice(&self.gid.to_le_bytes());
+        b[40..48].copy_from_slice(&self.rdev.to_le_bytes());
+        b[48..56].copy_from_slice(&self.size.to_le_bytes());
+        b[56..64].copy_from_slice(&4096i64.to_le_bytes());
+        b[64..72].copy_from_slice(&self.blocks.to_le_bytes());
+        for time in [72, 88, 104] {
+            b[time..time + 8].copy_from_slice(&self.mtime.to_le_bytes());
+        }
+        b
+    }
+}
+
+/// A stable inode number for file systems without one (the initrd): a hash of the path.
+fn path_inode(path: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash & 0xffff_ffff) | 1
+}
+
+fn device_number(source: &str) -> u64 {
+    match source {
+        "initrd" => 1,
+        "vfs" => 2,
+        other => 0x800 + (path_inode(other) & 0xff),
+    }
+}
+
+fn kind_bits(kind: vfs::ops::Kind) -> u32 {
+    match kind {
+        vfs::ops::Kind::File => 0o100000,
+        vfs::ops::Kind::Directory => 0o040000,
+        vfs::ops::Kind::Symlink => 0o120000,
+        vfs::ops::Kind::Other => 0o100000,
+    }
+}
+
+/// Converts the VFS's answer for `path`.
+pub fn status_of(path: &str, stat: &vfs::ops::Stat) -> FileStatus {
+    let size = if stat.kind == vfs::ops::Kind::Symlink {
+        stat.link_target.as_ref().map_or(stat.size, |t| t.len() as u64)
+    } else {
+        stat.size
+    };
+    FileStatus {
+        device: device_number(&stat.source),
+        inode: stat.inode.map_or_else(|| path_inode(path), |(i, _)| u64::from(i)),
+        links: stat.inode.map_or(if stat.kind == vfs::ops::Kind::Directory { 2 } else { 1 }, |(_, l)| u64::from(l)),
+        mode: kind_bits(stat.kind) | (stat.mode & 0o7777),
+        uid: stat.uid as u32,
+        gid: stat.gid as u32,
+        rdev: 0,
+        size: size as i64,
+        blocks: (size.div_ceil(4096) * 8) as i64,
+        mtime: stat.mtime,
+    }
+}
+
+/// `stat` of a device node.
+pub fn device_status(name: &str, major: u32, minor: u32) -> FileStatus {
+    FileStatus {
+        device: 3,
+        inode: path_inode(name),
+        links: 1,
+        mode: 0o020666,
+        uid: 0,
+        gid: 0,
+        rdev: u64::from(major) << 8 | u64::from(minor),
+        size: 0,
+        blocks: 0,
+        mtime: 0,
+    }
+}
+
+/// `stat` of a pipe.
+pub fn pipe_status(pipe: &Pipe) -> FileStatus {
+    FileStatus {
+        device: 4,
+        inode: pipe.id(),
+        links: 1,
+        mode: 0o010600,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        size: 0,
+        blocks: 0,
+        mtime: 0,
+    }
+}
+
+/// `stat` for `path` (devices included); `follow` false gives the link itself.
+pub fn stat_path(path: &str, follow: bool) -> Result<FileStatus, Errno> {
+    if let Some((name, major, minor)) = device_at(path) {
+        return Ok(device_status(name, major, minor));
+    }
+    if path == "/dev" {
+        return Ok(FileStatus {
+            device: 3,
+            inode: 2,
+            links: 2,
+            mode: 0o040755,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            size: 0,
+            blocks: 0,
+            mtime: 0,
+        });
+    }
+    if !follow {
+        if let Some(stat) = lstat(path)? {
+            return Ok(status_of(path, &stat));
+        }
+    }
+    let stat = vfs::ops::stat(path).map_err(|e| Errno::from_vfs(&e))?;
+    Ok(status_of(path, &stat))
+}
+
+/// The entry for `path` itself if it is a symbolic link (`None` otherwise).
+pub fn lstat(path: &str) -> Result<Option<vfs::ops::Stat>, Errno> {
+    let Some((directory, name)) = vfs::path::split(path) else {
+        return Ok(None);
+    };
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let entries = match vfs::ops::read_dir(if directory.is_empty() { "/" } else { directory }) {
+        Ok(entries) => entries,
+        Err(_) => return Ok(None),
+    };
+    Ok(entries
+        .into_iter()
+        .find(|e| e.name == name && e.stat.kind == vfs::ops::Kind::Symlink)
+        .map(|e| e.stat))
+}
+
+/// Directory entries for `getdents64`: ".", "..", then the VFS listing (and /dev's devices).
+pub fn directory_entries(path: &str) -> Result<Vec<(u64, u8, String)>, Errno> {
+    let mut out = Vec::new();
+    out.push((path_inode(path), 4, String::from(".")));
+    out.push((path_inode(vfs::path::split(path).map_or("/", |(d, _)| if d.is_empty() { "/" } else { d })), 4, String::from("..")));
+    if path == "/dev" {
+        for (name, _, _) in DEVICES {
+            out.push((path_inode(name), 2, String::from(name)));
+        }
+        return Ok(out);
+    }
+    let entries = vfs::ops::read_dir(path).map_err(|e| Errno::from_vfs(&e))?;
+    for entry in entries {
+        let full = vfs::path::join(path, &entry.name);
+        let inode = entry.stat.inode.map_or_else(|| path_inode(&full), |(i, _)| u64::from(i));
+        let kind = match entry.stat.kind {
+            vfs::ops::Kind::File => 8,
+            vfs::ops::Kind::Directory => 4,
+            vfs::ops::Kind::Symlink => 10,
+            vfs::ops::Kind::Other => 0,
+        };
+        out.push((inode, kind, entry.name));
+    }
+    if path == "/" && !out.iter().any(|(_, _, n)| n == "dev") {
+        out.push((2, 4, String::from("dev")));
+    }
+    Ok(out)
+}
