@@ -200,6 +200,26 @@ impl Memory {
         }
     }
 
+    /// Frees the pages of `[start, end)` but keeps the areas (MADV_DONTNEED): anonymous pages
+    /// come back zeroed on the next touch.
+    pub fn discard_pages(&mut self, start: u64, end: u64) {
+        let anonymous: alloc::vec::Vec<(u64, u64)> = self
+            .areas
+            .range(..end)
+            .filter(|(_, a)| a.end > start && a.kind != AreaKind::File)
+            .map(|(&s, a)| (s.max(start), a.end.min(end)))
+            .collect();
+        if let Some(space) = self.space.as_mut() {
+            for (from, to) in anonymous {
+                let mut page = from;
+                while page < to {
+                    space.unmap(page);
+                    page += PAGE_SIZE;
+                }
+            }
+        }
+    }
+
     /// Adds an area (replacing whatever was mapped there).
     pub fn add_area(&mut self, start: u64, end: u64, protection: Protection, kind: AreaKind) {
         self.unmap(start, end);

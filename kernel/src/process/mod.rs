@@ -13,6 +13,7 @@ pub mod exec;
 pub mod files;
 pub mod memory;
 pub mod pipe;
+pub mod poll;
 pub mod signal;
 pub mod syscalls;
 pub mod tty;
@@ -75,6 +76,8 @@ pub struct Process {
     /// Monotonic nanoseconds at creation.
     pub started: u64,
     pub exiting: AtomicBool,
+    /// Set by `exit`/`exit_group` (status | 1 << 32): the thread ends once the call unwinds.
+    pub exit_request: core::sync::atomic::AtomicU64,
 }
 
 static TABLE: IrqSpinLock<BTreeMap<Pid, Arc<Process>>> =
@@ -119,6 +122,7 @@ impl Process {
             clear_child_tid: core::sync::atomic::AtomicU64::new(0),
             started: crate::time::monotonic_nanos(),
             exiting: AtomicBool::new(false),
+            exit_request: core::sync::atomic::AtomicU64::new(0),
         })
     }
 

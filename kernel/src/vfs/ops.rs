@@ -387,3 +387,88 @@ pub fn rename(from: &str, to: &str) -> Result<()> {
         Ok(())
     })
 }
+
+/// Runs `f` on the ext2 inode at `path` (following a final symbolic link if `follow`);
+/// the initrd and synthetic directories are read-only.
+fn with_inode<T>(path: &str, follow: bool, f: impl FnOnce(&mut Ext2, u32) -> Result<T>) -> Result<T> {
+    let path = path::normalise(path)?;
+    match mount::locate(&path) {
+        Location::Mounted { mount, relative } => mount.with(|fs| {
+            let inode = fs.resolve(relative.as_bytes(), follow)?;
+            f(fs, inode)
+        }),
+        Location::Root => {
+            stat(&path)?;
+            Err(VfsError::ReadOnly)
+        }
+    }
+}
+
+/// Sets the size of the regular file at `path` (cut, or extended with a hole).
+pub fn truncate(path: &str, size: u64) -> Result<()> {
+    with_inode(path, true, |fs, inode| {
+        match fs.metadata(inode)?.file_type {
+            FileType::Regular => {}
+            FileType::Directory => return Err(VfsError::IsDirectory),
+            _ => return Err(VfsError::InvalidArgument("not a regular file")),
+        }
+        fs.truncate(inode, size)?;
+        Ok(())
+    })
+}
+
+/// Sets the permission bits (`0o7777`) of `path`.
+pub fn chmod(path: &str, mode: u32) -> Result<()> {
+    with_inode(path, true, |fs, inode| {
+        fs.chmod(inode, (mode & 0o7777) as u16)?;
+        Ok(())
+    })
+}
+
+/// Sets the access and modification times (seconds since the epoch) of `path`.
+pub fn set_times(path: &str, follow: bool, atime: i64, mtime: i64) -> Result<()> {
+    with_inode(path, follow, |fs, inode| {
+        fs.utimes(inode, atime, mtime)?;
+        Ok(())
+    })
+}
+
+/// Creates the symbolic link `path` pointing at `target`.
+pub fn symlink(target: &str, path: &str) -> Result<()> {
+    let path = path::normalise(path)?;
+    let (mount, relative) = writable(&path)?;
+    mount.with(|fs| {
+        let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
+        fs.symlink(parent, name, target.as_bytes(), Owner::default())?;
+        Ok(())
+    })
+}
+
+/// Creates the empty regular file `path` with permission bits `mode`; `AlreadyExists` if any
+/// entry has that name.
+pub fn create(path: &str, mode: u32) -> Result<()> {
+    let path = path::normalise(path)?;
+    let (mount, relative) = writable(&path)?;
+    if relative.is_empty() {
+        return Err(VfsError::AlreadyExists);
+    }
+    mount.with(|fs| {
+        let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
+        fs.create(parent, name, (mode & 0o7777) as u16, Owner::default())?;
+        Ok(())
+    })
+}
+
+/// Creates directory `path` with permission bits `mode`.
+pub fn mkdir_mode(path: &str, mode: u32) -> Result<()> {
+    let path = path::normalise(path)?;
+    if stat(&path).is_ok() {
+        return Err(VfsError::AlreadyExists);
+    }
+    let (mount, relative) = writable(&path)?;
+    mount.with(|fs| {
+        let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
+        fs.mkdir(parent, name, (mode & 0o7777) as u16, Owner::default())?;
+        Ok(())
+    })
+}

@@ -1,0 +1,926 @@
+//! File and directory system calls over the descriptors of [`crate::process::files`].
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use linux_abi::fcntl as f;
+
+use super::{Call, Errno, SysResult};
+use crate::process::files::{self, FileKind, OpenFile};
+use crate::process::pipe::{Pipe, PipeEnd};
+use crate::process::usermem::{read_bytes, read_path, write_bytes, write_i32, write_u64};
+use crate::process::Process;
+use crate::vfs;
+
+/// Largest transfer one read or write does (Linux caps at 0x7ffff000).
+const MAX_TRANSFER: usize = 1 << 20;
+
+fn vfs_error(error: vfs::VfsError) -> Errno {
+    Errno::from_vfs(&error)
+}
+
+/// The directory a `*at` call is relative to.
+fn base_directory(process: &Process, dirfd: i64) -> Result<String, Errno> {
+    if dirfd == i64::from(f::AT_FDCWD) {
+        return Ok(process.cwd.lock().clone());
+    }
+    let file = process.files.lock().get(dirfd)?;
+    match &file.kind {
+        FileKind::Directory { path } => Ok(path.clone()),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+/// Resolves a path argument against `dirfd`.
+fn resolve_at(process: &Process, dirfd: i64, path: &str) -> Result<String, Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let joined = if path.starts_with('/') {
+        String::from(path)
+    } else {
+        vfs::path::join(&base_directory(process, dirfd)?, path)
+    };
+    vfs::path::normalise(&joined).map_err(vfs_error)
+}
+
+fn path_argument(call: &Call<'_>, dirfd: i64, index: usize) -> Result<String, Errno> {
+    let path = read_path(call.arg(index))?;
+    resolve_at(call.process, dirfd, &path)
+}
+
+fn install(process: &Process, file: Arc<OpenFile>, close_on_exec: bool) -> SysResult {
+    process.files.lock().install(file, close_on_exec, 0).map(|fd| fd as u64)
+}
+
+/// Opens `path` (absolute, normalised) as `open(2)` would.
+pub fn open_path(process: &Process, path: &str, flags: u32, mode: u32) -> Result<Arc<OpenFile>, Errno> {
+    if let Some((name, _, _)) = files::device_at(path) {
+        return Ok(OpenFile::new(files::open_device(name), flags));
+    }
+    let exists = match vfs::ops::stat(path) {
+        Ok(stat) => Some(stat),
+        Err(vfs::VfsError::NotFound) => None,
+        Err(error) if path == "/dev" => {
+            let _ = error;
+            None
+        }
+        Err(error) => return Err(vfs_error(error)),
+    };
+    if path == "/dev" {
+        return Ok(OpenFile::new(FileKind::Directory { path: String::from(path) }, flags));
+    }
+    if flags & f::O_NOFOLLOW != 0 && files::lstat(path)?.is_some() {
+        return Err(Errno::ELOOP);
+    }
+    let stat = match exists {
+        Some(stat) => {
+            if flags & f::O_CREAT != 0 && flags & f::O_EXCL != 0 {
+                return Err(Errno::EEXIST);
+            }
+            stat
+        }
+        None if flags & f::O_CREAT != 0 => {
+            let umask = process.umask.load(Ordering::Relaxed);
+            vfs::ops::create(path, mode & !umask & 0o7777).map_err(vfs_error)?;
+            vfs::ops::stat(path).map_err(vfs_error)?
+        }
+        None => return Err(Errno::ENOENT),
+    };
+    let access = flags & f::O_ACCMODE;
+    match stat.kind {
+        vfs::ops::Kind::Directory => {
+            if access != f::O_RDONLY {
+                return Err(Errno::EISDIR);
+            }
+            Ok(OpenFile::new(FileKind::Directory { path: String::from(path) }, flags))
+        }
+        _ => {
+            if flags & f::O_DIRECTORY != 0 {
+                return Err(Errno::ENOTDIR);
+            }
+            if flags & f::O_TRUNC != 0 && access != f::O_RDONLY && stat.size != 0 {
+                vfs::ops::truncate(path, 0).map_err(vfs_error)?;
+            }
+            if access != f::O_RDONLY && stat.source == "initrd" {
+                return Err(Errno::EROFS);
+            }
+            Ok(OpenFile::new(FileKind::Regular { path: String::from(path) }, flags))
+        }
+    }
+}
+
+fn do_open(call: &mut Call<'_>, dirfd: i64, path_index: usize, flags: u32, mode: u32) -> SysResult {
+    let path = path_argument(call, dirfd, path_index)?;
+    let file = open_path(call.process, &path, flags & !f::O_CLOEXEC, mode)?;
+    install(call.process, file, flags & f::O_CLOEXEC != 0)
+}
+
+pub fn open(call: &mut Call<'_>) -> SysResult {
+    do_open(call, i64::from(f::AT_FDCWD), 0, call.arg(1) as u32, call.arg(2) as u32)
+}
+
+pub fn openat(call: &mut Call<'_>) -> SysResult {
+    let dirfd = call.int(0);
+    do_open(call, dirfd, 1, call.arg(2) as u32, call.arg(3) as u32)
+}
+
+pub fn creat(call: &mut Call<'_>) -> SysResult {
+    let flags = f::O_CREAT | f::O_WRONLY | f::O_TRUNC;
+    do_open(call, i64::from(f::AT_FDCWD), 0, flags, call.arg(1) as u32)
+}
+
+pub fn close(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().close(call.int(0))?;
+    drop(file);
+    Ok(0)
+}
+
+fn random_fill(buffer: &mut [u8]) {
+    for chunk in buffer.chunks_mut(8) {
+        let value = crate::arch::cpu::rdrand()
+            .unwrap_or_else(|| crate::arch::cpu::rdtsc().wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        chunk.copy_from_slice(&value.to_le_bytes()[..chunk.len()]);
+    }
+}
+
+/// Reads up to `buffer.len()` bytes from `file` at its offset (or at `at` for pread).
+pub fn read_file(process: &Arc<Process>, file: &OpenFile, buffer: &mut [u8], at: Option<u64>) -> Result<usize, Errno> {
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    match &file.kind {
+        FileKind::Regular { path } => {
+            let mut offset = file.offset.lock();
+            let position = at.unwrap_or(*offset);
+            let count = vfs::ops::read_at(path, position, buffer).map_err(vfs_error)?;
+            if at.is_none() {
+                *offset = position + count as u64;
+            }
+            Ok(count)
+        }
+        FileKind::Directory { .. } => Err(Errno::EISDIR),
+        FileKind::Pipe { pipe, end } => {
+            if at.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            if *end != PipeEnd::Read {
+                return Err(Errno::EBADF);
+            }
+            pipe.read(process, buffer, file.non_blocking())
+        }
+        FileKind::Tty(tty) => tty.read(process, buffer, file.non_blocking()),
+        FileKind::Null => Ok(0),
+        FileKind::Zero => {
+            buffer.fill(0);
+            Ok(buffer.len())
+        }
+        FileKind::Random => {
+            random_fill(buffer);
+            Ok(buffer.len())
+        }
+    }
+}
+
+/// Writes `data` to `file` at its offset (or at `at` for pwrite).
+pub fn write_file(process: &Arc<Process>, file: &OpenFile, data: &[u8], at: Option<u64>) -> Result<usize, Errno> {
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    match &file.kind {
+        FileKind::Regular { path } => {
+            let mut offset = file.offset.lock();
+            if file.status_flags() & f::O_APPEND != 0 && at.is_none() {
+                vfs::ops::write(path, vfs::ops::WriteMode::Append, data).map_err(vfs_error)?;
+                *offset = vfs::ops::stat(path).map_err(vfs_error)?.size;
+            } else {
+                let position = at.unwrap_or(*offset);
+                vfs::ops::write(path, vfs::ops::WriteMode::At(position), data).map_err(vfs_error)?;
+                if at.is_none() {
+                    *offset = position + data.len() as u64;
+                }
+            }
+            Ok(data.len())
+        }
+        FileKind::Directory { .. } => Err(Errno::EISDIR),
+        FileKind::Pipe { pipe, end } => {
+            if at.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            if *end != PipeEnd::Write {
+                return Err(Errno::EBADF);
+            }
+            pipe.write(process, data, file.non_blocking())
+        }
+        FileKind::Tty(tty) => tty.write(process, data),
+        FileKind::Null | FileKind::Zero | FileKind::Random => Ok(data.len()),
+    }
+}
+
+fn read_common(call: &mut Call<'_>, at: Option<u64>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    let length = (call.arg(2) as usize).min(MAX_TRANSFER);
+    let mut buffer = alloc::vec![0u8; length];
+    let count = read_file(call.process, &file, &mut buffer, at)?;
+    write_bytes(call.arg(1), &buffer[..count])?;
+    Ok(count as u64)
+}
+
+fn write_common(call: &mut Call<'_>, at: Option<u64>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    let length = (call.arg(2) as usize).min(MAX_TRANSFER);
+    let data = read_bytes(call.arg(1), length)?;
+    write_file(call.process, &file, &data, at).map(|n| n as u64)
+}
+
+pub fn read(call: &mut Call<'_>) -> SysResult {
+    read_common(call, None)
+}
+
+pub fn write(call: &mut Call<'_>) -> SysResult {
+    write_common(call, None)
+}
+
+pub fn pread64(call: &mut Call<'_>) -> SysResult {
+    let offset = call.arg(3) as i64;
+    if offset < 0 {
+        return Err(Errno::EINVAL);
+    }
+    read_common(call, Some(offset as u64))
+}
+
+pub fn pwrite64(call: &mut Call<'_>) -> SysResult {
+    let offset = call.arg(3) as i64;
+    if offset < 0 {
+        return Err(Errno::EINVAL);
+    }
+    write_common(call, Some(offset as u64))
+}
+
+fn iovecs(address: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
+    if count > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = read_bytes(address, count as usize * 16)?;
+    Ok(bytes
+        .chunks(16)
+        .map(|c| {
+            let base = u64::from_le_bytes(c[0..8].try_into().unwrap_or([0; 8]));
+            let length = u64::from_le_bytes(c[8..16].try_into().unwrap_or([0; 8]));
+            (base, length.min(MAX_TRANSFER as u64) as usize)
+        })
+        .collect())
+}
+
+pub fn readv(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    let mut total = 0u64;
+    for (base, length) in iovecs(call.arg(1), call.arg(2))? {
+        if length == 0 {
+            continue;
+        }
+        let mut buffer = alloc::vec![0u8; length];
+        let count = match read_file(call.process, &file, &mut buffer, None) {
+            Ok(count) => count,
+            Err(error) if total == 0 => return Err(error),
+            Err(_) => break,
+        };
+        write_bytes(base, &buffer[..count])?;
+        total += count as u64;
+        if count < length {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub fn writev(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    let mut total = 0u64;
+    for (base, length) in iovecs(call.arg(1), call.arg(2))? {
+        if length == 0 {
+            continue;
+        }
+        let data = read_bytes(base, length)?;
+        match write_file(call.process, &file, &data, None) {
+            Ok(count) => {
+                total += count as u64;
+                if count < length {
+                    break;
+                }
+            }
+            Err(error) if total == 0 => return Err(error),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
+pub fn sendfile(call: &mut Call<'_>) -> SysResult {
+    let (output, input) = {
+        let table = call.process.files.lock();
+        (table.get(call.int(0))?, table.get(call.int(1))?)
+    };
+    let offset_pointer = call.arg(2);
+    let mut at = if offset_pointer != 0 {
+        Some(crate::process::usermem::read_u64(offset_pointer)?)
+    } else {
+        None
+    };
+    let count = (call.arg(3) as usize).min(MAX_TRANSFER);
+    let mut buffer = alloc::vec![0u8; count.min(64 * 1024)];
+    let mut total = 0usize;
+    while total < count {
+        let want = (count - total).min(buffer.len());
+        let got = match read_file(call.process, &input, &mut buffer[..want], at) {
+            Ok(got) => got,
+            Err(error) if total == 0 => return Err(error),
+            Err(_) => break,
+        };
+        if got == 0 {
+            break;
+        }
+        let put = match write_file(call.process, &output, &buffer[..got], None) {
+            Ok(put) => put,
+            Err(error) if total == 0 => return Err(error),
+            Err(_) => break,
+        };
+        total += put;
+        if let Some(position) = at.as_mut() {
+            *position += put as u64;
+        }
+        if put < got {
+            break;
+        }
+    }
+    if let Some(position) = at {
+        write_u64(offset_pointer, position)?;
+    }
+    Ok(total as u64)
+}
+
+pub fn lseek(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    let offset = call.arg(1) as i64;
+    let whence = call.arg(2) as u32;
+    let size = match &file.kind {
+        FileKind::Regular { path } => vfs::ops::stat(path).map_err(vfs_error)?.size as i64,
+        FileKind::Directory { .. } => 0,
+        FileKind::Null | FileKind::Zero | FileKind::Random => return Ok(0),
+        FileKind::Pipe { .. } | FileKind::Tty(_) => return Err(Errno::ESPIPE),
+    };
+    let mut current = file.offset.lock();
+    let new = match whence {
+        0 => Some(offset),
+        1 => (*current as i64).checked_add(offset),
+        2 => size.checked_add(offset),
+        _ => return Err(Errno::EINVAL),
+    };
+    match new {
+        Some(new) if new >= 0 => {
+            *current = new as u64;
+            Ok(new as u64)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn push_dirent(buffer: &mut Vec<u8>, inode: u64, next: u64, kind: u8, name: &str) {
+    let length = (19 + name.len() + 1).next_multiple_of(8);
+    let start = buffer.len();
+    buffer.resize(start + length, 0);
+    let record = &mut buffer[start..];
+    record[0..8].copy_from_slice(&inode.to_le_bytes());
+    record[8..16].copy_from_slice(&next.to_le_bytes());
+    record[16..18].copy_from_slice(&(length as u16).to_le_bytes());
+    record[18] = kind;
+    record[19..19 + name.len()].copy_from_slice(name.as_bytes());
+}
+
+pub fn getdents64(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    let FileKind::Directory { path } = &file.kind else {
+        return Err(Errno::ENOTDIR);
+    };
+    let capacity = (call.arg(2) as usize).min(MAX_TRANSFER);
+    let entries = files::directory_entries(path)?;
+    let mut offset = file.offset.lock();
+    let mut buffer = Vec::new();
+    let mut index = *offset as usize;
+    while index < entries.len() {
+        let (inode, kind, name) = &entries[index];
+        let length = (19 + name.len() + 1).next_multiple_of(8);
+        if buffer.len() + length > capacity {
+            if buffer.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        push_dirent(&mut buffer, *inode, index as u64 + 1, *kind, name);
+        index += 1;
+    }
+    write_bytes(call.arg(1), &buffer)?;
+    *offset = index as u64;
+    Ok(buffer.len() as u64)
+}
+
+fn stat_file(file: &OpenFile) -> Result<files::FileStatus, Errno> {
+    match &file.kind {
+        FileKind::Regular { path } | FileKind::Directory { path } => files::stat_path(path, true),
+        FileKind::Pipe { pipe, .. } => Ok(files::pipe_status(pipe)),
+        FileKind::Tty(_) => Ok(files::device_status("console", 5, 1)),
+        FileKind::Null => Ok(files::device_status("null", 1, 3)),
+        FileKind::Zero => Ok(files::device_status("zero", 1, 5)),
+        FileKind::Random => Ok(files::device_status("urandom", 1, 9)),
+    }
+}
+
+pub fn stat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    write_bytes(call.arg(1), &files::stat_path(&path, true)?.to_bytes())?;
+    Ok(0)
+}
+
+pub fn lstat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    write_bytes(call.arg(1), &files::stat_path(&path, false)?.to_bytes())?;
+    Ok(0)
+}
+
+pub fn fstat(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    write_bytes(call.arg(1), &stat_file(&file)?.to_bytes())?;
+    Ok(0)
+}
+
+pub fn newfstatat(call: &mut Call<'_>) -> SysResult {
+    let dirfd = call.int(0);
+    let flags = call.arg(3) as u32;
+    let raw = read_path(call.arg(1))?;
+    let status = if raw.is_empty() && flags & f::AT_EMPTY_PATH != 0 {
+        if dirfd == i64::from(f::AT_FDCWD) {
+            files::stat_path(&call.process.cwd.lock().clone(), true)?
+        } else {
+            let file = call.process.files.lock().get(dirfd)?;
+            stat_file(&file)?
+        }
+    } else {
+        let path = resolve_at(call.process, dirfd, &raw)?;
+        files::stat_path(&path, flags & f::AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    write_bytes(call.arg(2), &status.to_bytes())?;
+    Ok(0)
+}
+
+fn check_access(path: &str, mode: u32) -> SysResult {
+    let status = files::stat_path(path, true)?;
+    if mode & 1 != 0 && status.mode & 0o040000 == 0 && status.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    if mode & 2 != 0 {
+        if let Ok(stat) = vfs::ops::stat(path) {
+            if stat.source == "initrd" || stat.source == "vfs" {
+                return Err(Errno::EROFS);
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn access(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    check_access(&path, call.arg(1) as u32)
+}
+
+pub fn faccessat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, call.int(0), 1)?;
+    check_access(&path, call.arg(2) as u32)
+}
+
+pub fn faccessat2(call: &mut Call<'_>) -> SysResult {
+    faccessat(call)
+}
+
+fn make_pipe(call: &mut Call<'_>, flags: u32) -> SysResult {
+    if flags & !(f::O_CLOEXEC | f::O_NONBLOCK | f::O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pipe = Pipe::new();
+    let status = flags & f::O_NONBLOCK;
+    let reader = OpenFile::new(FileKind::Pipe { pipe: pipe.clone(), end: PipeEnd::Read }, f::O_RDONLY | status);
+    let writer = OpenFile::new(FileKind::Pipe { pipe, end: PipeEnd::Write }, f::O_WRONLY | status);
+    let cloexec = flags & f::O_CLOEXEC != 0;
+    let (read_fd, write_fd) = {
+        let mut table = call.process.files.lock();
+        let read_fd = table.install(reader, cloexec, 0)?;
+        match table.install(writer, cloexec, 0) {
+            Ok(write_fd) => (read_fd, write_fd),
+            Err(error) => {
+                let _ = table.close(read_fd as i64);
+                return Err(error);
+            }
+        }
+    };
+    let mut bytes = [0u8; 8];
+    bytes[0..4].copy_from_slice(&(read_fd as i32).to_le_bytes());
+    bytes[4..8].copy_from_slice(&(write_fd as i32).to_le_bytes());
+    if let Err(error) = write_bytes(call.arg(0), &bytes) {
+        let mut table = call.process.files.lock();
+        let _ = table.close(read_fd as i64);
+        let _ = table.close(write_fd as i64);
+        return Err(error);
+    }
+    Ok(0)
+}
+
+pub fn pipe(call: &mut Call<'_>) -> SysResult {
+    make_pipe(call, 0)
+}
+
+pub fn pipe2(call: &mut Call<'_>) -> SysResult {
+    let flags = call.arg(1) as u32;
+    make_pipe(call, flags)
+}
+
+pub fn dup(call: &mut Call<'_>) -> SysResult {
+    let mut table = call.process.files.lock();
+    let file = table.get(call.int(0))?;
+    table.install(file, false, 0).map(|fd| fd as u64)
+}
+
+fn dup_to(call: &mut Call<'_>, old: i64, new: i64, close_on_exec: bool) -> SysResult {
+    let replaced = {
+        let mut table = call.process.files.lock();
+        let file = table.get(old)?;
+        if new < 0 {
+            return Err(Errno::EBADF);
+        }
+        table.install_at(new as usize, file, close_on_exec)?
+    };
+    drop(replaced);
+    Ok(new as u64)
+}
+
+pub fn dup2(call: &mut Call<'_>) -> SysResult {
+    let (old, new) = (call.int(0), call.int(1));
+    if old == new {
+        call.process.files.lock().get(old)?;
+        return Ok(new as u64);
+    }
+    dup_to(call, old, new, false)
+}
+
+pub fn dup3(call: &mut Call<'_>) -> SysResult {
+    let (old, new, flags) = (call.int(0), call.int(1), call.arg(2) as u32);
+    if old == new || flags & !f::O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(call, old, new, flags & f::O_CLOEXEC != 0)
+}
+
+pub fn fcntl(call: &mut Call<'_>) -> SysResult {
+    let fd = call.int(0);
+    let command = call.arg(1) as u32;
+    let argument = call.arg(2);
+    let mut table = call.process.files.lock();
+    let file = table.get(fd)?;
+    match command {
+        f::F_DUPFD | f::F_DUPFD_CLOEXEC => {
+            let minimum = usize::try_from(argument as u32 as i32).map_err(|_| Errno::EINVAL)?;
+            table
+                .install(file, command == f::F_DUPFD_CLOEXEC, minimum)
+                .map(|fd| fd as u64)
+        }
+        f::F_GETFD => Ok(u64::from(table.close_on_exec_flag(fd)?)),
+        f::F_SETFD => {
+            table.set_close_on_exec(fd, argument & u64::from(f::FD_CLOEXEC) != 0)?;
+            Ok(0)
+        }
+        f::F_GETFL => Ok(u64::from(file.status_flags())),
+        f::F_SETFL => {
+            let changeable = f::O_APPEND | f::O_NONBLOCK;
+            let old = file.status_flags();
+            file.flags
+                .store((old & !changeable) | (argument as u32 & changeable), Ordering::Relaxed);
+            Ok(0)
+        }
+        f::F_GETLK => {
+            drop(table);
+            // No locks are ever held against another process: report the range unlocked.
+            write_bytes(call.arg(2), &f::F_UNLCK.to_le_bytes())?;
+            Ok(0)
+        }
+        f::F_SETLK | f::F_SETLKW => Ok(0),
+        f::F_GETPIPE_SZ => match file.kind {
+            FileKind::Pipe { .. } => Ok(crate::process::pipe::CAPACITY as u64),
+            _ => Err(Errno::EBADF),
+        },
+        f::F_SETOWN | f::F_GETOWN => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn ioctl(call: &mut Call<'_>) -> SysResult {
+    let fd = call.int(0);
+    let request = call.arg(1) as u32;
+    let argument = call.arg(2);
+    let file = call.process.files.lock().get(fd)?;
+    match request {
+        linux_abi::ioctl::FIOCLEX | linux_abi::ioctl::FIONCLEX => {
+            call.process
+                .files
+                .lock()
+                .set_close_on_exec(fd, request == linux_abi::ioctl::FIOCLEX)?;
+            return Ok(0);
+        }
+        linux_abi::ioctl::FIONBIO => {
+            let on = crate::process::usermem::read_u32(argument)? != 0;
+            let old = file.status_flags();
+            let new = if on { old | f::O_NONBLOCK } else { old & !f::O_NONBLOCK };
+            file.flags.store(new, Ordering::Relaxed);
+            return Ok(0);
+        }
+        _ => {}
+    }
+    match &file.kind {
+        FileKind::Tty(tty) => tty.ioctl(call.process, request, argument),
+        FileKind::Pipe { pipe, .. } if request == linux_abi::ioctl::FIONREAD => {
+            write_i32(argument, pipe.available() as i32)?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
+pub fn fsync(call: &mut Call<'_>) -> SysResult {
+    call.process.files.lock().get(call.int(0))?;
+    for (mount, result) in vfs::mount::sync_all() {
+        if let Err(error) = result {
+            log::warn!("fsync: {mount}: {error}");
+            return Err(Errno::EIO);
+        }
+    }
+    Ok(0)
+}
+
+pub fn sync(_call: &mut Call<'_>) -> SysResult {
+    let _ = vfs::mount::sync_all();
+    Ok(0)
+}
+
+fn truncate_path(path: &str, length: i64) -> SysResult {
+    if length < 0 {
+        return Err(Errno::EINVAL);
+    }
+    vfs::ops::truncate(path, length as u64).map_err(vfs_error)?;
+    Ok(0)
+}
+
+pub fn truncate(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    truncate_path(&path, call.arg(1) as i64)
+}
+
+pub fn ftruncate(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    match &file.kind {
+        FileKind::Regular { path } if file.writable() => truncate_path(path, call.arg(1) as i64),
+        FileKind::Regular { .. } | FileKind::Directory { .. } => Err(Errno::EINVAL),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn getcwd(call: &mut Call<'_>) -> SysResult {
+    let mut cwd = call.process.cwd.lock().clone().into_bytes();
+    cwd.push(0);
+    if cwd.len() > call.arg(1) as usize {
+        return Err(Errno::ERANGE);
+    }
+    write_bytes(call.arg(0), &cwd)?;
+    Ok(cwd.len() as u64)
+}
+
+fn change_directory(process: &Process, path: String) -> SysResult {
+    let status = files::stat_path(&path, true)?;
+    if status.mode & 0o170000 != 0o040000 {
+        return Err(Errno::ENOTDIR);
+    }
+    *process.cwd.lock() = path;
+    Ok(0)
+}
+
+pub fn chdir(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    change_directory(call.process, path)
+}
+
+pub fn fchdir(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    match &file.kind {
+        FileKind::Directory { path } => change_directory(call.process, path.clone()),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+fn rename_paths(from: &str, to: &str, no_replace: bool) -> SysResult {
+    let source = files::stat_path(from, false)?;
+    if let Ok(target) = files::stat_path(to, false) {
+        if no_replace {
+            return Err(Errno::EEXIST);
+        }
+        let source_is_directory = source.mode & 0o170000 == 0o040000;
+        let target_is_directory = target.mode & 0o170000 == 0o040000;
+        if target_is_directory && !source_is_directory {
+            return Err(Errno::EISDIR);
+        }
+        if source_is_directory && !target_is_directory {
+            return Err(Errno::ENOTDIR);
+        }
+        if from == to {
+            return Ok(0);
+        }
+        // POSIX replaces the target; the VFS's rename moves *into* a directory, so clear the
+        // way first (an empty directory, or a file).
+        vfs::ops::remove(to).map_err(vfs_error)?;
+    }
+    vfs::ops::rename(from, to).map_err(vfs_error)?;
+    Ok(0)
+}
+
+pub fn rename(call: &mut Call<'_>) -> SysResult {
+    let from = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    let to = path_argument(call, i64::from(f::AT_FDCWD), 1)?;
+    rename_paths(&from, &to, false)
+}
+
+pub fn renameat(call: &mut Call<'_>) -> SysResult {
+    let from = path_argument(call, call.int(0), 1)?;
+    let to = path_argument(call, call.int(2), 3)?;
+    rename_paths(&from, &to, false)
+}
+
+pub fn renameat2(call: &mut Call<'_>) -> SysResult {
+    let flags = call.arg(4) as u32;
+    if flags & !f::RENAME_NOREPLACE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let from = path_argument(call, call.int(0), 1)?;
+    let to = path_argument(call, call.int(2), 3)?;
+    rename_paths(&from, &to, flags & f::RENAME_NOREPLACE != 0)
+}
+
+fn make_directory(process: &Process, path: &str, mode: u32) -> SysResult {
+    let umask = process.umask.load(Ordering::Relaxed);
+    vfs::ops::mkdir_mode(path, mode & !umask & 0o7777).map_err(vfs_error)?;
+    Ok(0)
+}
+
+pub fn mkdir(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    make_directory(call.process, &path, call.arg(1) as u32)
+}
+
+pub fn mkdirat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, call.int(0), 1)?;
+    make_directory(call.process, &path, call.arg(2) as u32)
+}
+
+fn remove_path(path: &str, directory: bool) -> SysResult {
+    let status = files::stat_path(path, false)?;
+    let is_directory = status.mode & 0o170000 == 0o040000;
+    if directory && !is_directory {
+        return Err(Errno::ENOTDIR);
+    }
+    if !directory && is_directory {
+        return Err(Errno::EISDIR);
+    }
+    vfs::ops::remove(path).map_err(vfs_error)?;
+    Ok(0)
+}
+
+pub fn rmdir(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    remove_path(&path, true)
+}
+
+pub fn unlink(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    remove_path(&path, false)
+}
+
+pub fn unlinkat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, call.int(0), 1)?;
+    remove_path(&path, call.arg(2) as u32 & f::AT_REMOVEDIR != 0)
+}
+
+fn read_link(path: &str, buffer: u64, size: u64) -> SysResult {
+    let Some(stat) = files::lstat(path)? else {
+        files::stat_path(path, true)?;
+        return Err(Errno::EINVAL);
+    };
+    let target = stat.link_target.unwrap_or_default();
+    let count = target.len().min(size as usize);
+    write_bytes(buffer, &target.as_bytes()[..count])?;
+    Ok(count as u64)
+}
+
+pub fn readlink(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    read_link(&path, call.arg(1), call.arg(2))
+}
+
+pub fn readlinkat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, call.int(0), 1)?;
+    read_link(&path, call.arg(2), call.arg(3))
+}
+
+pub fn chmod(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    vfs::ops::chmod(&path, call.arg(1) as u32).map_err(vfs_error)?;
+    Ok(0)
+}
+
+pub fn fchmodat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, call.int(0), 1)?;
+    vfs::ops::chmod(&path, call.arg(2) as u32).map_err(vfs_error)?;
+    Ok(0)
+}
+
+pub fn fchmod(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    match &file.kind {
+        FileKind::Regular { path } | FileKind::Directory { path } => {
+            vfs::ops::chmod(path, call.arg(1) as u32).map_err(vfs_error)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Ownership: every file here belongs to root and only root exists, so changing it to
+/// root (or leaving it, -1) succeeds and anything else is refused.
+fn change_owner(path: &str, uid: u32, gid: u32) -> SysResult {
+    files::stat_path(path, true)?;
+    if (uid == 0 || uid == u32::MAX) && (gid == 0 || gid == u32::MAX) {
+        Ok(0)
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+pub fn chown(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    change_owner(&path, call.arg(1) as u32, call.arg(2) as u32)
+}
+
+pub fn fchownat(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, call.int(0), 1)?;
+    change_owner(&path, call.arg(2) as u32, call.arg(3) as u32)
+}
+
+pub fn fchown(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    match file.path() {
+        Some(path) => change_owner(&String::from(path), call.arg(1) as u32, call.arg(2) as u32),
+        None => Err(Errno::EINVAL),
+    }
+}
+
+pub fn umask(call: &mut Call<'_>) -> SysResult {
+    let new = call.arg(0) as u32 & 0o777;
+    Ok(u64::from(call.process.umask.swap(new, Ordering::Relaxed)))
+}
+
+pub fn utimensat(call: &mut Call<'_>) -> SysResult {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let dirfd = call.int(0);
+    let flags = call.arg(3) as u32;
+    let path = if call.arg(1) == 0 {
+        let file = call.process.files.lock().get(dirfd)?;
+        String::from(file.path().ok_or(Errno::EBADF)?)
+    } else {
+        path_argument(call, dirfd, 1)?
+    };
+    let now = crate::time::wall_clock().0 as i64;
+    let (mut atime, mut mtime) = (now, now);
+    if call.arg(2) != 0 {
+        let bytes = read_bytes(call.arg(2), 32)?;
+        let word = |i: usize| i64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+        let current = vfs::ops::stat(&path).map_err(vfs_error)?;
+        atime = match word(8) {
+            UTIME_NOW => now,
+            UTIME_OMIT => current.mtime,
+            _ => word(0),
+        };
+        mtime = match word(24) {
+            UTIME_NOW => now,
+            UTIME_OMIT => current.mtime,
+            _ => word(16),
+        };
+    }
+    vfs::ops::set_times(&path, flags & f::AT_SYMLINK_NOFOLLOW == 0, atime, mtime).map_err(vfs_error)?;
+    Ok(0)
+}
