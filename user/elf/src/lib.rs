@@ -1,12 +1,14 @@
 //! ELF loader: what the kernel's exec needs to know about a program before it maps it.
 //!
-//! Pure functions over bytes:
+//! Three pieces, all pure functions over bytes:
 //!
 //! - [`parse`] checks a static ELF64 x86_64 executable (`ET_EXEC`, as Debian's busybox-static
 //!   and bash-static are, or a static PIE: `ET_DYN` without `PT_INTERP`) and returns its
 //!   loadable segments, entry point and the facts the auxiliary vector carries. A program that
 //!   asks for a dynamic linker is refused by name.
 //! - [`parse_shebang`] reads a script's `#!` line the way Linux does.
+//! - [`stack::build`] lays out the initial process stack (argc, argv, envp, auxv and the
+//!   strings) as bytes to copy below a stack top.
 //!
 //! The crate maps nothing, reads no files, keeps no state and contains no unsafe code; no
 //! input makes it panic (the tests truncate, flip and mutate real binaries, and `fuzz/` runs
@@ -33,6 +35,7 @@ extern crate alloc;
 mod error;
 mod image;
 mod shebang;
+pub mod stack;
 
 pub use error::{ElfError, ENOEXEC};
 pub use image::{parse, Image, Kind, Permissions, Segment};
