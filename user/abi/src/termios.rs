@@ -66,7 +66,7 @@ impl Termios {
 
     /// The modes and characters Linux gives a fresh terminal (what `stty -a` shows on a new
     /// pseudo-terminal): `icrnl ixon opost onlcr isig icanon echo echoe echok echoctl echoke
-    /// iexten cs8 cread hupcl` at 38400 baud, `^C ^\ ^? ^U ^D`, `min = 1`, `time = 0`.
+    /// iexten cs8 cread` at 38400 baud, `^C ^\ ^? ^U ^D`, `min = 1`, `time = 0`.
     pub const fn linux_default() -> Self {
         let mut c_cc = [0; NCCS];
         c_cc[VINTR] = control(b'C');
@@ -86,7 +86,7 @@ impl Termios {
         Self {
             c_iflag: ICRNL | IXON,
             c_oflag: OPOST | ONLCR,
-            c_cflag: B38400 | CS8 | CREAD | HUPCL,
+            c_cflag: B38400 | CS8 | CREAD,
             c_lflag: ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN,
             c_line: N_TTY,
             c_cc,
@@ -215,7 +215,7 @@ mod tests {
         let bytes = termios.to_bytes();
         assert_eq!(bytes[..4], 0o2400u32.to_le_bytes());
         assert_eq!(bytes[4..8], 5u32.to_le_bytes());
-        assert_eq!(bytes[8..12], 0o2277u32.to_le_bytes());
+        assert_eq!(bytes[8..12], 0o277u32.to_le_bytes());
         assert_eq!(bytes[12..16], 0o105073u32.to_le_bytes());
         assert_eq!(&bytes[17..24], &[3, 0x1c, 0x7f, 0x15, 4, 0, 1]);
         assert_eq!(Termios::from_bytes(&bytes), Some(termios));
