@@ -43,6 +43,33 @@ fn on_off(on: bool) -> &'static str {
     }
 }
 
+/// Runs `path` as process 1 on the console terminal (arguments after ` -- ` on the command
+/// line are its argv[1..]); returns when it exits, or at once if it cannot start.
+fn run_user_init(path: &str, command_line: &str) {
+    use alloc::vec::Vec;
+    let mut argv: Vec<Vec<u8>> = alloc::vec![path.as_bytes().to_vec()];
+    if let Some((_, rest)) = command_line.split_once(" -- ") {
+        argv.extend(rest.split_ascii_whitespace().map(|a| a.as_bytes().to_vec()));
+    }
+    let envp: Vec<Vec<u8>> = [
+        "HOME=/",
+        "PATH=/sbin:/usr/sbin:/bin:/usr/bin",
+        "TERM=vt100",
+        "SHELL=/bin/sh",
+    ]
+    .iter()
+    .map(|v| v.as_bytes().to_vec())
+    .collect();
+    match crate::process::start_init(path, argv, envp) {
+        Ok(pid) => {
+            log::info!("started {path} as process {pid}");
+            crate::process::INIT_EXITED.wait_until(None, || crate::process::lookup(1).is_none());
+            println!("init exited; kernel shell");
+        }
+        Err(error) => println!("init {path}: {error}; kernel shell instead"),
+    }
+}
+
 /// Allocates this CPU's IST stacks (each behind a guard page, kept for good) and loads its GDT
 /// and TSS.
 fn load_descriptor_tables(cpu_index: usize) -> Result<u64, MemoryError> {
@@ -281,6 +308,12 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
     }
     if let Some(filter) = info.option("test") {
         crate::testing::run(filter);
+    }
+    if let Some(path) = info
+        .option("init")
+        .filter(|p| !p.is_empty() && *p != "kernel")
+    {
+        run_user_init(path, info.command_line());
     }
     crate::shell::run()
 }

@@ -30,6 +30,8 @@ pub mod interrupts;
 pub mod pci;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
+pub mod process;
+#[deny(unsafe_code)]
 pub mod qemu;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]

@@ -73,7 +73,9 @@ fn allocate_zeroed_frame() -> Result<u64, MemoryError> {
 fn frame_bytes(physical: u64) -> &'static mut [u8] {
     // SAFETY: user frames are RAM owned by one address space and reached only through its
     // lock; the direct map covers all RAM.
-    unsafe { core::slice::from_raw_parts_mut(phys_to_virt(physical) as *mut u8, PAGE_SIZE as usize) }
+    unsafe {
+        core::slice::from_raw_parts_mut(phys_to_virt(physical) as *mut u8, PAGE_SIZE as usize)
+    }
 }
 
 /// Parent-table flags: rights are decided by the leaf entries alone.
@@ -224,9 +226,7 @@ impl AddressSpace {
                 frame: MappedFrame::Size4KiB(frame),
                 flags,
                 ..
-            } => {
-                Some((frame.start_address().as_u64(), Access::from_flags(flags)))
-            }
+            } => Some((frame.start_address().as_u64(), Access::from_flags(flags))),
             _ => None,
         }
     }

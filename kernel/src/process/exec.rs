@@ -53,7 +53,10 @@ fn read_executable(path: &str) -> Result<Vec<u8>, (Errno, String)> {
         return Err((Errno::EACCES, format!("{path} is not executable")));
     }
     if stat.size > MAX_EXECUTABLE {
-        return Err((Errno::ENOMEM, format!("{path} is larger than {MAX_EXECUTABLE} bytes")));
+        return Err((
+            Errno::ENOMEM,
+            format!("{path} is larger than {MAX_EXECUTABLE} bytes"),
+        ));
     }
     let mut bytes = alloc::vec![0u8; stat.size as usize];
     let read = vfs::ops::read_at(path, 0, &mut bytes)
@@ -74,7 +77,12 @@ fn random_bytes() -> [u8; 16] {
 }
 
 /// Loads `path` with `argv` and `envp`, resolving relative paths against `cwd`.
-pub fn prepare(path: &str, mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, cwd: &str) -> Result<Prepared, (Errno, String)> {
+pub fn prepare(
+    path: &str,
+    mut argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    cwd: &str,
+) -> Result<Prepared, (Errno, String)> {
     let mut path = absolute(path, cwd).map_err(|e| (e, format!("{path}: bad path")))?;
     let execfn = path.clone();
     let mut bytes = read_executable(&path)?;
@@ -95,14 +103,21 @@ pub fn prepare(path: &str, mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, cwd: &str
         new_argv.push(path.clone().into_bytes());
         new_argv.extend(argv.into_iter().skip(1));
         argv = new_argv;
-        path = absolute(&shebang.interpreter, cwd).map_err(|e| (e, format!("{}: bad interpreter path", shebang.interpreter)))?;
+        path = absolute(&shebang.interpreter, cwd)
+            .map_err(|e| (e, format!("{}: bad interpreter path", shebang.interpreter)))?;
         bytes = read_executable(&path)?;
     }
     let image = elf_loader::parse(&bytes).map_err(|e| (Errno::ENOEXEC, format!("{path}: {e}")))?;
     let bias = image.bias_for(PIE_BASE);
 
-    let mut memory = Memory::new().map_err(|_| (Errno::ENOMEM, String::from("no memory for page tables")))?;
-    let oom = |_| (Errno::ENOMEM, format!("{path}: out of memory while loading"));
+    let mut memory =
+        Memory::new().map_err(|_| (Errno::ENOMEM, String::from("no memory for page tables")))?;
+    let oom = |_| {
+        (
+            Errno::ENOMEM,
+            format!("{path}: out of memory while loading"),
+        )
+    };
     let mut highest = 0;
     for segment in &image.segments {
         let start = (segment.vaddr + bias) & !0xfff;
@@ -131,7 +146,12 @@ pub fn prepare(path: &str, mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, cwd: &str
     memory.heap_start = highest;
     memory.heap_end = highest;
 
-    memory.add_area(STACK_TOP - STACK_SIZE, STACK_TOP, Protection::READ_WRITE, AreaKind::Stack);
+    memory.add_area(
+        STACK_TOP - STACK_SIZE,
+        STACK_TOP,
+        Protection::READ_WRITE,
+        AreaKind::Stack,
+    );
     let auxv = [
         (stack::AT_PHDR, image.phdr_vaddr.map_or(0, |p| p + bias)),
         (stack::AT_PHENT, u64::from(image.phdr_entry_size)),
@@ -146,13 +166,23 @@ pub fn prepare(path: &str, mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, cwd: &str
         (stack::AT_EGID, 0),
         (stack::AT_SECURE, 0),
         (stack::AT_CLKTCK, 100),
-        (stack::AT_HWCAP, u64::from(core::arch::x86_64::__cpuid(1).edx)),
+        (
+            stack::AT_HWCAP,
+            u64::from(core::arch::x86_64::__cpuid(1).edx),
+        ),
         (stack::AT_MINSIGSTKSZ, 2048),
     ];
     let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
-    let built = stack::build(STACK_TOP, &argv_refs, &envp_refs, execfn.as_bytes(), &auxv, random_bytes())
-        .map_err(|e| (Errno::E2BIG, format!("{path}: {e:?}")))?;
+    let built = stack::build(
+        STACK_TOP,
+        &argv_refs,
+        &envp_refs,
+        execfn.as_bytes(),
+        &auxv,
+        random_bytes(),
+    )
+    .map_err(|e| (Errno::E2BIG, format!("{path}: {e:?}")))?;
     memory.write(built.sp, &built.bytes).map_err(oom)?;
 
     let mut command_line = Vec::new();

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use linux_abi::open as o;
+use linux_abi::fcntl as o;
 
 use super::pipe::{Pipe, PipeEnd};
 use super::tty::Tty;
@@ -110,7 +110,12 @@ impl FileTable {
     }
 
     /// Installs `file` at the lowest free number >= `minimum`.
-    pub fn install(&mut self, file: Arc<OpenFile>, close_on_exec: bool, minimum: usize) -> Result<usize, Errno> {
+    pub fn install(
+        &mut self,
+        file: Arc<OpenFile>,
+        close_on_exec: bool,
+        minimum: usize,
+    ) -> Result<usize, Errno> {
         let mut fd = minimum;
         while fd < self.slots.len() && self.slots[fd].is_some() {
             fd += 1;
@@ -129,7 +134,12 @@ impl FileTable {
     }
 
     /// Puts `file` at exactly `fd`, closing what was there (dup2).
-    pub fn install_at(&mut self, fd: usize, file: Arc<OpenFile>, close_on_exec: bool) -> Result<Option<Arc<OpenFile>>, Errno> {
+    pub fn install_at(
+        &mut self,
+        fd: usize,
+        file: Arc<OpenFile>,
+        close_on_exec: bool,
+    ) -> Result<Option<Arc<OpenFile>>, Errno> {
         if fd >= MAX_FILES {
             return Err(Errno::EBADF);
         }
@@ -302,14 +312,25 @@ fn kind_bits(kind: vfs::ops::Kind) -> u32 {
 /// Converts the VFS's answer for `path`.
 pub fn status_of(path: &str, stat: &vfs::ops::Stat) -> FileStatus {
     let size = if stat.kind == vfs::ops::Kind::Symlink {
-        stat.link_target.as_ref().map_or(stat.size, |t| t.len() as u64)
+        stat.link_target
+            .as_ref()
+            .map_or(stat.size, |t| t.len() as u64)
     } else {
         stat.size
     };
     FileStatus {
         device: device_number(&stat.source),
-        inode: stat.inode.map_or_else(|| path_inode(path), |(i, _)| u64::from(i)),
-        links: stat.inode.map_or(if stat.kind == vfs::ops::Kind::Directory { 2 } else { 1 }, |(_, l)| u64::from(l)),
+        inode: stat
+            .inode
+            .map_or_else(|| path_inode(path), |(i, _)| u64::from(i)),
+        links: stat.inode.map_or(
+            if stat.kind == vfs::ops::Kind::Directory {
+                2
+            } else {
+                1
+            },
+            |(_, l)| u64::from(l),
+        ),
         mode: kind_bits(stat.kind) | (stat.mode & 0o7777),
         uid: stat.uid as u32,
         gid: stat.gid as u32,
@@ -402,7 +423,11 @@ pub fn lstat(path: &str) -> Result<Option<vfs::ops::Stat>, Errno> {
 pub fn directory_entries(path: &str) -> Result<Vec<(u64, u8, String)>, Errno> {
     let mut out = Vec::new();
     out.push((path_inode(path), 4, String::from(".")));
-    out.push((path_inode(vfs::path::split(path).map_or("/", |(d, _)| if d.is_empty() { "/" } else { d })), 4, String::from("..")));
+    out.push((
+        path_inode(vfs::path::split(path).map_or("/", |(d, _)| if d.is_empty() { "/" } else { d })),
+        4,
+        String::from(".."),
+    ));
     if path == "/dev" {
         for (name, _, _) in DEVICES {
             out.push((path_inode(name), 2, String::from(name)));
@@ -412,7 +437,10 @@ pub fn directory_entries(path: &str) -> Result<Vec<(u64, u8, String)>, Errno> {
     let entries = vfs::ops::read_dir(path).map_err(|e| Errno::from_vfs(&e))?;
     for entry in entries {
         let full = vfs::path::join(path, &entry.name);
-        let inode = entry.stat.inode.map_or_else(|| path_inode(&full), |(i, _)| u64::from(i));
+        let inode = entry
+            .stat
+            .inode
+            .map_or_else(|| path_inode(&full), |(i, _)| u64::from(i));
         let kind = match entry.stat.kind {
             vfs::ops::Kind::File => 8,
             vfs::ops::Kind::Directory => 4,

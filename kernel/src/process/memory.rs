@@ -179,13 +179,7 @@ impl Memory {
         for (area_start, area) in overlapping {
             self.areas.remove(&area_start);
             if area_start < start {
-                self.areas.insert(
-                    area_start,
-                    Area {
-                        end: start,
-                        ..area
-                    },
-                );
+                self.areas.insert(area_start, Area { end: start, ..area });
             }
             if area.end > end {
                 self.areas.insert(end, area);
@@ -259,7 +253,9 @@ impl Memory {
         } else {
             let hinted = page_down(hint);
             match hinted.checked_add(length) {
-                Some(end) if hinted >= MMAP_MINIMUM && end <= MMAP_TOP && self.is_free(hinted, end) => {
+                Some(end)
+                    if hinted >= MMAP_MINIMUM && end <= MMAP_TOP && self.is_free(hinted, end) =>
+                {
                     hinted
                 }
                 _ => self.find_free(length).ok_or(Errno::ENOMEM)?,
@@ -281,13 +277,22 @@ impl Memory {
 
     /// Writes bytes into this memory whatever the page rights (loading, fork bookkeeping).
     pub fn write(&mut self, address: u64, data: &[u8]) -> Result<(), Errno> {
-        let end = address.checked_add(data.len() as u64).ok_or(Errno::EFAULT)?;
+        let end = address
+            .checked_add(data.len() as u64)
+            .ok_or(Errno::EFAULT)?;
         self.populate(address, end)?;
-        self.space()?.write(address, data).map_err(|_| Errno::EFAULT)
+        self.space()?
+            .write(address, data)
+            .map_err(|_| Errno::EFAULT)
     }
 
     /// `mprotect`.
-    pub fn protect(&mut self, start: u64, length: u64, protection: Protection) -> Result<(), Errno> {
+    pub fn protect(
+        &mut self,
+        start: u64,
+        length: u64,
+        protection: Protection,
+    ) -> Result<(), Errno> {
         if start % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
@@ -335,7 +340,8 @@ impl Memory {
 
     /// `brk`: moves the end of the heap; returns the (possibly unchanged) end.
     pub fn set_break(&mut self, requested: u64) -> u64 {
-        if requested < self.heap_start || requested > MMAP_MINIMUM.max(self.heap_start) + (1 << 40) {
+        if requested < self.heap_start || requested > MMAP_MINIMUM.max(self.heap_start) + (1 << 40)
+        {
             return self.heap_end;
         }
         let old_top = page_up(self.heap_end).unwrap_or(self.heap_end);
@@ -347,7 +353,10 @@ impl Memory {
                 return self.heap_end;
             }
             // Extend the heap area (or create it).
-            match self.area_at(self.heap_start).filter(|(_, a)| a.kind == AreaKind::Heap) {
+            match self
+                .area_at(self.heap_start)
+                .filter(|(_, a)| a.kind == AreaKind::Heap)
+            {
                 Some((start, _)) => {
                     self.areas.insert(
                         start,
@@ -377,12 +386,20 @@ impl Memory {
     }
 
     /// `mremap`: grows or shrinks the area at `old`, moving it if allowed.
-    pub fn remap(&mut self, old: u64, old_length: u64, new_length: u64, may_move: bool) -> Result<u64, Errno> {
+    pub fn remap(
+        &mut self,
+        old: u64,
+        old_length: u64,
+        new_length: u64,
+        may_move: bool,
+    ) -> Result<u64, Errno> {
         if old % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
         let old_length = page_up(old_length).ok_or(Errno::EINVAL)?;
-        let new_length = page_up(new_length).filter(|&l| l > 0).ok_or(Errno::EINVAL)?;
+        let new_length = page_up(new_length)
+            .filter(|&l| l > 0)
+            .ok_or(Errno::EINVAL)?;
         let (area_start, area) = self.area_at(old).ok_or(Errno::EFAULT)?;
         let _ = area_start;
         if old + old_length > area.end {
@@ -395,7 +412,13 @@ impl Memory {
         let old_end = old + old_length;
         let new_end = old.checked_add(new_length).ok_or(Errno::ENOMEM)?;
         if old_end == area.end && new_end <= MMAP_TOP && self.is_free(old_end, new_end) {
-            self.areas.insert(area_start, Area { end: new_end, ..area });
+            self.areas.insert(
+                area_start,
+                Area {
+                    end: new_end,
+                    ..area
+                },
+            );
             return Ok(old);
         }
         if !may_move {

@@ -7,7 +7,7 @@
 //! record is the thread's owner, so the current process is found without locks.
 //!
 //! May import: `arch`, `sync`, `mm`, `time`, `sched`, `console`, `interrupts`, `vfs`, `boot`,
-//! `rootfs`.
+//! `rootfs`, `firmware`, `qemu`.
 
 pub mod exec;
 pub mod files;
@@ -40,11 +40,16 @@ pub type Pid = u32;
 pub enum RunState {
     Running,
     /// Stopped by a signal; `reported` once a `wait4(WUNTRACED)` saw it.
-    Stopped { signal: u32, reported: bool },
+    Stopped {
+        signal: u32,
+        reported: bool,
+    },
     /// Continued after a stop, not yet reported to `wait4(WCONTINUED)`.
     Continued,
     /// Exited; the Linux wait status, until the parent reaps it.
-    Zombie { status: u32 },
+    Zombie {
+        status: u32,
+    },
 }
 
 /// One user process.
@@ -78,6 +83,10 @@ pub struct Process {
     pub exiting: AtomicBool,
     /// Set by `exit`/`exit_group` (status | 1 << 32): the thread ends once the call unwinds.
     pub exit_request: core::sync::atomic::AtomicU64,
+    /// ITIMER_REAL / alarm: its deadline (monotonic, 0 = none) and a generation that lets a
+    /// newer setting cancel the older timer thread.
+    pub alarm_deadline: core::sync::atomic::AtomicU64,
+    pub alarm_generation: core::sync::atomic::AtomicU64,
 }
 
 static TABLE: IrqSpinLock<BTreeMap<Pid, Arc<Process>>> =
@@ -123,6 +132,8 @@ impl Process {
             started: crate::time::monotonic_nanos(),
             exiting: AtomicBool::new(false),
             exit_request: core::sync::atomic::AtomicU64::new(0),
+            alarm_deadline: core::sync::atomic::AtomicU64::new(0),
+            alarm_generation: core::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -153,7 +164,10 @@ impl Process {
     /// switch, so no CPU runs on freed tables.
     fn replace_memory(&self, new: memory::Memory) {
         let root = new.root();
-        let old = core::mem::replace(&mut *self.memory.lock(), Arc::new(IrqSpinLock::new("memory", new)));
+        let old = core::mem::replace(
+            &mut *self.memory.lock(),
+            Arc::new(IrqSpinLock::new("memory", new)),
+        );
         if let Some(user) = &crate::sched::current_thread().user {
             user.root.store(root, Ordering::Release);
         }
@@ -220,7 +234,16 @@ pub fn all() -> Vec<Arc<Process>> {
     TABLE.lock().values().cloned().collect()
 }
 
-/// Processes in group `group`.
+/// Whether any process of `session` (zombies included: a group lives until its last member is
+/// reaped) belongs to group `group`.
+pub fn group_exists_in(group: Pid, session: Pid) -> bool {
+    TABLE
+        .lock()
+        .values()
+        .any(|p| p.process_group() == group && p.session() == session)
+}
+
+/// Live processes in group `group`.
 pub fn group_members(group: Pid) -> Vec<Arc<Process>> {
     TABLE
         .lock()
@@ -267,13 +290,19 @@ fn spawn_thread(
 /// Starts process 1 running `path` with `argv` and `envp` on the console terminal.
 pub fn start_init(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<Pid, StartError> {
     install();
-    let image = exec::prepare(path, argv, envp, "/").map_err(|(e, why)| StartError::Exec(e, why))?;
-    let process = Process::new(None, Arc::new(IrqSpinLock::new("memory", memory::Memory::empty())));
+    let image =
+        exec::prepare(path, argv, envp, "/").map_err(|(e, why)| StartError::Exec(e, why))?;
+    let process = Process::new(
+        None,
+        Arc::new(IrqSpinLock::new("memory", memory::Memory::empty())),
+    );
     {
         let console = files::OpenFile::new(files::FileKind::Tty(tty::console()), 2);
         let mut table = process.files.lock();
         for _ in 0..3 {
-            table.install(console.clone(), false, 0);
+            table
+                .install(console.clone(), false, 0)
+                .map_err(|e| StartError::Exec(e, String::from("descriptors")))?;
         }
     }
     tty::console().set_session(process.session(), process.process_group());
@@ -342,7 +371,11 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, request: CloneRequest) -> 
     let memory = if request.share_memory {
         parent.memory()
     } else {
-        let copy = parent.memory().lock().duplicate().map_err(|_| Errno::ENOMEM)?;
+        let copy = parent
+            .memory()
+            .lock()
+            .duplicate()
+            .map_err(|_| Errno::ENOMEM)?;
         Arc::new(IrqSpinLock::new("memory", copy))
     };
     let root = memory.lock().root();
@@ -447,7 +480,15 @@ fn finish(process: &Arc<Process>, status: u32) {
     match lookup(process.parent()) {
         Some(parent) => {
             let code = signal::child_code(status);
-            signal::send(&parent, linux_abi::signal::SIGCHLD as u32, signal::Origin::Child { pid: process.pid, code, status });
+            signal::send(
+                &parent,
+                linux_abi::signal::SIGCHLD,
+                signal::Origin::Child {
+                    pid: process.pid,
+                    code,
+                    status,
+                },
+            );
             parent.child_events.wake_all();
         }
         None => {
@@ -472,11 +513,15 @@ pub fn stop_current(process: &Arc<Process>, signal_number: u32) {
         reported: false,
     };
     if let Some(parent) = lookup(process.parent()) {
-        let flags = parent.signals.lock().action(linux_abi::signal::SIGCHLD as u32).flags;
+        let flags = parent
+            .signals
+            .lock()
+            .action(linux_abi::signal::SIGCHLD)
+            .flags;
         if flags & linux_abi::signal::SA_NOCLDSTOP == 0 {
             signal::send(
                 &parent,
-                linux_abi::signal::SIGCHLD as u32,
+                linux_abi::signal::SIGCHLD,
                 signal::Origin::Child {
                     pid: process.pid,
                     code: linux_abi::signal::CLD_STOPPED,
@@ -528,7 +573,12 @@ pub enum Waited {
 }
 
 /// One pass of `wait4` over the children of `parent`; `Err(ECHILD)` if none match.
-pub fn wait_pass(parent: &Arc<Process>, which: WaitFor, untraced: bool, continued: bool) -> Result<Waited, Errno> {
+pub fn wait_pass(
+    parent: &Arc<Process>,
+    which: WaitFor,
+    untraced: bool,
+    continued: bool,
+) -> Result<Waited, Errno> {
     let children = parent.children();
     let matching: Vec<&Arc<Process>> = children
         .iter()

@@ -86,11 +86,21 @@ impl Pipe {
         let state = self.state.lock();
         match end {
             PipeEnd::Read => (!state.data.is_empty(), false, state.writers == 0, false),
-            PipeEnd::Write => (false, state.data.len() < CAPACITY, false, state.readers == 0),
+            PipeEnd::Write => (
+                false,
+                state.data.len() < CAPACITY,
+                false,
+                state.readers == 0,
+            ),
         }
     }
 
-    pub fn read(&self, process: &Process, buffer: &mut [u8], non_blocking: bool) -> Result<usize, Errno> {
+    pub fn read(
+        &self,
+        process: &Process,
+        buffer: &mut [u8],
+        non_blocking: bool,
+    ) -> Result<usize, Errno> {
         if buffer.is_empty() {
             return Ok(0);
         }
@@ -122,15 +132,24 @@ impl Pipe {
         }
     }
 
-    pub fn write(&self, process: &Process, data: &[u8], non_blocking: bool) -> Result<usize, Errno> {
+    pub fn write(
+        &self,
+        process: &Process,
+        data: &[u8],
+        non_blocking: bool,
+    ) -> Result<usize, Errno> {
         let mut written = 0;
         while written < data.len() {
             {
                 let mut state = self.state.lock();
                 if state.readers == 0 {
                     drop(state);
-                    super::signal::send_to_self(linux_abi::signal::SIGPIPE as u32);
-                    return if written > 0 { Ok(written) } else { Err(Errno::EPIPE) };
+                    super::signal::send_to_self(linux_abi::signal::SIGPIPE);
+                    return if written > 0 {
+                        Ok(written)
+                    } else {
+                        Err(Errno::EPIPE)
+                    };
                 }
                 let room = CAPACITY - state.data.len();
                 let left = data.len() - written;
@@ -146,14 +165,22 @@ impl Pipe {
                 }
             }
             if non_blocking {
-                return if written > 0 { Ok(written) } else { Err(Errno::EAGAIN) };
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
             }
             let needed = (data.len() - written).min(PIPE_BUF);
             if let Err(error) = wait_interruptible(process, &self.events, || {
                 let state = self.state.lock();
                 state.readers == 0 || CAPACITY - state.data.len() >= needed
             }) {
-                return if written > 0 { Ok(written) } else { Err(error.errno()) };
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    Err(error.errno())
+                };
             }
         }
         Ok(written)

@@ -44,6 +44,11 @@ pub enum Origin {
     Child { pid: u32, code: i32, status: u32 },
 }
 
+/// The default action (numbers outside 1..=64 never reach here; treat them as terminating).
+fn default_action(signal: u32) -> s::Action {
+    s::default_action(signal).unwrap_or(s::Action::Terminate)
+}
+
 fn bit(signal: u32) -> u64 {
     1u64 << (signal - 1)
 }
@@ -105,7 +110,7 @@ impl Signals {
     fn ignores(&self, signal: u32) -> bool {
         let action = self.actions[signal as usize];
         action.handler == SIG_IGN
-            || (action.handler == SIG_DFL && s::default_action(signal as i32) == s::Action::Ignore)
+            || (action.handler == SIG_DFL && default_action(signal) == s::Action::Ignore)
     }
 
     pub fn pending(&self) -> u64 {
@@ -118,7 +123,7 @@ impl Signals {
     }
 
     pub fn kill_pending(&self) -> bool {
-        self.pending & bit(s::SIGKILL as u32) != 0
+        self.pending & bit(s::SIGKILL) != 0
     }
 
     fn next_deliverable(&mut self) -> Option<(u32, Option<Origin>)> {
@@ -128,8 +133,8 @@ impl Signals {
         }
         // SIGKILL first, then the lowest number (Linux delivers synchronous faults first; they
         // are raised right before return anyway).
-        let signal = if ready & bit(s::SIGKILL as u32) != 0 {
-            s::SIGKILL as u32
+        let signal = if ready & bit(s::SIGKILL) != 0 {
+            s::SIGKILL
         } else {
             ready.trailing_zeros() + 1
         };
@@ -156,29 +161,32 @@ pub fn child_code(status: u32) -> i32 {
 }
 
 fn is_stop_signal(signal: u32) -> bool {
-    matches!(signal as i32, s::SIGSTOP | s::SIGTSTP | s::SIGTTIN | s::SIGTTOU)
+    matches!(signal, s::SIGSTOP | s::SIGTSTP | s::SIGTTIN | s::SIGTTOU)
 }
 
 /// Makes `signal` pending for `process` (0 only checks permission: nothing to do here).
 pub fn send(process: &Arc<Process>, signal: u32, origin: Origin) {
-    if signal == 0 || signal > MAX_SIGNAL || matches!(process.state(), super::RunState::Zombie { .. }) {
+    if signal == 0
+        || signal > MAX_SIGNAL
+        || matches!(process.state(), super::RunState::Zombie { .. })
+    {
         return;
     }
     {
         let mut signals = process.signals.lock();
-        if signal == s::SIGCONT as u32 {
+        if signal == s::SIGCONT {
             for stop in [s::SIGSTOP, s::SIGTSTP, s::SIGTTIN, s::SIGTTOU] {
                 signals.pending &= !bit(stop as u32);
             }
         } else if is_stop_signal(signal) {
-            signals.pending &= !bit(s::SIGCONT as u32);
+            signals.pending &= !bit(s::SIGCONT);
         }
-        if signal == s::SIGKILL as u32 || !signals.ignores(signal) || signals.blocked & bit(signal) != 0 {
+        if signal == s::SIGKILL || !signals.ignores(signal) || signals.blocked & bit(signal) != 0 {
             signals.pending |= bit(signal);
             signals.origins[signal as usize] = Some(origin);
         }
     }
-    if signal == s::SIGCONT as u32 || signal == s::SIGKILL as u32 {
+    if signal == s::SIGCONT || signal == s::SIGKILL {
         super::continue_process(process);
     }
     process.interrupt();
@@ -209,7 +217,11 @@ impl WaitError {
 const SIGNAL_RECHECK_NANOS: u64 = 10_000_000;
 
 /// Sleeps on `queue` until `ready()` holds or a signal is deliverable.
-pub fn wait_interruptible(process: &Process, queue: &WaitQueue, ready: impl FnMut() -> bool) -> Result<(), WaitError> {
+pub fn wait_interruptible(
+    process: &Process,
+    queue: &WaitQueue,
+    ready: impl FnMut() -> bool,
+) -> Result<(), WaitError> {
     wait_interruptible_until(process, queue, None, ready).map(|_| ())
 }
 
@@ -233,7 +245,9 @@ pub fn wait_interruptible_until(
         }
         let recheck = now + SIGNAL_RECHECK_NANOS;
         let until = deadline.map_or(recheck, |d| d.min(recheck));
-        queue.wait_once(Some(until), || ready() || process.signals.lock().has_deliverable());
+        queue.wait_once(Some(until), || {
+            ready() || process.signals.lock().has_deliverable()
+        });
     }
 }
 
@@ -251,7 +265,9 @@ fn encode_siginfo(signal: u32, origin: Option<Origin>) -> [u8; 128] {
     let mut info = [0u8; 128];
     info[0..4].copy_from_slice(&(signal as i32).to_le_bytes());
     let code = match origin {
-        Some(Origin::User { code, .. } | Origin::Fault { code, .. } | Origin::Child { code, .. }) => code,
+        Some(
+            Origin::User { code, .. } | Origin::Fault { code, .. } | Origin::Child { code, .. },
+        ) => code,
         Some(Origin::Kernel) | None => s::SI_KERNEL,
     };
     info[8..12].copy_from_slice(&code.to_le_bytes());
@@ -259,7 +275,11 @@ fn encode_siginfo(signal: u32, origin: Option<Origin>) -> [u8; 128] {
     match origin {
         Some(Origin::User { pid, .. }) => info[16..20].copy_from_slice(&pid.to_le_bytes()),
         Some(Origin::Child { pid, code, status }) => {
-            let value = if code == s::CLD_EXITED { (status >> 8) & 0xff } else { status & 0x7f };
+            let value = if code == s::CLD_EXITED {
+                (status >> 8) & 0xff
+            } else {
+                status & 0x7f
+            };
             info[16..20].copy_from_slice(&pid.to_le_bytes());
             info[24..28].copy_from_slice(&value.to_le_bytes());
         }
@@ -271,14 +291,36 @@ fn encode_siginfo(signal: u32, origin: Option<Origin>) -> [u8; 128] {
 
 fn registers_of(frame: &TrapFrame) -> [u64; 18] {
     [
-        frame.r8, frame.r9, frame.r10, frame.r11, frame.r12, frame.r13, frame.r14, frame.r15,
-        frame.rdi, frame.rsi, frame.rbp, frame.rbx, frame.rdx, frame.rax, frame.rcx, frame.rsp,
-        frame.rip, frame.rflags,
+        frame.r8,
+        frame.r9,
+        frame.r10,
+        frame.r11,
+        frame.r12,
+        frame.r13,
+        frame.r14,
+        frame.r15,
+        frame.rdi,
+        frame.rsi,
+        frame.rbp,
+        frame.rbx,
+        frame.rdx,
+        frame.rax,
+        frame.rcx,
+        frame.rsp,
+        frame.rip,
+        frame.rflags,
     ]
 }
 
 /// Builds the signal frame on the user stack and points `frame` at the handler.
-fn setup_frame(process: &Process, frame: &mut TrapFrame, signal: u32, origin: Option<Origin>, action: Action, old_mask: u64) -> Result<(), Errno> {
+fn setup_frame(
+    process: &Process,
+    frame: &mut TrapFrame,
+    signal: u32,
+    origin: Option<Origin>,
+    action: Action,
+    old_mask: u64,
+) -> Result<(), Errno> {
     let _ = process;
     // Below the red zone; the FPU image 64-byte aligned; the frame so that rsp + 8 is 16-aligned
     // at handler entry, as after a call.
@@ -295,7 +337,8 @@ fn setup_frame(process: &Process, frame: &mut TrapFrame, signal: u32, origin: Op
     bytes[0..8].copy_from_slice(&action.restorer.to_le_bytes());
     let uc = FRAME_UCONTEXT as usize;
     // uc_flags, uc_link: 0; uc_stack: no alternate stack (ss_flags = SS_DISABLE).
-    bytes[uc + UC_STACK as usize + 8..uc + UC_STACK as usize + 12].copy_from_slice(&2i32.to_le_bytes());
+    bytes[uc + UC_STACK as usize + 8..uc + UC_STACK as usize + 12]
+        .copy_from_slice(&2i32.to_le_bytes());
     let mc = uc + UC_MCONTEXT as usize;
     for (i, value) in registers_of(frame).iter().enumerate() {
         bytes[mc + i * 8..mc + i * 8 + 8].copy_from_slice(&value.to_le_bytes());
@@ -309,8 +352,10 @@ fn setup_frame(process: &Process, frame: &mut TrapFrame, signal: u32, origin: Op
     if let Some(Origin::Fault { address, .. }) = origin {
         bytes[mc + 176..mc + 184].copy_from_slice(&address.to_le_bytes());
     }
-    bytes[uc + MC_FPSTATE as usize..uc + MC_FPSTATE as usize + 8].copy_from_slice(&fpstate.to_le_bytes());
-    bytes[uc + UC_SIGMASK as usize..uc + UC_SIGMASK as usize + 8].copy_from_slice(&old_mask.to_le_bytes());
+    bytes[uc + MC_FPSTATE as usize..uc + MC_FPSTATE as usize + 8]
+        .copy_from_slice(&fpstate.to_le_bytes());
+    bytes[uc + UC_SIGMASK as usize..uc + UC_SIGMASK as usize + 8]
+        .copy_from_slice(&old_mask.to_le_bytes());
     let info = encode_siginfo(signal, origin);
     bytes[FRAME_SIGINFO as usize..].copy_from_slice(&info);
     super::usermem::write_bytes(frame_address, &bytes)?;
@@ -330,7 +375,8 @@ fn setup_frame(process: &Process, frame: &mut TrapFrame, signal: u32, origin: Op
 pub fn sigreturn(process: &Process, frame: &mut TrapFrame) -> Result<(), Errno> {
     let ucontext = frame.rsp;
     let bytes = super::usermem::read_bytes(ucontext, UCONTEXT_SIZE as usize)?;
-    let word = |offset: usize| u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap_or([0; 8]));
+    let word =
+        |offset: usize| u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap_or([0; 8]));
     let mc = UC_MCONTEXT as usize;
     let r: alloc::vec::Vec<u64> = (0..18).map(|i| word(mc + i * 8)).collect();
     frame.r8 = r[0];
@@ -351,7 +397,8 @@ pub fn sigreturn(process: &Process, frame: &mut TrapFrame) -> Result<(), Errno> 
     frame.rsp = r[15];
     frame.rip = r[16];
     // Only the flags user code may change; the arch exit forces the selectors.
-    frame.rflags = (r[17] & crate::arch::user::USER_FLAGS_KEPT) | crate::arch::user::INITIAL_USER_FLAGS;
+    frame.rflags =
+        (r[17] & crate::arch::user::USER_FLAGS_KEPT) | crate::arch::user::INITIAL_USER_FLAGS;
     frame.vector = 0;
     let fpstate = word(MC_FPSTATE as usize);
     if fpstate != 0 {
@@ -365,7 +412,7 @@ pub fn sigreturn(process: &Process, frame: &mut TrapFrame) -> Result<(), Errno> 
 }
 
 fn core_dumping(signal: u32) -> bool {
-    s::default_action(signal as i32) == s::Action::CoreDump
+    default_action(signal) == s::Action::CoreDump
 }
 
 /// Delivers pending signals before a return to user mode; handles restarts of interrupted
@@ -382,11 +429,11 @@ pub fn before_return(frame: &mut TrapFrame) {
         let next = process.signals.lock().next_deliverable();
         let Some((signal, origin)) = next else { break };
         let action = process.signals.lock().action(signal);
-        if action.handler == SIG_IGN && signal != s::SIGKILL as u32 {
+        if action.handler == SIG_IGN && signal != s::SIGKILL {
             continue;
         }
-        if action.handler == SIG_DFL || signal == s::SIGKILL as u32 || signal == s::SIGSTOP as u32 {
-            match s::default_action(signal as i32) {
+        if action.handler == SIG_DFL || signal == s::SIGKILL || signal == s::SIGSTOP {
+            match default_action(signal) {
                 s::Action::Ignore | s::Action::Continue => continue,
                 s::Action::Stop => {
                     super::stop_current(&process, signal);
@@ -425,7 +472,7 @@ pub fn before_return(frame: &mut TrapFrame) {
         if setup_frame(&process, frame, signal, origin, action, old_mask).is_err() {
             // No room for the frame: the process cannot handle it; Linux kills with SIGSEGV.
             drop(process);
-            super::exit_current(s::SIGSEGV as u32);
+            super::exit_current(s::SIGSEGV);
         }
         break;
     }
@@ -446,7 +493,7 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, address: u64) {
     let Some(process) = super::current_arc() else {
         return;
     };
-    let (signal, code, fault_address) = match vector {
+    let (signal, code, fault_address): (u32, i32, u64) = match vector {
         0 => (s::SIGFPE, s::FPE_INTDIV, frame.rip),
         1 | 3 => (s::SIGTRAP, s::SI_KERNEL, frame.rip),
         6 => (s::SIGILL, s::ILL_ILLOPN, frame.rip),
@@ -456,9 +503,13 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, address: u64) {
             super::memory::FaultKind::Unmapped => (s::SIGSEGV, s::SEGV_MAPERR, address),
             super::memory::FaultKind::Protection => (s::SIGSEGV, s::SEGV_ACCERR, address),
             super::memory::FaultKind::OutOfMemory => {
-                log::warn!("pid {} ({}): out of memory at {address:#x}; killed", process.pid, process.name());
+                log::warn!(
+                    "pid {} ({}): out of memory at {address:#x}; killed",
+                    process.pid,
+                    process.name()
+                );
                 drop(process);
-                super::exit_current(s::SIGKILL as u32);
+                super::exit_current(s::SIGKILL);
             }
         },
         _ => (s::SIGSEGV, s::SI_KERNEL, 0),
@@ -468,9 +519,13 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, address: u64) {
         "pid {} ({}): {} at rip {:#x}{}",
         process.pid,
         process.name(),
-        s::name(signal as i32).unwrap_or("signal"),
+        s::name(signal).unwrap_or("signal"),
         frame.rip,
-        if vector == 14 { alloc::format!(", address {address:#x}") } else { alloc::string::String::new() }
+        if vector == 14 {
+            alloc::format!(", address {address:#x}")
+        } else {
+            alloc::string::String::new()
+        }
     );
     {
         let mut signals = process.signals.lock();
@@ -480,6 +535,13 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, address: u64) {
             signals.blocked &= !bit(signal);
         }
     }
-    send(&process, signal, Origin::Fault { code, address: fault_address });
+    send(
+        &process,
+        signal,
+        Origin::Fault {
+            code,
+            address: fault_address,
+        },
+    );
     drop(process);
 }

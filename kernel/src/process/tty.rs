@@ -133,16 +133,26 @@ impl Tty {
     /// the call must not go on.
     fn job_control(&self, process: &Arc<Process>, signal: u32) -> Result<(), Errno> {
         let session = self.session();
-        if session == 0 || process.session() != session || process.process_group() == self.foreground() {
+        if session == 0
+            || process.session() != session
+            || process.process_group() == self.foreground()
+        {
             return Ok(());
         }
         let (ignored, blocked) = {
             let signals = process.signals.lock();
-            (signals.action(signal).handler == 1, signals.blocked & (1 << (signal - 1)) != 0)
+            (
+                signals.action(signal).handler == 1,
+                signals.blocked & (1 << (signal - 1)) != 0,
+            )
         };
         if ignored || blocked {
             // Reading from the background with SIGTTIN ignored is EIO; writing goes ahead.
-            return if signal == s::SIGTTIN { Err(Errno::EIO) } else { Ok(()) };
+            return if signal == s::SIGTTIN {
+                Err(Errno::EIO)
+            } else {
+                Ok(())
+            };
         }
         for member in super::group_members(process.process_group()) {
             send(&member, signal, Origin::Kernel);
@@ -150,14 +160,23 @@ impl Tty {
         Err(Errno(super::signal::ERESTARTSYS as i32))
     }
 
-    pub fn read(&self, process: &Arc<Process>, buffer: &mut [u8], non_blocking: bool) -> Result<usize, Errno> {
+    pub fn read(
+        &self,
+        process: &Arc<Process>,
+        buffer: &mut [u8],
+        non_blocking: bool,
+    ) -> Result<usize, Errno> {
         self.job_control(process, s::SIGTTIN)?;
         if buffer.is_empty() {
             return Ok(0);
         }
         let (vmin, vtime, canonical) = {
             let discipline = self.discipline.lock();
-            (discipline.vmin(), discipline.vtime_deciseconds(), discipline.termios().c_lflag & linux_abi::termios::ICANON != 0)
+            (
+                discipline.vmin(),
+                discipline.vtime_deciseconds(),
+                discipline.termios().c_lflag & linux_abi::termios::ICANON != 0,
+            )
         };
         let deadline = (!canonical && vtime > 0)
             .then(|| crate::time::monotonic_nanos() + u64::from(vtime) * 100_000_000);
@@ -249,7 +268,7 @@ impl Tty {
                 }
                 self.job_control(process, s::SIGTTOU)?;
                 let group = read_u32(argument)?;
-                if group == 0 || super::group_members(group).iter().all(|p| p.session() != process.session()) {
+                if group == 0 || !super::group_exists_in(group, process.session()) {
                     return Err(Errno::EPERM);
                 }
                 self.foreground.store(group, Ordering::Release);
@@ -268,7 +287,8 @@ impl Tty {
                     return Err(Errno::EPERM);
                 }
                 self.session.store(process.session(), Ordering::Release);
-                self.foreground.store(process.process_group(), Ordering::Release);
+                self.foreground
+                    .store(process.process_group(), Ordering::Release);
                 Ok(0)
             }
             io::TIOCNOTTY => {

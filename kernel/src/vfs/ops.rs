@@ -390,7 +390,11 @@ pub fn rename(from: &str, to: &str) -> Result<()> {
 
 /// Runs `f` on the ext2 inode at `path` (following a final symbolic link if `follow`);
 /// the initrd and synthetic directories are read-only.
-fn with_inode<T>(path: &str, follow: bool, f: impl FnOnce(&mut Ext2, u32) -> Result<T>) -> Result<T> {
+fn with_inode<T>(
+    path: &str,
+    follow: bool,
+    f: impl FnOnce(&mut Ext2, u32) -> Result<T>,
+) -> Result<T> {
     let path = path::normalise(path)?;
     match mount::locate(&path) {
         Location::Mounted { mount, relative } => mount.with(|fs| {

@@ -122,7 +122,11 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         };
         // User faults (and user copies that fault) belong to the process layer, not to the
         // fatal report.
-        if vector != 8 && vector != 2 && vector != 18 && super::user::handle_exception(frame, vector, cr2) {
+        if vector != 8
+            && vector != 2
+            && vector != 18
+            && super::user::handle_exception(frame, vector, cr2)
+        {
             return;
         }
         let report = FATAL_EXCEPTION.load(Ordering::Acquire);

@@ -155,9 +155,7 @@ pub fn set_fs_base(value: u64) {
 /// selectors and its flags to interrupts-on, so no frame can enter ring 0).
 pub fn enter(frame: &TrapFrame) -> ! {
     let mut frame = TrapFrame { ..*frame };
-    frame.cs = u64::from(USER_CODE.0);
-    frame.ss = u64::from(USER_DATA.0);
-    frame.rflags = (frame.rflags & USER_FLAGS_KEPT) | INITIAL_USER_FLAGS;
+    sanitise(&mut frame);
     // SAFETY: the frame returns to ring 3 (selectors and flags forced above); the current
     // kernel stack is abandoned, and the thread's next kernel entry starts at its top again.
     unsafe { user_enter(&frame) }
@@ -258,6 +256,22 @@ pub(super) fn returning_to_user(frame: &mut TrapFrame) {
     if let Some(hooks) = hooks() {
         cpu::enable_interrupts();
         (hooks.before_return)(frame);
+    }
+    sanitise(frame);
+}
+
+/// Whatever the layers above wrote into a frame (exec, signal return), `iretq` must not fault
+/// in ring 0: user selectors, user flags, and an instruction pointer in the user half (an
+/// address beyond it becomes 0, so the process takes an ordinary page fault instead).
+fn sanitise(frame: &mut TrapFrame) {
+    frame.cs = u64::from(USER_CODE.0);
+    frame.ss = u64::from(USER_DATA.0);
+    frame.rflags = (frame.rflags & USER_FLAGS_KEPT) | INITIAL_USER_FLAGS;
+    if frame.rip >= USER_END {
+        frame.rip = 0;
+    }
+    if frame.rsp >= USER_END {
+        frame.rsp = 0;
     }
 }
 

@@ -52,11 +52,20 @@ fn path_argument(call: &Call<'_>, dirfd: i64, index: usize) -> Result<String, Er
 }
 
 fn install(process: &Process, file: Arc<OpenFile>, close_on_exec: bool) -> SysResult {
-    process.files.lock().install(file, close_on_exec, 0).map(|fd| fd as u64)
+    process
+        .files
+        .lock()
+        .install(file, close_on_exec, 0)
+        .map(|fd| fd as u64)
 }
 
 /// Opens `path` (absolute, normalised) as `open(2)` would.
-pub fn open_path(process: &Process, path: &str, flags: u32, mode: u32) -> Result<Arc<OpenFile>, Errno> {
+pub fn open_path(
+    process: &Process,
+    path: &str,
+    flags: u32,
+    mode: u32,
+) -> Result<Arc<OpenFile>, Errno> {
     if let Some((name, _, _)) = files::device_at(path) {
         return Ok(OpenFile::new(files::open_device(name), flags));
     }
@@ -70,7 +79,12 @@ pub fn open_path(process: &Process, path: &str, flags: u32, mode: u32) -> Result
         Err(error) => return Err(vfs_error(error)),
     };
     if path == "/dev" {
-        return Ok(OpenFile::new(FileKind::Directory { path: String::from(path) }, flags));
+        return Ok(OpenFile::new(
+            FileKind::Directory {
+                path: String::from(path),
+            },
+            flags,
+        ));
     }
     if flags & f::O_NOFOLLOW != 0 && files::lstat(path)?.is_some() {
         return Err(Errno::ELOOP);
@@ -95,7 +109,12 @@ pub fn open_path(process: &Process, path: &str, flags: u32, mode: u32) -> Result
             if access != f::O_RDONLY {
                 return Err(Errno::EISDIR);
             }
-            Ok(OpenFile::new(FileKind::Directory { path: String::from(path) }, flags))
+            Ok(OpenFile::new(
+                FileKind::Directory {
+                    path: String::from(path),
+                },
+                flags,
+            ))
         }
         _ => {
             if flags & f::O_DIRECTORY != 0 {
@@ -107,7 +126,12 @@ pub fn open_path(process: &Process, path: &str, flags: u32, mode: u32) -> Result
             if access != f::O_RDONLY && stat.source == "initrd" {
                 return Err(Errno::EROFS);
             }
-            Ok(OpenFile::new(FileKind::Regular { path: String::from(path) }, flags))
+            Ok(OpenFile::new(
+                FileKind::Regular {
+                    path: String::from(path),
+                },
+                flags,
+            ))
         }
     }
 }
@@ -119,7 +143,13 @@ fn do_open(call: &mut Call<'_>, dirfd: i64, path_index: usize, flags: u32, mode:
 }
 
 pub fn open(call: &mut Call<'_>) -> SysResult {
-    do_open(call, i64::from(f::AT_FDCWD), 0, call.arg(1) as u32, call.arg(2) as u32)
+    do_open(
+        call,
+        i64::from(f::AT_FDCWD),
+        0,
+        call.arg(1) as u32,
+        call.arg(2) as u32,
+    )
 }
 
 pub fn openat(call: &mut Call<'_>) -> SysResult {
@@ -147,7 +177,12 @@ fn random_fill(buffer: &mut [u8]) {
 }
 
 /// Reads up to `buffer.len()` bytes from `file` at its offset (or at `at` for pread).
-pub fn read_file(process: &Arc<Process>, file: &OpenFile, buffer: &mut [u8], at: Option<u64>) -> Result<usize, Errno> {
+pub fn read_file(
+    process: &Arc<Process>,
+    file: &OpenFile,
+    buffer: &mut [u8],
+    at: Option<u64>,
+) -> Result<usize, Errno> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
@@ -185,7 +220,12 @@ pub fn read_file(process: &Arc<Process>, file: &OpenFile, buffer: &mut [u8], at:
 }
 
 /// Writes `data` to `file` at its offset (or at `at` for pwrite).
-pub fn write_file(process: &Arc<Process>, file: &OpenFile, data: &[u8], at: Option<u64>) -> Result<usize, Errno> {
+pub fn write_file(
+    process: &Arc<Process>,
+    file: &OpenFile,
+    data: &[u8],
+    at: Option<u64>,
+) -> Result<usize, Errno> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
@@ -197,7 +237,8 @@ pub fn write_file(process: &Arc<Process>, file: &OpenFile, data: &[u8], at: Opti
                 *offset = vfs::ops::stat(path).map_err(vfs_error)?.size;
             } else {
                 let position = at.unwrap_or(*offset);
-                vfs::ops::write(path, vfs::ops::WriteMode::At(position), data).map_err(vfs_error)?;
+                vfs::ops::write(path, vfs::ops::WriteMode::At(position), data)
+                    .map_err(vfs_error)?;
                 if at.is_none() {
                     *offset = position + data.len() as u64;
                 }
@@ -509,8 +550,20 @@ fn make_pipe(call: &mut Call<'_>, flags: u32) -> SysResult {
     }
     let pipe = Pipe::new();
     let status = flags & f::O_NONBLOCK;
-    let reader = OpenFile::new(FileKind::Pipe { pipe: pipe.clone(), end: PipeEnd::Read }, f::O_RDONLY | status);
-    let writer = OpenFile::new(FileKind::Pipe { pipe, end: PipeEnd::Write }, f::O_WRONLY | status);
+    let reader = OpenFile::new(
+        FileKind::Pipe {
+            pipe: pipe.clone(),
+            end: PipeEnd::Read,
+        },
+        f::O_RDONLY | status,
+    );
+    let writer = OpenFile::new(
+        FileKind::Pipe {
+            pipe,
+            end: PipeEnd::Write,
+        },
+        f::O_WRONLY | status,
+    );
     let cloexec = flags & f::O_CLOEXEC != 0;
     let (read_fd, write_fd) = {
         let mut table = call.process.files.lock();
@@ -602,8 +655,10 @@ pub fn fcntl(call: &mut Call<'_>) -> SysResult {
         f::F_SETFL => {
             let changeable = f::O_APPEND | f::O_NONBLOCK;
             let old = file.status_flags();
-            file.flags
-                .store((old & !changeable) | (argument as u32 & changeable), Ordering::Relaxed);
+            file.flags.store(
+                (old & !changeable) | (argument as u32 & changeable),
+                Ordering::Relaxed,
+            );
             Ok(0)
         }
         f::F_GETLK => {
@@ -638,7 +693,11 @@ pub fn ioctl(call: &mut Call<'_>) -> SysResult {
         linux_abi::ioctl::FIONBIO => {
             let on = crate::process::usermem::read_u32(argument)? != 0;
             let old = file.status_flags();
-            let new = if on { old | f::O_NONBLOCK } else { old & !f::O_NONBLOCK };
+            let new = if on {
+                old | f::O_NONBLOCK
+            } else {
+                old & !f::O_NONBLOCK
+            };
             file.flags.store(new, Ordering::Relaxed);
             return Ok(0);
         }
@@ -921,6 +980,7 @@ pub fn utimensat(call: &mut Call<'_>) -> SysResult {
             _ => word(16),
         };
     }
-    vfs::ops::set_times(&path, flags & f::AT_SYMLINK_NOFOLLOW == 0, atime, mtime).map_err(vfs_error)?;
+    vfs::ops::set_times(&path, flags & f::AT_SYMLINK_NOFOLLOW == 0, atime, mtime)
+        .map_err(vfs_error)?;
     Ok(0)
 }

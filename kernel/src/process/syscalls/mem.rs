@@ -19,16 +19,23 @@ pub fn mmap(call: &mut Call<'_>) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let map_type = flags & m::MAP_TYPE;
-    if map_type != m::MAP_PRIVATE && map_type != m::MAP_SHARED && map_type != m::MAP_SHARED_VALIDATE {
+    if map_type != m::MAP_PRIVATE && map_type != m::MAP_SHARED && map_type != m::MAP_SHARED_VALIDATE
+    {
         return Err(Errno::EINVAL);
     }
     let protection = Protection::from_prot(prot);
     let fixed = flags & (m::MAP_FIXED | m::MAP_FIXED_NOREPLACE) != 0;
     let no_replace = flags & m::MAP_FIXED_NOREPLACE != 0;
     if flags & m::MAP_ANONYMOUS != 0 {
-        let kind = if flags & m::MAP_GROWSDOWN != 0 { AreaKind::Stack } else { AreaKind::Anonymous };
+        let kind = if flags & m::MAP_GROWSDOWN != 0 {
+            AreaKind::Stack
+        } else {
+            AreaKind::Anonymous
+        };
         let memory = call.process.memory();
-        let address = memory.lock().map_anonymous(hint, length, protection, fixed, no_replace, kind)?;
+        let address = memory
+            .lock()
+            .map_anonymous(hint, length, protection, fixed, no_replace, kind)?;
         return Ok(address);
     }
     // A file: its bytes are copied in now (private and shared mappings alike; writes to a
@@ -40,14 +47,17 @@ pub fn mmap(call: &mut Call<'_>) -> SysResult {
     if !file.readable() {
         return Err(Errno::EACCES);
     }
-    let size = crate::vfs::ops::stat(path).map_err(|e| Errno::from_vfs(&e))?.size;
+    let size = crate::vfs::ops::stat(path)
+        .map_err(|e| Errno::from_vfs(&e))?
+        .size;
     let wanted = length.min(size.saturating_sub(offset)) as usize;
     let mut data = alloc::vec![0u8; wanted];
     let got = crate::vfs::ops::read_at(path, offset, &mut data).map_err(|e| Errno::from_vfs(&e))?;
     data.truncate(got);
     let memory = call.process.memory();
     let mut memory = memory.lock();
-    let address = memory.map_anonymous(hint, length, protection, fixed, no_replace, AreaKind::File)?;
+    let address =
+        memory.map_anonymous(hint, length, protection, fixed, no_replace, AreaKind::File)?;
     if let Err(error) = memory.write(address, &data) {
         memory.unmap(address, address + length);
         return Err(error);

@@ -4,7 +4,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use linux_abi::io as io;
+use linux_abi::io;
 
 use super::{Call, Errno, SysResult};
 use crate::process::files::{FileKind, OpenFile};
@@ -63,7 +63,9 @@ fn write_timespec(address: u64, nanos: u64) -> Result<(), Errno> {
 }
 
 fn duration_nanos(seconds: i64, nanos: i64) -> u64 {
-    (seconds as u64).saturating_mul(1_000_000_000).saturating_add(nanos as u64)
+    (seconds as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nanos as u64)
 }
 
 /// Sleeps until `deadline` (monotonic); a signal ends it early with the time left written to
@@ -100,7 +102,9 @@ pub fn clock_nanosleep(call: &mut Call<'_>) -> SysResult {
     let deadline = if flags & 1 != 0 {
         // TIMER_ABSTIME on the realtime clock: convert to the monotonic one.
         match clock {
-            linux_abi::time::CLOCK_REALTIME => now.saturating_add(requested.saturating_sub(wall_nanos())),
+            linux_abi::time::CLOCK_REALTIME => {
+                now.saturating_add(requested.saturating_sub(wall_nanos()))
+            }
             _ => requested,
         }
     } else {
@@ -115,10 +119,13 @@ pub fn clock_gettime(call: &mut Call<'_>) -> SysResult {
     let clock = call.arg(0) as u32;
     let nanos = match clock {
         t::CLOCK_REALTIME | t::CLOCK_REALTIME_COARSE => wall_nanos(),
-        t::CLOCK_MONOTONIC | t::CLOCK_MONOTONIC_RAW | t::CLOCK_MONOTONIC_COARSE | t::CLOCK_BOOTTIME => {
-            crate::time::monotonic_nanos()
+        t::CLOCK_MONOTONIC
+        | t::CLOCK_MONOTONIC_RAW
+        | t::CLOCK_MONOTONIC_COARSE
+        | t::CLOCK_BOOTTIME => crate::time::monotonic_nanos(),
+        t::CLOCK_PROCESS_CPUTIME_ID | t::CLOCK_THREAD_CPUTIME_ID => {
+            crate::sched::current_thread().run_nanos()
         }
-        t::CLOCK_PROCESS_CPUTIME_ID | t::CLOCK_THREAD_CPUTIME_ID => crate::sched::current_thread().run_nanos(),
         _ => return Err(Errno::EINVAL),
     };
     write_timespec(call.arg(1), nanos)?;
@@ -144,6 +151,14 @@ pub fn gettimeofday(call: &mut Call<'_>) -> SysResult {
         write_bytes(call.arg(1), &[0u8; 8])?;
     }
     Ok(0)
+}
+
+pub fn time(call: &mut Call<'_>) -> SysResult {
+    let seconds = crate::time::wall_clock().0;
+    if call.arg(0) != 0 {
+        write_u64(call.arg(0), seconds)?;
+    }
+    Ok(seconds)
 }
 
 pub fn uname(call: &mut Call<'_>) -> SysResult {
@@ -196,9 +211,15 @@ fn limit_of(resource: u32) -> Result<(u64, u64), Errno> {
     use linux_abi::resource as r;
     const INFINITY: u64 = u64::MAX;
     Ok(match resource {
-        r::RLIMIT_NOFILE => (crate::process::files::MAX_FILES as u64, crate::process::files::MAX_FILES as u64),
+        r::RLIMIT_NOFILE => (
+            crate::process::files::MAX_FILES as u64,
+            crate::process::files::MAX_FILES as u64,
+        ),
         r::RLIMIT_STACK => (crate::process::memory::STACK_SIZE, INFINITY),
-        r::RLIMIT_NPROC => (crate::process::PROCESS_LIMIT as u64, crate::process::PROCESS_LIMIT as u64),
+        r::RLIMIT_NPROC => (
+            crate::process::PROCESS_LIMIT as u64,
+            crate::process::PROCESS_LIMIT as u64,
+        ),
         r::RLIMIT_CORE => (0, INFINITY),
         0..=15 => (INFINITY, INFINITY),
         _ => return Err(Errno::EINVAL),
@@ -274,7 +295,11 @@ pub fn sched_getaffinity(call: &mut Call<'_>) -> SysResult {
     if size < 8 {
         return Err(Errno::EINVAL);
     }
-    let mask: u64 = if cpus == 64 { u64::MAX } else { (1u64 << cpus) - 1 };
+    let mask: u64 = if cpus == 64 {
+        u64::MAX
+    } else {
+        (1u64 << cpus) - 1
+    };
     write_u64(call.arg(2), mask)?;
     Ok(8)
 }
@@ -305,14 +330,15 @@ pub fn reboot(call: &mut Call<'_>) -> SysResult {
         return Err(Errno::EINVAL);
     }
     match call.arg(2) as u32 {
-        POWER_OFF | HALT => {
+        POWER_OFF | HALT | RESTART => {
             let _ = crate::vfs::mount::sync_all();
             log::info!("power off requested by pid {}", call.process.pid);
-            crate::qemu::exit_success();
-        }
-        RESTART => {
-            let _ = crate::vfs::mount::sync_all();
-            crate::qemu::exit_success();
+            crate::qemu::exit(crate::qemu::ExitStatus::Success);
+            // ACPI S5 through PM1a (QEMU's firmware uses SLP_TYP 0 for S5).
+            if let Some(pm1a) = crate::firmware::platform().pm1a_control_port {
+                crate::arch::port::write_u16(pm1a, 1 << 13);
+            }
+            Err(Errno::EIO)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -371,7 +397,11 @@ fn poll_once(process: &Process, entries: &mut [(i32, i16, i16)]) -> usize {
 }
 
 /// Polls until something is ready, the deadline passes, or a signal arrives.
-fn poll_wait(process: &Arc<Process>, entries: &mut [(i32, i16, i16)], deadline: Option<u64>) -> Result<usize, Errno> {
+fn poll_wait(
+    process: &Arc<Process>,
+    entries: &mut [(i32, i16, i16)],
+    deadline: Option<u64>,
+) -> Result<usize, Errno> {
     loop {
         let generation = pollers::generation();
         let ready = poll_once(process, entries);
@@ -381,7 +411,9 @@ fn poll_wait(process: &Arc<Process>, entries: &mut [(i32, i16, i16)], deadline: 
         if deadline.is_some_and(|d| crate::time::monotonic_nanos() >= d) {
             return Ok(0);
         }
-        let woke = wait_interruptible_until(process, &pollers::POLLERS, deadline, || pollers::generation() != generation);
+        let woke = wait_interruptible_until(process, &pollers::POLLERS, deadline, || {
+            pollers::generation() != generation
+        });
         match woke {
             Ok(_) => {}
             Err(_) => return Err(Errno::EINTR),
@@ -419,7 +451,8 @@ fn write_pollfds(address: u64, entries: &[(i32, i16, i16)]) -> Result<(), Errno>
 pub fn poll(call: &mut Call<'_>) -> SysResult {
     let mut entries = read_pollfds(call.arg(0), call.arg(1) as usize)?;
     let timeout = call.arg(2) as i32;
-    let deadline = (timeout >= 0).then(|| crate::time::monotonic_nanos() + timeout as u64 * 1_000_000);
+    let deadline =
+        (timeout >= 0).then(|| crate::time::monotonic_nanos() + timeout as u64 * 1_000_000);
     let process = call.process.clone();
     let ready = poll_wait(&process, &mut entries, deadline)?;
     write_pollfds(call.arg(0), &entries)?;
@@ -428,7 +461,11 @@ pub fn poll(call: &mut Call<'_>) -> SysResult {
 
 /// Sets the signal mask for the duration of a call (ppoll/pselect6); the old one comes back
 /// afterwards, or after the handler if a signal interrupted the call.
-fn with_temporary_mask(process: &Process, mask_address: u64, f: impl FnOnce() -> SysResult) -> SysResult {
+fn with_temporary_mask(
+    process: &Process,
+    mask_address: u64,
+    f: impl FnOnce() -> SysResult,
+) -> SysResult {
     if mask_address == 0 {
         return f();
     }
@@ -477,9 +514,16 @@ fn select_common(call: &mut Call<'_>, deadline: Option<u64>, mask_address: u64) 
             return Ok(alloc::vec![0; words]);
         }
         let bytes = read_bytes(address, words * 8)?;
-        Ok(bytes.chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+        Ok(bytes
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect())
     };
-    let (reads, writes, excepts) = (read_set(call.arg(1))?, read_set(call.arg(2))?, read_set(call.arg(3))?);
+    let (reads, writes, excepts) = (
+        read_set(call.arg(1))?,
+        read_set(call.arg(2))?,
+        read_set(call.arg(3))?,
+    );
     let mut entries = Vec::new();
     for fd in 0..count {
         let bit = 1u64 << (fd % 64);
@@ -505,7 +549,11 @@ fn select_common(call: &mut Call<'_>, deadline: Option<u64>, mask_address: u64) 
         return Err(Errno::EBADF);
     }
     let _ = ready;
-    let (mut out_r, mut out_w, mut out_e) = (alloc::vec![0u64; words], alloc::vec![0u64; words], alloc::vec![0u64; words]);
+    let (mut out_r, mut out_w, mut out_e) = (
+        alloc::vec![0u64; words],
+        alloc::vec![0u64; words],
+        alloc::vec![0u64; words],
+    );
     let mut total = 0;
     for (fd, events, revents) in &entries {
         let (index, bit) = (*fd as usize / 64, 1u64 << (*fd as usize % 64));
@@ -522,7 +570,11 @@ fn select_common(call: &mut Call<'_>, deadline: Option<u64>, mask_address: u64) 
             total += 1;
         }
     }
-    for (address, set) in [(call.arg(1), &out_r), (call.arg(2), &out_w), (call.arg(3), &out_e)] {
+    for (address, set) in [
+        (call.arg(1), &out_r),
+        (call.arg(2), &out_w),
+        (call.arg(3), &out_e),
+    ] {
         if address != 0 {
             let bytes: Vec<u8> = set.iter().flat_map(|w| w.to_le_bytes()).collect();
             write_bytes(address, &bytes)?;
@@ -539,7 +591,10 @@ pub fn select(call: &mut Call<'_>) -> SysResult {
         if seconds < 0 || micros < 0 {
             return Err(Errno::EINVAL);
         }
-        Some(crate::time::monotonic_nanos().saturating_add(duration_nanos(seconds, micros.min(999_999) * 1000)))
+        Some(
+            crate::time::monotonic_nanos()
+                .saturating_add(duration_nanos(seconds, micros.min(999_999) * 1000)),
+        )
     } else {
         None
     };
@@ -554,7 +609,11 @@ pub fn pselect6(call: &mut Call<'_>) -> SysResult {
         None
     };
     // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
-    let mask_address = if call.arg(5) != 0 { read_u64(call.arg(5))? } else { 0 };
+    let mask_address = if call.arg(5) != 0 {
+        read_u64(call.arg(5))?
+    } else {
+        0
+    };
     select_common(call, deadline, mask_address)
 }
 
@@ -607,7 +666,9 @@ pub fn setitimer(call: &mut Call<'_>) -> SysResult {
     }
     let bytes = read_bytes(call.arg(1), 32)?;
     let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
-    let value = word(16).saturating_mul(1_000_000_000).saturating_add(word(24).saturating_mul(1000));
+    let value = word(16)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(word(24).saturating_mul(1000));
     let process = call.process.clone();
     let left = arm_alarm(&process, value);
     if call.arg(2) != 0 {
@@ -621,6 +682,9 @@ pub fn getitimer(call: &mut Call<'_>) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let deadline = call.process.alarm_deadline.load(Ordering::Acquire);
-    write_itimer(call.arg(1), deadline.saturating_sub(crate::time::monotonic_nanos()))?;
+    write_itimer(
+        call.arg(1),
+        deadline.saturating_sub(crate::time::monotonic_nanos()),
+    )?;
     Ok(0)
 }

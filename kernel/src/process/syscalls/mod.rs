@@ -225,6 +225,7 @@ pub static TABLE: &[(usize, Handler, Support)] = &[
     (nr::SETPRIORITY, misc::success, Partial),
     (nr::SYNCFS, fs::sync, Full),
     (nr::SENDFILE, fs::sendfile, Partial),
+    (nr::TIME, misc::time, Full),
 ];
 
 /// Numbers already reported as unimplemented (one bit each for 0..512).
@@ -269,7 +270,9 @@ pub fn dispatch(frame: &mut TrapFrame) {
         frame.rax = (-(e::ENOSYS as i64)) as u64;
         return;
     };
-    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let args = [
+        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+    ];
     let result = match handler_for(number) {
         Some(handler) => {
             let mut call = Call {

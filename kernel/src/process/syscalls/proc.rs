@@ -9,7 +9,9 @@ use linux_abi::signal as s;
 
 use super::{Call, Errno, SysResult};
 use crate::process::signal::{self, wait_interruptible, Action, Origin};
-use crate::process::usermem::{read_bytes, read_path, read_string_array, read_u64, write_bytes, write_i32, write_u64};
+use crate::process::usermem::{
+    read_bytes, read_path, read_string_array, read_u64, write_bytes, write_i32, write_u64,
+};
 use crate::process::{self as processes, CloneRequest, Process, RunState, WaitFor, Waited};
 
 /// Total bytes of argv and envp accepted by exec (Linux: a quarter of the 8 MiB stack).
@@ -45,7 +47,11 @@ pub fn getsid(call: &mut Call<'_>) -> SysResult {
 
 pub fn setsid(call: &mut Call<'_>) -> SysResult {
     let me = call.process;
-    if processes::group_members(me.pid).iter().any(|p| p.pid != me.pid) || me.process_group() == me.pid {
+    if processes::group_members(me.pid)
+        .iter()
+        .any(|p| p.pid != me.pid)
+        || me.process_group() == me.pid
+    {
         return Err(Errno::EPERM);
     }
     me.start_session();
@@ -68,18 +74,21 @@ pub fn setpgid(call: &mut Call<'_>) -> SysResult {
     if who.session() == who.pid {
         return Err(Errno::EPERM); // a session leader keeps its group
     }
-    if group != who.pid
-        && !processes::group_members(group)
-            .iter()
-            .any(|p| p.session() == call.process.session())
-    {
+    if group != who.pid && !processes::group_exists_in(group, call.process.session()) {
         return Err(Errno::EPERM);
     }
     who.set_process_group(group);
     Ok(0)
 }
 
-fn clone_common(call: &mut Call<'_>, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> SysResult {
+fn clone_common(
+    call: &mut Call<'_>,
+    flags: u64,
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+) -> SysResult {
     if flags & (p::CLONE_THREAD | p::CLONE_SIGHAND) != 0 {
         // Threads are not supported: one thread per process.
         return Err(Errno::EINVAL);
@@ -106,7 +115,13 @@ fn clone_common(call: &mut Call<'_>, flags: u64, stack: u64, parent_tid: u64, ch
 
 pub fn clone(call: &mut Call<'_>) -> SysResult {
     // x86_64 order: flags, stack, parent_tid, child_tid, tls.
-    let (flags, stack, parent_tid, child_tid, tls) = (call.arg(0), call.arg(1), call.arg(2), call.arg(3), call.arg(4));
+    let (flags, stack, parent_tid, child_tid, tls) = (
+        call.arg(0),
+        call.arg(1),
+        call.arg(2),
+        call.arg(3),
+        call.arg(4),
+    );
     clone_common(call, flags, stack, parent_tid, child_tid, tls)
 }
 
@@ -115,14 +130,25 @@ pub fn fork(call: &mut Call<'_>) -> SysResult {
 }
 
 pub fn vfork(call: &mut Call<'_>) -> SysResult {
-    clone_common(call, p::CLONE_VM | p::CLONE_VFORK | u64::from(s::SIGCHLD), 0, 0, 0, 0)
+    clone_common(
+        call,
+        p::CLONE_VM | p::CLONE_VFORK | u64::from(s::SIGCHLD),
+        0,
+        0,
+        0,
+        0,
+    )
 }
 
 fn exec_path(call: &mut Call<'_>, path: alloc::string::String, argv: u64, envp: u64) -> SysResult {
     let argv = read_string_array(argv, ARGUMENT_BYTES)?;
     let envp = read_string_array(envp, ARGUMENT_BYTES)?;
     let cwd = call.process.cwd.lock().clone();
-    let argv = if argv.is_empty() { alloc::vec![path.clone().into_bytes()] } else { argv };
+    let argv = if argv.is_empty() {
+        alloc::vec![path.clone().into_bytes()]
+    } else {
+        argv
+    };
     match crate::process::exec::prepare(&path, argv, envp, &cwd) {
         Ok(prepared) => {
             crate::process::exec::commit(call.process, prepared, call.frame);
@@ -157,7 +183,9 @@ pub fn execveat(call: &mut Call<'_>) -> SysResult {
     } else {
         let file = call.process.files.lock().get(dirfd)?;
         match &file.kind {
-            crate::process::files::FileKind::Directory { path } => crate::vfs::path::join(path, &raw),
+            crate::process::files::FileKind::Directory { path } => {
+                crate::vfs::path::join(path, &raw)
+            }
             _ => return Err(Errno::ENOTDIR),
         }
     };
@@ -188,7 +216,11 @@ pub fn wait4(call: &mut Call<'_>) -> SysResult {
     let process = call.process.clone();
     loop {
         // Snapshot first: any change after the pass below then ends the sleep.
-        let before: Vec<u8> = process.children().iter().map(|c| format_state(c.state())).collect();
+        let before: Vec<u8> = process
+            .children()
+            .iter()
+            .map(|c| format_state(c.state()))
+            .collect();
         let found = processes::wait_pass(&process, which, untraced, continued)?;
         let (pid, status) = match found {
             Waited::Reaped { pid, status } | Waited::Stopped { pid, status } => (pid, status),
@@ -198,7 +230,11 @@ pub fn wait4(call: &mut Call<'_>) -> SysResult {
                     return Ok(0);
                 }
                 wait_interruptible(&process, &process.child_events, || {
-                    let now: Vec<u8> = process.children().iter().map(|c| format_state(c.state())).collect();
+                    let now: Vec<u8> = process
+                        .children()
+                        .iter()
+                        .map(|c| format_state(c.state()))
+                        .collect();
                     now != before
                 })
                 .map_err(|e| e.errno())?;
@@ -219,7 +255,9 @@ pub fn wait4(call: &mut Call<'_>) -> SysResult {
 fn format_state(state: RunState) -> u8 {
     match state {
         RunState::Running => 0,
-        RunState::Stopped { reported: false, .. } => 1,
+        RunState::Stopped {
+            reported: false, ..
+        } => 1,
         RunState::Stopped { reported: true, .. } => 2,
         RunState::Continued => 3,
         RunState::Zombie { .. } => 4,
@@ -309,7 +347,8 @@ pub fn rt_sigaction(call: &mut Call<'_>) -> SysResult {
             return Err(Errno::EINVAL);
         }
         let bytes = read_bytes(new, 32)?;
-        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        let word =
+            |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
         Some(Action {
             handler: word(0),
             flags: word(1),
@@ -329,7 +368,15 @@ pub fn rt_sigaction(call: &mut Call<'_>) -> SysResult {
     };
     if old != 0 {
         let mut bytes = [0u8; 32];
-        for (i, value) in [previous.handler, previous.flags, previous.restorer, previous.mask].iter().enumerate() {
+        for (i, value) in [
+            previous.handler,
+            previous.flags,
+            previous.restorer,
+            previous.mask,
+        ]
+        .iter()
+        .enumerate()
+        {
             bytes[i * 8..i * 8 + 8].copy_from_slice(&value.to_le_bytes());
         }
         write_bytes(old, &bytes)?;
