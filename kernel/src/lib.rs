@@ -31,6 +31,7 @@ pub mod pci;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod process;
+#[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod qemu;
 #[cfg(target_os = "none")]
