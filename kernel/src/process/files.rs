@@ -20,13 +20,25 @@ pub const MAX_FILES: usize = 1024;
 
 /// What an open file is.
 pub enum FileKind {
-    Regular { path: String },
-    Directory { path: String },
-    Pipe { pipe: Arc<Pipe>, end: PipeEnd },
+    Regular {
+        path: String,
+    },
+    Directory {
+        path: String,
+    },
+    Pipe {
+        pipe: Arc<Pipe>,
+        end: PipeEnd,
+    },
     Tty(Arc<Tty>),
     Null,
     Zero,
     Random,
+    /// A /proc file: its text as of the open.
+    Generated {
+        path: String,
+        data: Vec<u8>,
+    },
 }
 
 /// One open file description (shared by `dup` and `fork`).
@@ -73,6 +85,7 @@ impl OpenFile {
             FileKind::Null => Some("/dev/null"),
             FileKind::Zero => Some("/dev/zero"),
             FileKind::Random => Some("/dev/urandom"),
+            FileKind::Generated { path, .. } => Some(path),
             FileKind::Pipe { .. } => None,
         }
     }
@@ -373,10 +386,59 @@ pub fn pipe_status(pipe: &Pipe) -> FileStatus {
     }
 }
 
-/// `stat` for `path` (devices included); `follow` false gives the link itself.
+fn own_pid() -> u32 {
+    super::current().map_or(0, |p| p.pid)
+}
+
+fn synthetic_directory_status(inode: u64) -> FileStatus {
+    FileStatus {
+        device: 3,
+        inode,
+        links: 2,
+        mode: 0o040555,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        size: 0,
+        blocks: 0,
+        mtime: 0,
+    }
+}
+
+/// A block device under /dev: (name, major, minor).
+pub fn block_device_at(path: &str) -> Option<(String, u32, u32)> {
+    let name = path.strip_prefix("/dev/")?;
+    super::procfs::block_devices()
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+}
+
+/// `stat` for `path` (devices and /proc included); `follow` false gives the link itself.
 pub fn stat_path(path: &str, follow: bool) -> Result<FileStatus, Errno> {
     if let Some((name, major, minor)) = device_at(path) {
         return Ok(device_status(name, major, minor));
+    }
+    if let Some((name, major, minor)) = block_device_at(path) {
+        let mut status = device_status(&name, major, minor);
+        status.mode = 0o060660;
+        return Ok(status);
+    }
+    if path == "/proc" || path.starts_with("/proc/") {
+        return match super::procfs::lookup(path, own_pid())? {
+            super::procfs::Node::Directory => Ok(synthetic_directory_status(path_inode(path))),
+            super::procfs::Node::File(_) => Ok(FileStatus {
+                mode: 0o100444,
+                links: 1,
+                ..synthetic_directory_status(path_inode(path))
+            }),
+            super::procfs::Node::Link(target) if !follow => Ok(FileStatus {
+                mode: 0o120777,
+                links: 1,
+                size: target.len() as i64,
+                ..synthetic_directory_status(path_inode(path))
+            }),
+            super::procfs::Node::Link(target) => stat_path(&alloc::format!("/proc/{target}"), true),
+        };
     }
     if path == "/dev" {
         return Ok(FileStatus {
@@ -403,6 +465,22 @@ pub fn stat_path(path: &str, follow: bool) -> Result<FileStatus, Errno> {
 
 /// The entry for `path` itself if it is a symbolic link (`None` otherwise).
 pub fn lstat(path: &str) -> Result<Option<vfs::ops::Stat>, Errno> {
+    if path == "/proc/self" {
+        return Ok(Some(vfs::ops::Stat {
+            kind: vfs::ops::Kind::Symlink,
+            size: 0,
+            mode: 0o777,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            inode: None,
+            link_target: Some(alloc::format!("{}", own_pid())),
+            source: String::from("proc"),
+        }));
+    }
+    if path.starts_with("/proc/") || path.starts_with("/dev/") {
+        return Ok(None);
+    }
     let Some((directory, name)) = vfs::path::split(path) else {
         return Ok(None);
     };
@@ -432,6 +510,15 @@ pub fn directory_entries(path: &str) -> Result<Vec<(u64, u8, String)>, Errno> {
         for (name, _, _) in DEVICES {
             out.push((path_inode(name), 2, String::from(name)));
         }
+        for (name, _, _) in super::procfs::block_devices() {
+            out.push((path_inode(&name), 6, name));
+        }
+        return Ok(out);
+    }
+    if path == "/proc" || path.starts_with("/proc/") {
+        for (name, kind) in super::procfs::list(path, own_pid())? {
+            out.push((path_inode(&vfs::path::join(path, &name)), kind, name));
+        }
         return Ok(out);
     }
     let entries = vfs::ops::read_dir(path).map_err(|e| Errno::from_vfs(&e))?;
@@ -449,8 +536,10 @@ pub fn directory_entries(path: &str) -> Result<Vec<(u64, u8, String)>, Errno> {
         };
         out.push((inode, kind, entry.name));
     }
-    if path == "/" && !out.iter().any(|(_, _, n)| n == "dev") {
-        out.push((2, 4, String::from("dev")));
+    for synthetic in ["dev", "proc"] {
+        if path == "/" && !out.iter().any(|(_, _, n)| n == synthetic) {
+            out.push((path_inode(synthetic), 4, String::from(synthetic)));
+        }
     }
     Ok(out)
 }

@@ -7,13 +7,14 @@
 //! record is the thread's owner, so the current process is found without locks.
 //!
 //! May import: `arch`, `sync`, `mm`, `time`, `sched`, `console`, `interrupts`, `vfs`, `boot`,
-//! `rootfs`, `firmware`, `qemu`.
+//! `rootfs`, `firmware`, `qemu`, `block`.
 
 pub mod exec;
 pub mod files;
 pub mod memory;
 pub mod pipe;
 pub mod poll;
+pub mod procfs;
 pub mod signal;
 pub mod syscalls;
 pub mod tty;

@@ -69,6 +69,33 @@ pub fn open_path(
     if let Some((name, _, _)) = files::device_at(path) {
         return Ok(OpenFile::new(files::open_device(name), flags));
     }
+    if files::block_device_at(path).is_some() {
+        return Err(Errno::ENXIO); // raw block devices are for mount(2) only
+    }
+    if path.starts_with("/proc/") {
+        if flags & f::O_ACCMODE != f::O_RDONLY {
+            return Err(Errno::EACCES);
+        }
+        let own = process.pid;
+        return match crate::process::procfs::lookup(path, own)? {
+            crate::process::procfs::Node::Directory => Ok(OpenFile::new(
+                FileKind::Directory {
+                    path: String::from(path),
+                },
+                flags,
+            )),
+            crate::process::procfs::Node::File(data) => Ok(OpenFile::new(
+                FileKind::Generated {
+                    path: String::from(path),
+                    data,
+                },
+                flags,
+            )),
+            crate::process::procfs::Node::Link(target) => {
+                open_path(process, &alloc::format!("/proc/{target}"), flags, mode)
+            }
+        };
+    }
     let exists = match vfs::ops::stat(path) {
         Ok(stat) => Some(stat),
         Err(vfs::VfsError::NotFound) => None,
@@ -207,6 +234,16 @@ pub fn read_file(
             pipe.read(process, buffer, file.non_blocking())
         }
         FileKind::Tty(tty) => tty.read(process, buffer, file.non_blocking()),
+        FileKind::Generated { data, .. } => {
+            let mut offset = file.offset.lock();
+            let position = at.unwrap_or(*offset).min(data.len() as u64) as usize;
+            let count = buffer.len().min(data.len() - position);
+            buffer[..count].copy_from_slice(&data[position..position + count]);
+            if at.is_none() {
+                *offset = (position + count) as u64;
+            }
+            Ok(count)
+        }
         FileKind::Null => Ok(0),
         FileKind::Zero => {
             buffer.fill(0);
@@ -257,6 +294,7 @@ pub fn write_file(
         }
         FileKind::Tty(tty) => tty.write(process, data),
         FileKind::Null | FileKind::Zero | FileKind::Random => Ok(data.len()),
+        FileKind::Generated { .. } => Err(Errno::EBADF),
     }
 }
 
@@ -409,6 +447,7 @@ pub fn lseek(call: &mut Call<'_>) -> SysResult {
     let size = match &file.kind {
         FileKind::Regular { path } => vfs::ops::stat(path).map_err(vfs_error)?.size as i64,
         FileKind::Directory { .. } => 0,
+        FileKind::Generated { data, .. } => data.len() as i64,
         FileKind::Null | FileKind::Zero | FileKind::Random => return Ok(0),
         FileKind::Pipe { .. } | FileKind::Tty(_) => return Err(Errno::ESPIPE),
     };
@@ -475,6 +514,7 @@ fn stat_file(file: &OpenFile) -> Result<files::FileStatus, Errno> {
         FileKind::Null => Ok(files::device_status("null", 1, 3)),
         FileKind::Zero => Ok(files::device_status("zero", 1, 5)),
         FileKind::Random => Ok(files::device_status("urandom", 1, 9)),
+        FileKind::Generated { path, .. } => files::stat_path(path, true),
     }
 }
 
@@ -983,4 +1023,128 @@ pub fn utimensat(call: &mut Call<'_>) -> SysResult {
     vfs::ops::set_times(&path, flags & f::AT_SYMLINK_NOFOLLOW == 0, atime, mtime)
         .map_err(vfs_error)?;
     Ok(0)
+}
+
+fn device_name(source: &str) -> Result<&str, Errno> {
+    let name = source.strip_prefix("/dev/").unwrap_or(source);
+    if crate::block::find(name).is_none() {
+        return Err(Errno::ENODEV);
+    }
+    Ok(name)
+}
+
+/// `mount`: an ext2 file system on a block device (`/dev/vda`) read-write or read-only.
+pub fn mount(call: &mut Call<'_>) -> SysResult {
+    const MS_RDONLY: u64 = 1;
+    const MS_REMOUNT: u64 = 32;
+    let source = read_path(call.arg(0))?;
+    let target = path_argument(call, i64::from(f::AT_FDCWD), 1)?;
+    let kind = if call.arg(2) != 0 {
+        read_path(call.arg(2))?
+    } else {
+        String::new()
+    };
+    let flags = call.arg(3);
+    if flags & MS_REMOUNT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !matches!(kind.as_str(), "ext2" | "ext3" | "ext4" | "") {
+        return Err(Errno::ENODEV);
+    }
+    let device = device_name(&source)?;
+    match vfs::mount::mount(device, &target, flags & MS_RDONLY != 0) {
+        Ok(message) => {
+            log::info!("pid {}: {message}", call.process.pid);
+            Ok(0)
+        }
+        Err(vfs::VfsError::DeviceMounted(_)) => Err(Errno::EBUSY),
+        Err(vfs::VfsError::Ext2(error)) => {
+            log::warn!("mount {source} on {target}: {error}");
+            Err(Errno::EINVAL)
+        }
+        Err(error) => Err(vfs_error(error)),
+    }
+}
+
+pub fn umount2(call: &mut Call<'_>) -> SysResult {
+    let target = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    match vfs::mount::umount(&target) {
+        Ok(_) => Ok(0),
+        Err(vfs::VfsError::NotMounted) => Err(Errno::EINVAL),
+        Err(error) => Err(vfs_error(error)),
+    }
+}
+
+fn statfs_of(path: &str) -> Result<[u8; 120], Errno> {
+    files::stat_path(path, true)?;
+    let mut bytes = [0u8; 120];
+    let put = |bytes: &mut [u8; 120], offset: usize, value: u64| {
+        bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes())
+    };
+    // The mount answering for the path: the longest mount point that prefixes it.
+    let usage = vfs::mount::usage()
+        .into_iter()
+        .filter(|u| {
+            path == u.path || path.starts_with(&alloc::format!("{}/", u.path.trim_end_matches('/')))
+        })
+        .max_by_key(|u| u.path.len());
+    match usage {
+        Some(usage) => {
+            let s = usage.statfs;
+            put(&mut bytes, 0, 0xef53); // EXT2_SUPER_MAGIC
+            put(&mut bytes, 8, u64::from(s.block_size));
+            put(&mut bytes, 16, s.blocks);
+            put(&mut bytes, 24, s.free_blocks);
+            put(&mut bytes, 32, s.free_blocks);
+            put(&mut bytes, 40, u64::from(s.inodes));
+            put(&mut bytes, 48, u64::from(s.free_inodes));
+            put(&mut bytes, 64, u64::from(s.name_max));
+            put(&mut bytes, 72, u64::from(s.block_size));
+        }
+        None => {
+            let magic = if path.starts_with("/proc") {
+                0x9fa0
+            } else {
+                0x858458f6
+            }; // proc, ramfs
+            put(&mut bytes, 0, magic);
+            put(&mut bytes, 8, 4096);
+            put(&mut bytes, 64, 255);
+            put(&mut bytes, 72, 4096);
+        }
+    }
+    Ok(bytes)
+}
+
+pub fn statfs(call: &mut Call<'_>) -> SysResult {
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
+    write_bytes(call.arg(1), &statfs_of(&path)?)?;
+    Ok(0)
+}
+
+pub fn fstatfs(call: &mut Call<'_>) -> SysResult {
+    let file = call.process.files.lock().get(call.int(0))?;
+    let path = String::from(file.path().unwrap_or("/"));
+    write_bytes(call.arg(1), &statfs_of(&path)?)?;
+    Ok(0)
+}
+
+fn make_symlink(target: &str, path: &str) -> SysResult {
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    vfs::ops::symlink(target, path).map_err(vfs_error)?;
+    Ok(0)
+}
+
+pub fn symlink(call: &mut Call<'_>) -> SysResult {
+    let target = read_path(call.arg(0))?;
+    let path = path_argument(call, i64::from(f::AT_FDCWD), 1)?;
+    make_symlink(&target, &path)
+}
+
+pub fn symlinkat(call: &mut Call<'_>) -> SysResult {
+    let target = read_path(call.arg(0))?;
+    let path = path_argument(call, call.int(1), 2)?;
+    make_symlink(&target, &path)
 }

@@ -226,6 +226,12 @@ pub static TABLE: &[(usize, Handler, Support)] = &[
     (nr::SYNCFS, fs::sync, Full),
     (nr::SENDFILE, fs::sendfile, Partial),
     (nr::TIME, misc::time, Full),
+    (nr::MOUNT, fs::mount, Partial),
+    (nr::UMOUNT2, fs::umount2, Full),
+    (nr::STATFS, fs::statfs, Partial),
+    (nr::FSTATFS, fs::fstatfs, Partial),
+    (nr::SYMLINK, fs::symlink, Full),
+    (nr::SYMLINKAT, fs::symlinkat, Full),
 ];
 
 /// Numbers already reported as unimplemented (one bit each for 0..512).
