@@ -135,6 +135,28 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
+/// The kernel command line for `run`: process 1 is busybox `sh` from the initrd unless the
+/// user's line already chooses with `init=` (`init=kernel` is the kernel shell). Words after
+/// ` -- ` are process 1's arguments, so `init=` goes before them.
+fn with_default_init(append: &str) -> String {
+    let (kernel, init_arguments) = match append.split_once(" -- ") {
+        Some((kernel, rest)) => (kernel, Some(rest)),
+        None => (append, None),
+    };
+    if kernel
+        .split_whitespace()
+        .any(|word| word.starts_with("init="))
+    {
+        return append.to_owned();
+    }
+    let mut line = format!("{} init=/bin/sh", kernel.trim_end());
+    if let Some(rest) = init_arguments {
+        line.push_str(" -- ");
+        line.push_str(rest);
+    }
+    line.trim_start().to_owned()
+}
+
 fn run(arguments: &[String]) -> Result<(), String> {
     let options = parse_options(arguments)?;
     let kernel = build_kernel(options.release)?;
@@ -153,12 +175,24 @@ fn run(arguments: &[String]) -> Result<(), String> {
         disk,
         memory: options.memory,
         cpus: options.cpus,
-        append: options.append,
+        append: with_default_init(&options.append),
         accel,
         timeout: options.timeout,
         cdrom: None,
     };
-    eprintln!("booting with {} ({} CPUs, {} RAM, timeout {:?}); type 'poweroff' to leave, Ctrl-A X to kill QEMU", accel.name(), boot.cpus, boot.memory, boot.timeout);
+    let leave = if boot.append.split_whitespace().any(|w| w == "init=/bin/sh") {
+        "busybox sh as process 1; 'poweroff -f' to leave, 'exit' for the kernel shell"
+    } else {
+        "type 'poweroff' to leave"
+    };
+    eprintln!(
+        "booting with {} ({} CPUs, {} RAM, timeout {:?}, command line '{}'); {leave}, Ctrl-A X to kill QEMU",
+        accel.name(),
+        boot.cpus,
+        boot.memory,
+        boot.timeout,
+        boot.append
+    );
     let command = boot.command();
     // Interactive: the terminal is the serial console; mon:stdio gives Ctrl-A X.
     let arguments: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
@@ -202,6 +236,7 @@ fn main() {
             println!("cargo xtask images              build the default initrd and disk image");
             println!("cargo xtask iso [--release]     build build/kernel.iso (GRUB, Multiboot2) for PCs and -cdrom");
             println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release]");
+            println!("                                boots to busybox sh (init=/bin/sh); --append init=kernel for the kernel shell");
             println!(
                 "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"
             );
@@ -215,5 +250,25 @@ fn main() {
     if let Err(error) = result {
         eprintln!("xtask {task}: {error}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_default_init;
+
+    #[test]
+    fn run_boots_busybox_sh_unless_init_is_chosen() {
+        assert_eq!(with_default_init("log=info"), "log=info init=/bin/sh");
+        assert_eq!(with_default_init(""), "init=/bin/sh");
+        assert_eq!(with_default_init("init=kernel"), "init=kernel");
+        assert_eq!(
+            with_default_init("log=debug init=/bin/bash"),
+            "log=debug init=/bin/bash"
+        );
+        assert_eq!(
+            with_default_init("log=warn -- -c init=x"),
+            "log=warn init=/bin/sh -- -c init=x"
+        );
     }
 }

@@ -22,6 +22,7 @@ mod rump_halt;
 mod rump_usb;
 mod smp;
 mod user_jobs;
+mod userspace;
 
 pub use bench::bench;
 use devices::*;
@@ -35,6 +36,7 @@ use rump_halt::*;
 use rump_usb::*;
 use smp::*;
 use user_jobs::*;
+use userspace::*;
 
 pub(super) fn boot(
     kernel: &std::path::Path,
@@ -173,6 +175,22 @@ fn plan() -> Vec<(String, Plan)> {
     plan.push((
         "rump_panic_halts_rump_only".into(),
         Plan::Run(Box::new(rump_panic_scenario)),
+    ));
+    for cpus in [1, 4] {
+        plan.push((
+            format!("user_busybox_commands_smp{cpus}"),
+            match userland_missing(false) {
+                None => Plan::Run(Box::new(move |k, a| busybox_commands_scenario(k, a, cpus))),
+                Some(why) => Plan::Skip(why),
+            },
+        ));
+    }
+    plan.push((
+        "user_bash_script".into(),
+        match userland_missing(true) {
+            None => Plan::Run(Box::new(bash_script_scenario)),
+            Some(why) => Plan::Skip(why),
+        },
     ));
     for &(fault, expected) in FAULTS {
         plan.push((

@@ -1,0 +1,425 @@
+//! User space: Debian's busybox-static and bash-static run as processes on the kernel, their
+//! output compared byte for byte with the same binaries run on the host.
+//!
+//! One boot per scenario. The host generates the inputs (`cases`), writes a driver script, runs
+//! every command line on the host (`/bin/busybox sh -c LINE` in a directory holding the inputs,
+//! the host's PATH a directory of links to the same busybox), then boots the kernel with an
+//! initrd holding the default user space plus `/test` (inputs and scripts), process 1 being
+//! `/bin/sh /test/run.sh`. The guest driver mounts the scenario's blank ext2 disk on `/mnt`,
+//! copies the inputs there and runs each line in that copy, its stdout and stderr in
+//! `/mnt/out/N.out` and its exit status in `/mnt/out/N.status`; the host reads them back with
+//! `debugfs -R rdump` and checks the image with `e2fsck -fn`. When the kernel cannot mount
+//! (mount(2) missing), the driver prints each line's output on the console between marker lines
+//! instead, in the read-only initrd, and the lines that write files are not compared.
+
+use super::ext2::host_tool;
+use super::*;
+use std::path::Path;
+
+mod cases;
+
+use cases::Line;
+
+const BUSYBOX: &str = "/bin/busybox";
+const BASH_STATIC: &str = "/bin/bash-static";
+
+/// Why a user-space scenario cannot run on this host, if it cannot: Debian's busybox-static
+/// (and for `bash`, bash-static) must be installed, as `scripts/setup` does.
+pub(super) fn userland_missing(bash: bool) -> Option<String> {
+    let installed = |package: &str, file: &str| {
+        let status = std::process::Command::new("dpkg-query")
+            .args(["-W", "-f", "${Status}", package])
+            .output();
+        let dpkg_says = match status {
+            Ok(output) => output.stdout == b"install ok installed",
+            Err(_) => true, // no dpkg: the file alone decides
+        };
+        dpkg_says && Path::new(file).is_file()
+    };
+    let mut missing = Vec::new();
+    if !installed("busybox-static", BUSYBOX) {
+        missing.push("busybox-static");
+    }
+    if bash && !installed("bash-static", BASH_STATIC) {
+        missing.push("bash-static");
+    }
+    (!missing.is_empty()).then(|| {
+        format!(
+            "Debian's {} not installed (scripts/setup installs it)",
+            missing.join(" and ")
+        )
+    })
+}
+
+pub(super) fn busybox_commands_scenario(
+    kernel: &Path,
+    accel: Accel,
+    cpus: u32,
+) -> Result<String, String> {
+    compare(
+        kernel,
+        accel,
+        cpus,
+        &format!("busybox-smp{cpus}"),
+        cases::BUSYBOX_LINES,
+        cases::busybox_inputs,
+    )
+}
+
+pub(super) fn bash_script_scenario(kernel: &Path, accel: Accel) -> Result<String, String> {
+    compare(
+        kernel,
+        accel,
+        2,
+        "bash",
+        cases::BASH_LINES,
+        cases::bash_inputs,
+    )
+}
+
+/// What one line printed (stdout and stderr together) and its exit status.
+#[derive(PartialEq)]
+struct Outcome {
+    output: Vec<u8>,
+    status: String,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{}: {e}", path.display())
+}
+
+/// Runs `lines` on the host and in the guest and compares them line by line.
+fn compare(
+    kernel: &Path,
+    accel: Accel,
+    cpus: u32,
+    name: &str,
+    lines: &[Line],
+    inputs: fn(&Path) -> Result<(), String>,
+) -> Result<String, String> {
+    let build = crate::root().join("build/userspace").join(name);
+    let _ = std::fs::remove_dir_all(&build);
+    let overlay = build.join("overlay");
+    let test = overlay.join("test");
+    inputs(&test.join("in"))?;
+    std::fs::write(test.join("lines.sh"), lines_script(lines)).map_err(io(&test))?;
+    std::fs::write(test.join("run.sh"), RUN_SCRIPT).map_err(io(&test))?;
+
+    let expected = run_on_host(&build, &test, lines.len(), inputs)?;
+
+    let initrd = build.join("initrd.tar.lz4");
+    let (code, report) = host_tool(
+        &crate::root().join("scripts/mkinitrd").to_string_lossy(),
+        &[
+            &initrd.to_string_lossy(),
+            "--add",
+            &overlay.to_string_lossy(),
+        ],
+    )?;
+    if code != 0 {
+        return Err(format!(
+            "scripts/mkinitrd failed:\n{}",
+            String::from_utf8_lossy(&report)
+        ));
+    }
+    let disk = build.join("disk.img");
+    let disk_name = disk.to_string_lossy().into_owned();
+    let (code, _) = host_tool(
+        "mke2fs",
+        &[
+            "-q",
+            "-F",
+            "-t",
+            "ext2",
+            "-b",
+            "1024",
+            "-L",
+            "userspace",
+            &disk_name,
+            "48M",
+        ],
+    )?;
+    if code != 0 {
+        return Err(format!("mke2fs {disk_name} failed"));
+    }
+
+    let mut boot = boot(
+        kernel,
+        accel,
+        "512M",
+        cpus,
+        "log=warn init=/bin/sh -- /test/run.sh",
+    );
+    boot.initrd = Some(initrd);
+    let (code, console) = qemu::run_to_exit_with(&boot, &virtio_disk(&disk))?;
+    if code != qemu::EXIT_SUCCESS {
+        return Err(format!(
+            "QEMU exited with {code}, not {} (poweroff -f); console:\n{console}",
+            qemu::EXIT_SUCCESS
+        ));
+    }
+    if !console.contains("driver: done") {
+        return Err(format!("the driver did not finish; console:\n{console}"));
+    }
+    let on_ext2 = console.contains("driver: mode ext2");
+    let got = if on_ext2 {
+        read_disk(&build, &disk_name, lines.len())?
+    } else {
+        read_console(&console, lines.len())
+    };
+
+    let mut failures = Vec::new();
+    let mut skipped = 0;
+    for (index, line) in lines.iter().enumerate() {
+        if line.writes && !on_ext2 {
+            skipped += 1;
+            continue;
+        }
+        let want = &expected[index];
+        match &got[index] {
+            Some(outcome) if outcome == want => {}
+            Some(outcome) => failures.push(explain(index + 1, line.command, want, outcome)),
+            None => failures.push(format!(
+                "line {}: {}\n  no output captured (the line did not finish?)",
+                index + 1,
+                line.command
+            )),
+        }
+    }
+    let compared = lines.len() - skipped;
+    let mut summary = format!("{compared} lines match the host's output and status byte for byte",);
+    if on_ext2 {
+        let (code, report) = host_tool("e2fsck", &["-fn", &disk_name])?;
+        if code != 0 {
+            failures.push(format!(
+                "e2fsck -fn {disk_name} (written by busybox on the native ext2 mount) exit {code}:\n{}",
+                String::from_utf8_lossy(&report)
+            ));
+        }
+        summary.push_str("; outputs written on native ext2, e2fsck -fn clean");
+    } else {
+        summary.push_str(&format!(
+            "; captured on the console: the guest could not mount ext2, {skipped} writing lines not compared"
+        ));
+    }
+    if failures.is_empty() {
+        Ok(summary)
+    } else {
+        Err(format!(
+            "{} of {compared} lines differ from the host:\n{}",
+            failures.len(),
+            failures.join("\n")
+        ))
+    }
+}
+
+/// The shell functions that run each line; `$1` is the working directory, `$2` the output
+/// directory, or `-` for the console between `@@begin N` and `@@end N STATUS` lines.
+fn lines_script(lines: &[Line]) -> String {
+    let mut script = String::from(LINES_PROLOGUE);
+    for (index, line) in lines.iter().enumerate() {
+        script.push_str(&format!(
+            "run {} {}\n",
+            index + 1,
+            qemu::shell_quote(line.command)
+        ));
+    }
+    script
+}
+
+const LINES_PROLOGUE: &str = r#"# Runs each command line with /bin/busybox sh -c in the working directory $1; its stdout and
+# stderr go to $2/N.out and its exit status to $2/N.status, or with $2 = - to the console.
+work=$1
+out=$2
+export TZ=UTC
+run() {
+    cd "$work" || exit 1
+    if [ "$out" = - ]; then
+        echo "@@begin $1"
+        ( /bin/busybox sh -c "$2" </dev/null 2>&1; status=$?; printf '\n@@end %s %s\n' "$1" "$status" ) | cat
+    else
+        /bin/busybox sh -c "$2" >"$out/$1.out" 2>&1 </dev/null
+        echo $? >"$out/$1.status"
+    fi
+}
+"#;
+
+/// Process 1 in the guest.
+const RUN_SCRIPT: &str = r#"# Process 1 of the user-space scenarios: run /test/lines.sh on a native ext2 mount, or on the
+# console when the kernel cannot mount, then power off.
+if mount -t ext2 /dev/vda /mnt; then
+    mkdir /mnt/work /mnt/out && cp -a /test/in/. /mnt/work/ || echo "driver: cannot prepare /mnt"
+    echo "driver: mode ext2"
+    /bin/busybox sh /test/lines.sh /mnt/work /mnt/out
+    cd /
+    sync
+    umount /mnt || echo "driver: umount /mnt failed"
+else
+    echo "driver: mode console"
+    /bin/busybox sh /test/lines.sh /test/in -
+fi
+echo "driver: done"
+poweroff -f
+"#;
+
+/// Runs the lines on the host in a fresh copy of the inputs, PATH a directory of links to the
+/// same busybox (and `bash` to bash-static), and returns each line's outcome.
+fn run_on_host(
+    build: &Path,
+    test: &Path,
+    count: usize,
+    inputs: fn(&Path) -> Result<(), String>,
+) -> Result<Vec<Outcome>, String> {
+    let host = build.join("host");
+    let (work, out, bin) = (host.join("work"), host.join("out"), host.join("bin"));
+    inputs(&work)?;
+    for directory in [&out, &bin] {
+        std::fs::create_dir_all(directory).map_err(io(directory))?;
+    }
+    let list = std::process::Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .map_err(|e| format!("{BUSYBOX} --list: {e}"))?;
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        std::os::unix::fs::symlink(BUSYBOX, bin.join(applet)).map_err(io(&bin))?;
+    }
+    if Path::new(BASH_STATIC).is_file() {
+        std::os::unix::fs::symlink(BASH_STATIC, bin.join("bash")).map_err(io(&bin))?;
+    }
+    let output = std::process::Command::new("timeout")
+        .arg("300")
+        .arg(BUSYBOX)
+        .arg("sh")
+        .arg(test.join("lines.sh"))
+        .arg(&work)
+        .arg(&out)
+        .current_dir(&work)
+        .env_clear()
+        .env("HOME", "/")
+        .env("PATH", &bin)
+        .env("TERM", "vt100")
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run the lines on the host: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "the host run failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    read_outcomes(&out, count)?
+        .into_iter()
+        .enumerate()
+        .map(|(index, outcome)| {
+            outcome.ok_or_else(|| format!("the host run left no result for line {}", index + 1))
+        })
+        .collect()
+}
+
+/// Reads `N.out` and `N.status` for each line from `directory`.
+fn read_outcomes(directory: &Path, count: usize) -> Result<Vec<Option<Outcome>>, String> {
+    Ok((1..=count)
+        .map(|n| {
+            let output = std::fs::read(directory.join(format!("{n}.out"))).ok()?;
+            let status = std::fs::read_to_string(directory.join(format!("{n}.status"))).ok()?;
+            Some(Outcome {
+                output,
+                status: status.trim().to_owned(),
+            })
+        })
+        .collect())
+}
+
+/// Copies `/out` out of the guest's disk with debugfs.
+fn read_disk(build: &Path, disk: &str, count: usize) -> Result<Vec<Option<Outcome>>, String> {
+    let guest = build.join("guest");
+    std::fs::create_dir_all(&guest).map_err(io(&guest))?;
+    let request = format!("rdump /out {}", guest.display());
+    let (code, _) = host_tool("debugfs", &["-R", &request, disk])?;
+    if code != 0 || !guest.join("out").is_dir() {
+        return Err(format!(
+            "debugfs -R '{request}' {disk} failed (exit {code})"
+        ));
+    }
+    read_outcomes(&guest.join("out"), count)
+}
+
+/// Cuts each line's output from the console between its marker lines (the terminal's `\r`s are
+/// already gone; the driver adds one `\n` before the end marker).
+fn read_console(console: &str, count: usize) -> Vec<Option<Outcome>> {
+    (1..=count)
+        .map(|n| {
+            let begin = format!("@@begin {n}\n");
+            let start = console.find(&begin)? + begin.len();
+            let rest = &console[start..];
+            let end_marker = format!("\n@@end {n} ");
+            let end = rest.find(&end_marker)?;
+            let status = rest[end + end_marker.len()..].lines().next()?;
+            Some(Outcome {
+                output: rest.as_bytes()[..end].to_vec(),
+                status: status.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// One mismatch: the command, the statuses, and both outputs from the first differing line on.
+fn explain(number: usize, command: &str, want: &Outcome, got: &Outcome) -> String {
+    let mut text = format!("line {number}: {command}\n");
+    if want.status != got.status {
+        text.push_str(&format!(
+            "  exit status: expected {}, got {}\n",
+            want.status, got.status
+        ));
+    }
+    if want.output != got.output {
+        let expected = String::from_utf8_lossy(&want.output);
+        let actual = String::from_utf8_lossy(&got.output);
+        let expected: Vec<&str> = expected.split_inclusive('\n').collect();
+        let actual: Vec<&str> = actual.split_inclusive('\n').collect();
+        let first = expected
+            .iter()
+            .zip(&actual)
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.len().min(actual.len()));
+        text.push_str(&format!(
+            "  output differs from its line {} ({} bytes expected, {} got)\n",
+            first + 1,
+            want.output.len(),
+            got.output.len()
+        ));
+        let show = |label: &str, lines: &[&str], text: &mut String| {
+            text.push_str(&format!("  {label}:\n"));
+            let from = first.saturating_sub(2);
+            for line in lines.iter().skip(from).take(12) {
+                text.push_str(&format!("    |{}\n", line.escape_debug()));
+            }
+            if lines.len() > from + 12 {
+                text.push_str(&format!("    ... {} more lines\n", lines.len() - from - 12));
+            }
+        };
+        show("expected (host)", &expected, &mut text);
+        show("got (guest)", &actual, &mut text);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_markers_cut_each_output() {
+        let console = "noise\n@@begin 1\nabc\n\n@@end 1 0\n@@begin 2\nno newline\n@@end 2 3\n";
+        let outcomes = read_console(console, 3);
+        let first = outcomes[0].as_ref().expect("line 1");
+        assert_eq!(first.output, b"abc\n");
+        assert_eq!(first.status, "0");
+        let second = outcomes[1].as_ref().expect("line 2");
+        assert_eq!(second.output, b"no newline");
+        assert_eq!(second.status, "3");
+        assert!(outcomes[2].is_none());
+    }
+}
