@@ -12,7 +12,6 @@ use linux_abi::fcntl as o;
 use super::pipe::{Pipe, PipeEnd};
 use super::tty::Tty;
 use super::Errno;
-use crate::sync::spin::IrqSpinLock;
 use crate::vfs;
 
 /// Descriptors a process may have open (RLIMIT_NOFILE).
@@ -46,7 +45,9 @@ pub struct OpenFile {
     pub kind: FileKind,
     /// Access mode and status flags (O_APPEND, O_NONBLOCK ...).
     pub flags: AtomicU32,
-    pub offset: IrqSpinLock<u64>,
+    /// The file position; a sleeping lock, held across the file system call it positions (as
+    /// Linux's `f_pos_lock`), so sharers of one description never read the same bytes twice.
+    pub offset: crate::sched::mutex::Mutex<u64>,
 }
 
 impl OpenFile {
@@ -57,7 +58,7 @@ impl OpenFile {
         Arc::new(Self {
             kind,
             flags: AtomicU32::new(flags),
-            offset: IrqSpinLock::new("file-offset", 0),
+            offset: crate::sched::mutex::Mutex::new("file-offset", 0),
         })
     }
 
