@@ -301,6 +301,13 @@ impl Session {
         stdin.flush().map_err(|e| e.to_string())
     }
 
+    /// Types raw bytes (control characters such as ^C and ^Z) without a line end.
+    pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
+        stdin.write_all(bytes).map_err(|e| e.to_string())?;
+        stdin.flush().map_err(|e| e.to_string())
+    }
+
     /// Waits for QEMU to exit (killing it at the deadline) and for every output reader to reach
     /// end of file; returns QEMU's exit code. Only then is [`Session::output`] complete.
     pub fn wait_exit(&mut self) -> Result<i32, String> {

@@ -21,6 +21,7 @@ mod rump_ext2;
 mod rump_halt;
 mod rump_usb;
 mod smp;
+mod user_jobs;
 mod userspace;
 
 pub use bench::bench;
@@ -34,6 +35,7 @@ use rump_ext2::*;
 use rump_halt::*;
 use rump_usb::*;
 use smp::*;
+use user_jobs::*;
 use userspace::*;
 
 pub(super) fn boot(
@@ -118,6 +120,18 @@ fn plan() -> Vec<(String, Plan)> {
         "ext2_damage_and_large_directories".into(),
         Box::new(ext2_damage_and_large_directories_scenario),
     );
+    for cpus in [1, 4] {
+        plan.push((
+            format!("user_job_control_smp{cpus}"),
+            match userland_available() {
+                true => Plan::Run(Box::new(move |k, a| user_job_control_scenario(k, a, cpus))),
+                false => Plan::Skip(
+                    "busybox-static and bash-static are not installed (scripts/setup installs them)"
+                        .into(),
+                ),
+            },
+        ));
+    }
     let components = std::env::var_os("RUMP_COMPONENTS").is_some();
     plan.push((
         "rump_components_boot".into(),
