@@ -7,18 +7,16 @@
 //! initrd holding the default user space plus `/test` (inputs and scripts), process 1 being
 //! `/bin/sh /test/run.sh`. The guest driver mounts the scenario's blank ext2 disk on `/mnt`,
 //! copies the inputs there and runs each line in that copy, its stdout and stderr in
-//! `/mnt/out/N.out` and its exit status in `/mnt/out/N.status`; the host reads them back with
-//! `debugfs -R rdump` and checks the image with `e2fsck -fn`. When the kernel cannot mount
-//! (mount(2) missing), the driver prints each line's output on the console between marker lines
-//! instead, in the read-only initrd, and the lines that write files are not compared.
+//! `/mnt/out/N.out` and its exit status in `/mnt/out/N.status`, and prints `@@line N` on the
+//! console as each line starts (so a hang or a panic names its line); the host reads the results
+//! back with `debugfs -R rdump` and checks the image with `e2fsck -fn`, which doubles as the
+//! check that files busybox writes on a native ext2 mount are sound.
 
 use super::ext2::host_tool;
 use super::*;
 use std::path::Path;
 
 mod cases;
-
-use cases::Line;
 
 const BUSYBOX: &str = "/bin/busybox";
 const BASH_STATIC: &str = "/bin/bash-static";
@@ -94,7 +92,7 @@ fn compare(
     accel: Accel,
     cpus: u32,
     name: &str,
-    lines: &[Line],
+    lines: &[&str],
     inputs: fn(&Path) -> Result<(), String>,
 ) -> Result<String, String> {
     let build = crate::root().join("build/userspace").join(name);
@@ -153,110 +151,100 @@ fn compare(
     boot.initrd = Some(initrd);
     let (code, console) = qemu::run_to_exit_with(&boot, &virtio_disk(&disk))?;
     if code != qemu::EXIT_SUCCESS {
+        // The last `@@line N` the driver printed names the line that was running.
+        let running = console
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("@@line "))
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .and_then(|n| {
+                Some(format!(
+                    " during line {n}: {}",
+                    lines.get(n.checked_sub(1)?)?
+                ))
+            })
+            .unwrap_or_default();
         return Err(format!(
-            "QEMU exited with {code}, not {} (poweroff -f); console:\n{console}",
+            "QEMU exited with {code}, not {} (poweroff -f){running}; console:\n{console}",
             qemu::EXIT_SUCCESS
         ));
     }
-    if !console.contains("driver: done") {
+    if !console.contains("driver: done") || console.contains("driver: cannot") {
         return Err(format!("the driver did not finish; console:\n{console}"));
     }
-    let on_ext2 = console.contains("driver: mode ext2");
-    let got = if on_ext2 {
-        read_disk(&build, &disk_name, lines.len())?
-    } else {
-        read_console(&console, lines.len())
-    };
+    let got = read_disk(&build, &disk_name, lines.len())?;
 
     let mut failures = Vec::new();
-    let mut skipped = 0;
     for (index, line) in lines.iter().enumerate() {
-        if line.writes && !on_ext2 {
-            skipped += 1;
-            continue;
-        }
         let want = &expected[index];
         match &got[index] {
             Some(outcome) if outcome == want => {}
-            Some(outcome) => failures.push(explain(index + 1, line.command, want, outcome)),
+            Some(outcome) => failures.push(explain(index + 1, line, want, outcome)),
             None => failures.push(format!(
                 "line {}: {}\n  no output captured (the line did not finish?)",
                 index + 1,
-                line.command
+                line
             )),
         }
     }
-    let compared = lines.len() - skipped;
-    let mut summary = format!("{compared} lines match the host's output and status byte for byte",);
-    if on_ext2 {
-        let (code, report) = host_tool("e2fsck", &["-fn", &disk_name])?;
-        if code != 0 {
-            failures.push(format!(
-                "e2fsck -fn {disk_name} (written by busybox on the native ext2 mount) exit {code}:\n{}",
-                String::from_utf8_lossy(&report)
-            ));
-        }
-        summary.push_str("; outputs written on native ext2, e2fsck -fn clean");
-    } else {
-        summary.push_str(&format!(
-            "; captured on the console: the guest could not mount ext2, {skipped} writing lines not compared"
+    let (code, report) = host_tool("e2fsck", &["-fn", &disk_name])?;
+    if code != 0 {
+        failures.push(format!(
+            "e2fsck -fn {disk_name} (written by busybox on the native ext2 mount) exit {code}:\n{}",
+            String::from_utf8_lossy(&report)
         ));
     }
     if failures.is_empty() {
-        Ok(summary)
+        Ok(format!(
+            "{} lines match the host's output and status byte for byte; written on native ext2, e2fsck -fn clean",
+            lines.len()
+        ))
     } else {
         Err(format!(
-            "{} of {compared} lines differ from the host:\n{}",
+            "{} of {} lines differ from the host or the disk is unsound:\n{}",
             failures.len(),
+            lines.len(),
             failures.join("\n")
         ))
     }
 }
 
-/// The shell functions that run each line; `$1` is the working directory, `$2` the output
-/// directory, or `-` for the console between `@@begin N` and `@@end N STATUS` lines.
-fn lines_script(lines: &[Line]) -> String {
+/// The shell function that runs each line, then one call per line.
+fn lines_script(lines: &[&str]) -> String {
     let mut script = String::from(LINES_PROLOGUE);
     for (index, line) in lines.iter().enumerate() {
-        script.push_str(&format!(
-            "run {} {}\n",
-            index + 1,
-            qemu::shell_quote(line.command)
-        ));
+        script.push_str(&format!("run {} {}\n", index + 1, qemu::shell_quote(line)));
     }
     script
 }
 
 const LINES_PROLOGUE: &str = r#"# Runs each command line with /bin/busybox sh -c in the working directory $1; its stdout and
-# stderr go to $2/N.out and its exit status to $2/N.status, or with $2 = - to the console.
+# stderr go to $2/N.out and its exit status to $2/N.status; `@@line N` on stdout as it starts.
 work=$1
 out=$2
 export TZ=UTC
 run() {
+    echo "@@line $1"
     cd "$work" || exit 1
-    if [ "$out" = - ]; then
-        echo "@@begin $1"
-        ( /bin/busybox sh -c "$2" </dev/null 2>&1; status=$?; printf '\n@@end %s %s\n' "$1" "$status" ) | cat
-    else
-        /bin/busybox sh -c "$2" >"$out/$1.out" 2>&1 </dev/null
-        echo $? >"$out/$1.status"
-    fi
+    /bin/busybox sh -c "$2" >"$out/$1.out" 2>&1 </dev/null
+    echo $? >"$out/$1.status"
 }
 "#;
 
 /// Process 1 in the guest.
-const RUN_SCRIPT: &str = r#"# Process 1 of the user-space scenarios: run /test/lines.sh on a native ext2 mount, or on the
-# console when the kernel cannot mount, then power off.
+const RUN_SCRIPT: &str = r#"# Process 1 of the user-space scenarios: copy the inputs to a native ext2 mount, run
+# /test/lines.sh there, unmount and power off.
 if mount -t ext2 /dev/vda /mnt; then
-    mkdir /mnt/work /mnt/out && cp -a /test/in/. /mnt/work/ || echo "driver: cannot prepare /mnt"
-    echo "driver: mode ext2"
-    /bin/busybox sh /test/lines.sh /mnt/work /mnt/out
+    if mkdir /mnt/work /mnt/out && cp -a /test/in/. /mnt/work/; then
+        /bin/busybox sh /test/lines.sh /mnt/work /mnt/out
+    else
+        echo "driver: cannot copy the inputs to /mnt"
+    fi
     cd /
     sync
-    umount /mnt || echo "driver: umount /mnt failed"
+    umount /mnt || echo "driver: cannot umount /mnt"
 else
-    echo "driver: mode console"
-    /bin/busybox sh /test/lines.sh /test/in -
+    echo "driver: cannot mount /dev/vda on /mnt"
 fi
 echo "driver: done"
 poweroff -f
@@ -346,25 +334,6 @@ fn read_disk(build: &Path, disk: &str, count: usize) -> Result<Vec<Option<Outcom
     read_outcomes(&guest.join("out"), count)
 }
 
-/// Cuts each line's output from the console between its marker lines (the terminal's `\r`s are
-/// already gone; the driver adds one `\n` before the end marker).
-fn read_console(console: &str, count: usize) -> Vec<Option<Outcome>> {
-    (1..=count)
-        .map(|n| {
-            let begin = format!("@@begin {n}\n");
-            let start = console.find(&begin)? + begin.len();
-            let rest = &console[start..];
-            let end_marker = format!("\n@@end {n} ");
-            let end = rest.find(&end_marker)?;
-            let status = rest[end + end_marker.len()..].lines().next()?;
-            Some(Outcome {
-                output: rest.as_bytes()[..end].to_vec(),
-                status: status.trim().to_owned(),
-            })
-        })
-        .collect()
-}
-
 /// One mismatch: the command, the statuses, and both outputs from the first differing line on.
 fn explain(number: usize, command: &str, want: &Outcome, got: &Outcome) -> String {
     let mut text = format!("line {number}: {command}\n");
@@ -404,22 +373,4 @@ fn explain(number: usize, command: &str, want: &Outcome, got: &Outcome) -> Strin
         show("got (guest)", &actual, &mut text);
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn console_markers_cut_each_output() {
-        let console = "noise\n@@begin 1\nabc\n\n@@end 1 0\n@@begin 2\nno newline\n@@end 2 3\n";
-        let outcomes = read_console(console, 3);
-        let first = outcomes[0].as_ref().expect("line 1");
-        assert_eq!(first.output, b"abc\n");
-        assert_eq!(first.status, "0");
-        let second = outcomes[1].as_ref().expect("line 2");
-        assert_eq!(second.output, b"no newline");
-        assert_eq!(second.status, "3");
-        assert!(outcomes[2].is_none());
-    }
 }

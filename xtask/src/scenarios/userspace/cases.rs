@@ -2,9 +2,10 @@
 //! the busybox command lines and the bash scripts.
 //!
 //! Every line runs with `/bin/busybox sh -c LINE` in a working directory holding the inputs, on
-//! the host and in the guest, one after the other in this order and in the same directory, so a
-//! line that writes a file uses a name no earlier line reads. Paths are relative, nothing depends
-//! on the wall clock beyond the year, on process ids or on the host's /etc.
+//! the host and in the guest (there on a native ext2 mount), one after the other in this order
+//! and in the same directory, so a line that writes a file uses a name no earlier line reads.
+//! Paths are relative; nothing depends on the wall clock beyond the year, on process ids or on
+//! the host's /etc.
 //!
 //! Left out because they cannot match: `ps`, `uptime`, `free`, `df`, `mount` (the host's and the
 //! guest's machines differ by design), `id`, `whoami`, `ls -l` with owners (the host resolves
@@ -15,124 +16,85 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-/// One command line; `writes` marks lines that create files in the working directory, which
-/// only a writable working directory (the ext2 capture) can run.
-pub(super) struct Line {
-    pub command: &'static str,
-    pub writes: bool,
-}
-
-const fn reads(command: &'static str) -> Line {
-    Line {
-        command,
-        writes: false,
-    }
-}
-
-const fn writes(command: &'static str) -> Line {
-    Line {
-        command,
-        writes: true,
-    }
-}
-
 /// The busybox command lines (at least 40, issue 17's acceptance list).
-pub(super) const BUSYBOX_LINES: &[Line] = &[
-    reads("cat words.txt | wc -l"),
-    reads("wc words.txt numbers.txt data.csv"),
-    reads("wc -c < blob.bin; cksum blob.bin"),
-    reads("sort words.txt | uniq -c | sort -k1,1nr -k2 | head -n 15"),
-    reads("sort -n numbers.txt | head -n 5; sort -rn numbers.txt | tail -n 3"),
-    reads("sort -u words.txt | wc -l; sort words.txt | uniq -d | head -n 4"),
-    reads("sort -t, -k4,4n -k1,1 data.csv | head -n 8"),
-    reads("grep -r needle tree | sort"),
-    reads("grep -rl needle tree | sort; grep -rL needle tree | sort"),
-    reads("grep -c the large.txt; grep -v -c e words.txt; grep -ci ALPHA words.txt"),
-    reads("grep -n -E '^(alpha|omega) ' words.txt | head"),
-    reads("grep -w -o 'delta [a-z]*' words.txt | sort | uniq -c"),
-    reads("find tree -type f | sort"),
-    reads("find tree -type d | sort; find tree -empty | sort"),
-    reads("find tree -name '*.c' -o -name '*.h' | sort | xargs wc -l"),
-    reads("find tree -type f -print0 | sort -z | xargs -0 md5sum"),
-    reads("find tree -name '*.txt' | sort | xargs -n 2 echo pair:"),
-    reads("sed -n '10,20p' words.txt"),
-    reads("sed 's/alpha/ALPHA/g; s/ *$//' words.txt | md5sum"),
-    reads("sed -e '/^$/d' -e '3,$d' -e 's/\\([a-z]*\\) \\([a-z]*\\)/\\2 \\1/' words.txt"),
-    reads("sed -n '$=' large.txt; sed -n '/needle/{=;p}' tree/docs/readme.txt"),
-    reads(
-        "awk -F, 'NR > 1 { sum[$3] += $4; n[$3]++ } END { for (c in sum) printf \"%s %d %.2f\\n\", c, sum[c], sum[c] / n[c] }' data.csv | sort",
-    ),
-    reads(
-        "awk '{ for (i = 1; i <= NF; i++) w[$i]++ } END { for (k in w) print w[k], k }' words.txt | sort -k1,1nr -k2 | head",
-    ),
-    reads("awk 'length($0) > 30 { n++ } END { print n + 0, NR }' words.txt"),
-    reads("cut -d, -f2,4 data.csv | head -n 12; cut -c1-12 large.txt | tail -n 5"),
-    reads("tr a-z A-Z < words.txt | head -n 5; tr -d '\\n' < numbers.txt | wc -c"),
-    reads("tr -s ' ' < words.txt | md5sum; tr -cd 'aeiou' < words.txt | wc -c"),
-    reads("head -n 3 words.txt; tail -n 2 words.txt; head -c 64 large.txt; tail -c 40 large.txt"),
-    reads("head -c 256 blob.bin | hexdump -C"),
-    reads("head -c 48 blob.bin | od -A x -t x1; echo hello | od -c"),
-    reads("md5sum blob.bin large.txt words.txt; sha1sum blob.bin; sha256sum large.txt"),
-    reads("dd if=blob.bin bs=4096 skip=10 count=5 2>/dev/null | md5sum"),
-    reads("dd if=/dev/zero bs=1024 count=64 2>/dev/null | md5sum; head -c 1000 /dev/null | wc -c"),
-    reads("seq 1 1000 | awk '{ s += $1 } END { print s }'; seq 5 -1 1; seq -s, 1 10; seq -w 8 12"),
-    reads("date +%Y | wc -c; date -u -d @86400 '+%Y-%m-%d %H:%M:%S'; date -u -d @1700000000"),
-    reads("sh -c 'sh -c \"echo nested \\$((6 * 7))\"; echo outer $?'"),
-    reads("sh -c 'exit 3'; echo status $?; (exit 4); echo subshell $?; false || echo or-else"),
-    reads("printf '%5s|%-5s|%05d|%x|%o|%c|%s\\n' ab cd 42 255 8 xyz 'two words'"),
-    reads(
-        "expr 7 \\* 6; expr length hello; expr substr abcdef 2 3; expr 10 / 3; expr 3 \\< 5",
-    ),
-    reads(
-        "test -f words.txt && echo file; test -d tree && echo dir; [ -e nothing ] || echo absent; [ 3 -lt 10 ] && echo lt; [ abc = abc ] && echo equal",
-    ),
-    reads("cat <<EOF\nhere-document $((1 + 2)) in $(echo sh)\n\ttabbed\nEOF\ncat <<'EOF'\nquoted $HOME stays\nEOF"),
-    reads("while read a b c; do echo \"$c|$b|$a\"; done <<EOF\none two three\nfour five six seven\nEOF"),
-    reads("cat large.txt"),
-    reads("cat large.txt | md5sum; wc -c < large.txt"),
-    reads("ls -1 tree; ls -1R tree/src; ls -1a tree/docs"),
+pub(super) const BUSYBOX_LINES: &[&str] = &[
+    "cat words.txt | wc -l",
+    "wc words.txt numbers.txt data.csv",
+    "wc -c < blob.bin; cksum blob.bin",
+    "sort words.txt | uniq -c | sort -k1,1nr -k2 | head -n 15",
+    "sort -n numbers.txt | head -n 5; sort -rn numbers.txt | tail -n 3",
+    "sort -u words.txt | wc -l; sort words.txt | uniq -d | head -n 4",
+    "sort -t, -k4,4n -k1,1 data.csv | head -n 8",
+    "grep -r needle tree | sort",
+    "grep -rl needle tree | sort; grep -rL needle tree | sort",
+    "grep -c the large.txt; grep -v -c e words.txt; grep -ci ALPHA words.txt",
+    "grep -n -E '^(alpha|omega) ' words.txt | head",
+    "grep -w -o 'delta [a-z]*' words.txt | sort | uniq -c",
+    "find tree -type f | sort",
+    "find tree -type d | sort; find tree -empty | sort",
+    "find tree -name '*.c' -o -name '*.h' | sort | xargs wc -l",
+    "find tree -type f -print0 | sort -z | xargs -0 md5sum",
+    "find tree -name '*.txt' | sort | xargs -n 2 echo pair:",
+    "sed -n '10,20p' words.txt",
+    "sed 's/alpha/ALPHA/g; s/ *$//' words.txt | md5sum",
+    "sed -e '/^$/d' -e '3,$d' -e 's/\\([a-z]*\\) \\([a-z]*\\)/\\2 \\1/' words.txt",
+    "sed -n '$=' large.txt; sed -n '/needle/{=;p}' tree/docs/readme.txt",
+    "awk -F, 'NR > 1 { sum[$3] += $4; n[$3]++ } END { for (c in sum) printf \"%s %d %.2f\\n\", c, sum[c], sum[c] / n[c] }' data.csv | sort",
+    "awk '{ for (i = 1; i <= NF; i++) w[$i]++ } END { for (k in w) print w[k], k }' words.txt | sort -k1,1nr -k2 | head",
+    "awk 'length($0) > 30 { n++ } END { print n + 0, NR }' words.txt",
+    "cut -d, -f2,4 data.csv | head -n 12; cut -c1-12 large.txt | tail -n 5",
+    "tr a-z A-Z < words.txt | head -n 5; tr -d '\\n' < numbers.txt | wc -c",
+    "tr -s ' ' < words.txt | md5sum; tr -cd 'aeiou' < words.txt | wc -c",
+    "head -n 3 words.txt; tail -n 2 words.txt; head -c 64 large.txt; tail -c 40 large.txt",
+    "head -c 256 blob.bin | hexdump -C",
+    "head -c 48 blob.bin | od -A x -t x1; echo hello | od -c",
+    "md5sum blob.bin large.txt words.txt; sha1sum blob.bin; sha256sum large.txt",
+    "dd if=blob.bin bs=4096 skip=10 count=5 2>/dev/null | md5sum",
+    "dd if=/dev/zero bs=1024 count=64 2>/dev/null | md5sum; head -c 1000 /dev/null | wc -c",
+    "seq 1 1000 | awk '{ s += $1 } END { print s }'; seq 5 -1 1; seq -s, 1 10; seq -w 8 12",
+    "date +%Y | wc -c; date -u -d @86400 '+%Y-%m-%d %H:%M:%S'; date -u -d @1700000000",
+    "sh -c 'sh -c \"echo nested \\$((6 * 7))\"; echo outer $?'",
+    "sh -c 'exit 3'; echo status $?; (exit 4); echo subshell $?; false || echo or-else",
+    "printf '%5s|%-5s|%05d|%x|%o|%c|%s\\n' ab cd 42 255 8 xyz 'two words'",
+    "expr 7 \\* 6; expr length hello; expr substr abcdef 2 3; expr 10 / 3; expr 3 \\< 5",
+    "test -f words.txt && echo file; test -d tree && echo dir; [ -e nothing ] || echo absent; [ 3 -lt 10 ] && echo lt; [ abc = abc ] && echo equal",
+    "cat <<EOF\nhere-document $((1 + 2)) in $(echo sh)\n\ttabbed\nEOF\ncat <<'EOF'\nquoted $HOME stays\nEOF",
+    "while read a b c; do echo \"$c|$b|$a\"; done <<EOF\none two three\nfour five six seven\nEOF",
+    "cat large.txt",
+    "cat large.txt | md5sum; wc -c < large.txt",
+    "ls -1 tree; ls -1R tree/src; ls -1a tree/docs",
     // Files only: a directory's size belongs to its file system (the host's is not ext2).
-    reads("ls -ln tree/src/lib tree/docs/*.txt | awk 'NF > 2 { print $1, $5, $NF } NF <= 1'"),
-    reads("tar cf - tree | tar tf - | sort"),
-    reads("tar cf - tree words.txt | tar xOf - tree/docs/readme.txt; tar cf - tree | wc -c"),
-    reads("gzip -c < large.txt | wc -c; gzip -c < large.txt | gunzip | md5sum"),
-    reads("for i in 1 2 3; do echo $i; done | tac; yes hello | head -n 3"),
-    reads("echo $((2 ** 10)) $((17 % 5)) $(( (3 + 4) * 5 )) $((0x10 + 010))"),
-    reads("basename tree/src/lib/util.c .c; dirname tree/src/lib/util.c; echo hello | rev"),
-    reads("stat -c '%n %s %F' words.txt blob.bin; stat -c '%n %F' tree"),
-    reads("cat missing words.txt | head -n 1; echo status $?; ls nothing; echo ls $?"),
-    reads("env -i A=1 B='two words' env | sort; echo \"${HOME:-unset} ${UNSET_VAR:-default}\""),
-    reads("sh -c 'trap \"echo trapped\" EXIT; echo body'; sh -c 'set -- a b c; shift; echo $# $@'"),
-    reads("nl -ba words.txt | tail -n 3; fold -w 20 large.txt | head -n 4; paste -d: numbers.txt numbers.txt | head -n 3"),
-    reads("cmp words.txt words.txt && echo same; cmp words.txt large.txt; echo cmp $?"),
-    reads("base64 words.txt | head -n 3; head -c 300 blob.bin | base64 | base64 -d | md5sum"),
-    writes(
-        "mkdir -p roundtrip && tar cf - tree | (cd roundtrip && tar xf -) && diff -r tree roundtrip/tree && echo identical && find roundtrip | sort",
-    ),
-    writes("seq 1 50 > seq.txt; sed -i 's/^1/one/' seq.txt; md5sum seq.txt; tail -n 3 seq.txt"),
-    writes(
-        "echo first > redirect.txt; echo second >> redirect.txt; cat missing redirect.txt 2>err.txt; echo status $?; cat err.txt",
-    ),
-    writes(
-        "cp words.txt copy.txt && cmp words.txt copy.txt && echo same; mv copy.txt moved.txt; ls -1 copy.txt moved.txt; rm moved.txt; ls -1 moved.txt; echo $?",
-    ),
-    writes("dd if=blob.bin of=part.bin bs=512 count=100 skip=3 2>/dev/null; wc -c part.bin; md5sum part.bin"),
-    writes("sort words.txt > sorted.txt; sort -u words.txt > unique.txt; comm -3 sorted.txt unique.txt | head -n 5"),
-    writes(
-        "mkdir -p made/a/b && touch made/a/b/empty && echo text > made/a/file && find made | sort && rm -r made && ls made; echo gone $?",
-    ),
-    writes(
-        "gzip -c < blob.bin > blob.gz && gunzip -c blob.gz | cmp - blob.bin && echo gzip ok; ln -s words.txt link.txt; head -n 2 link.txt; readlink link.txt",
-    ),
-    writes("printf 'a\\nb\\n' > two.txt; cat two.txt two.txt > four.txt; wc -l four.txt; truncate -s 3 four.txt; od -c four.txt"),
+    "ls -ln tree/src/lib tree/docs/*.txt | awk 'NF > 2 { print $1, $5, $NF } NF <= 1'",
+    "tar cf - tree | tar tf - | sort",
+    "tar cf - tree words.txt | tar xOf - tree/docs/readme.txt; tar cf - tree | wc -c",
+    "gzip -c < large.txt | wc -c; gzip -c < large.txt | gunzip | md5sum",
+    "for i in 1 2 3; do echo $i; done | tac; yes hello | head -n 3",
+    "echo $((2 ** 10)) $((17 % 5)) $(( (3 + 4) * 5 )) $((0x10 + 010))",
+    "basename tree/src/lib/util.c .c; dirname tree/src/lib/util.c; echo hello | rev",
+    "stat -c '%n %s %F' words.txt blob.bin; stat -c '%n %F' tree",
+    "cat missing words.txt | head -n 1; echo status $?; ls nothing; echo ls $?",
+    "env -i A=1 B='two words' env | sort; echo \"${HOME:-unset} ${UNSET_VAR:-default}\"",
+    "sh -c 'trap \"echo trapped\" EXIT; echo body'; sh -c 'set -- a b c; shift; echo $# $@'",
+    "nl -ba words.txt | tail -n 3; fold -w 20 large.txt | head -n 4; paste -d: numbers.txt numbers.txt | head -n 3",
+    "cmp words.txt words.txt && echo same; cmp words.txt large.txt; echo cmp $?",
+    "base64 words.txt | head -n 3; head -c 300 blob.bin | base64 | base64 -d | md5sum",
+    "mkdir -p roundtrip && tar cf - tree | (cd roundtrip && tar xf -) && diff -r tree roundtrip/tree && echo identical && find roundtrip | sort",
+    "seq 1 50 > seq.txt; sed -i 's/^1/one/' seq.txt; md5sum seq.txt; tail -n 3 seq.txt",
+    "echo first > redirect.txt; echo second >> redirect.txt; cat missing redirect.txt 2>err.txt; echo status $?; cat err.txt",
+    "cp words.txt copy.txt && cmp words.txt copy.txt && echo same; mv copy.txt moved.txt; ls -1 copy.txt moved.txt; rm moved.txt; ls -1 moved.txt; echo $?",
+    "dd if=blob.bin of=part.bin bs=512 count=100 skip=3 2>/dev/null; wc -c part.bin; md5sum part.bin",
+    "sort words.txt > sorted.txt; sort -u words.txt > unique.txt; comm -3 sorted.txt unique.txt | head -n 5",
+    "mkdir -p made/a/b && touch made/a/b/empty && echo text > made/a/file && find made | sort && rm -r made && ls made; echo gone $?",
+    "gzip -c < blob.bin > blob.gz && gunzip -c blob.gz | cmp - blob.bin && echo gzip ok; ln -s words.txt link.txt; head -n 2 link.txt; readlink link.txt",
+    "printf 'a\\nb\\n' > two.txt; cat two.txt two.txt > four.txt; wc -l four.txt; truncate -s 3 four.txt; od -c four.txt",
 ];
 
 /// The bash scenario's command lines; `bash` is the guest's /bin/bash and the host's
 /// /bin/bash-static (the host's PATH names it `bash`).
-pub(super) const BASH_LINES: &[Line] = &[
-    reads("bash script.bash alpha 'beta gamma' delta"),
-    reads("bash errexit.bash; echo status $?"),
-    reads("printf 'one two\\nthree four\\n' | bash -c 'while read -r x y; do echo \"$y:$x\"; done; echo done'"),
+pub(super) const BASH_LINES: &[&str] = &[
+    "bash script.bash alpha 'beta gamma' delta",
+    "bash errexit.bash; echo status $?",
+    "printf 'one two\\nthree four\\n' | bash -c 'while read -r x y; do echo \"$y:$x\"; done; echo done'",
 ];
 
 /// Writes the busybox scenario's inputs into `directory`: text files, a CSV table, a few
