@@ -258,6 +258,42 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// The mapped pages in `[start, end)`, lowest first. Walks only the tables that exist, so
+    /// a huge, mostly empty range costs what is mapped, not its size.
+    pub fn mapped_pages_in(&self, start: u64, end: u64) -> alloc::vec::Vec<u64> {
+        let mut pages = alloc::vec::Vec::new();
+        let end = end.min(crate::arch::user::USER_END);
+        if start >= end {
+            return pages;
+        }
+        let span = |level: u32| 1u64 << (12 + 9 * level);
+        let pml4 = table_at(self.root);
+        let mut address = start & !(PAGE_SIZE - 1);
+        while address < end {
+            let e4 = &pml4[((address >> 39) & 511) as usize];
+            if !e4.flags().contains(Flags::PRESENT) {
+                address = (address | (span(3) - 1)) + 1;
+                continue;
+            }
+            let e3 = &table_at(e4.addr().as_u64())[((address >> 30) & 511) as usize];
+            if !e3.flags().contains(Flags::PRESENT) {
+                address = (address | (span(2) - 1)) + 1;
+                continue;
+            }
+            let e2 = &table_at(e3.addr().as_u64())[((address >> 21) & 511) as usize];
+            if !e2.flags().contains(Flags::PRESENT) {
+                address = (address | (span(1) - 1)) + 1;
+                continue;
+            }
+            let e1 = &table_at(e2.addr().as_u64())[((address >> 12) & 511) as usize];
+            if e1.flags().contains(Flags::PRESENT) {
+                pages.push(address);
+            }
+            address += PAGE_SIZE;
+        }
+        pages
+    }
+
     /// Calls `f(virtual, physical, access)` for every mapped user page, lowest first.
     fn for_each_page(&self, mut f: impl FnMut(u64, u64, Access)) {
         let pml4 = table_at(self.root);

@@ -27,6 +27,7 @@ pub struct Prepared {
     entry: u64,
     stack_pointer: u64,
     command_line: Vec<u8>,
+    executable: String,
 }
 
 /// Resolves `path` against `cwd` into an absolute, normalised path.
@@ -195,6 +196,7 @@ pub fn prepare(
         entry: image.entry + bias,
         stack_pointer: built.sp,
         command_line,
+        executable: path,
     })
 }
 
@@ -204,6 +206,7 @@ pub fn commit(process: &Process, prepared: Prepared, frame: &mut TrapFrame) {
     process.files.lock().close_on_exec();
     process.signals.lock().reset_for_exec();
     *process.command_line.lock() = prepared.command_line;
+    *process.executable.lock() = prepared.executable;
     if let Some(user) = &crate::sched::current_thread().user {
         user.fs_base.store(0, Ordering::Relaxed);
     }

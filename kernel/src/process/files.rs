@@ -245,6 +245,16 @@ pub const DEVICES: [(&str, u32, u32); 7] = [
     ("zero", 1, 5),
 ];
 
+/// The descriptor number `/dev/fd/N`, `/dev/stdin`, `/dev/stdout` or `/dev/stderr` names.
+pub fn own_descriptor(path: &str) -> Option<i64> {
+    match path {
+        "/dev/stdin" => Some(0),
+        "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        _ => path.strip_prefix("/dev/fd/")?.parse().ok(),
+    }
+}
+
 /// The device at an absolute, normalised path, if it names one.
 pub fn device_at(path: &str) -> Option<(&'static str, u32, u32)> {
     let name = path.strip_prefix("/dev/")?;
@@ -371,6 +381,20 @@ pub fn device_status(name: &str, major: u32, minor: u32) -> FileStatus {
     }
 }
 
+/// `stat` of an open file.
+pub fn open_file_status(file: &OpenFile) -> Result<FileStatus, Errno> {
+    match &file.kind {
+        FileKind::Regular { path }
+        | FileKind::Directory { path }
+        | FileKind::Generated { path, .. } => stat_path(path, true),
+        FileKind::Pipe { pipe, .. } => Ok(pipe_status(pipe)),
+        FileKind::Tty(_) => Ok(device_status("console", 5, 1)),
+        FileKind::Null => Ok(device_status("null", 1, 3)),
+        FileKind::Zero => Ok(device_status("zero", 1, 5)),
+        FileKind::Random => Ok(device_status("urandom", 1, 9)),
+    }
+}
+
 /// `stat` of a pipe.
 pub fn pipe_status(pipe: &Pipe) -> FileStatus {
     FileStatus {
@@ -416,6 +440,14 @@ pub fn block_device_at(path: &str) -> Option<(String, u32, u32)> {
 
 /// `stat` for `path` (devices and /proc included); `follow` false gives the link itself.
 pub fn stat_path(path: &str, follow: bool) -> Result<FileStatus, Errno> {
+    if path == "/dev/fd" {
+        return Ok(synthetic_directory_status(path_inode(path)));
+    }
+    if let Some(fd) = own_descriptor(path) {
+        let process = super::current().ok_or(Errno::ENOENT)?;
+        let file = process.files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
+        return open_file_status(&file);
+    }
     if let Some((name, major, minor)) = device_at(path) {
         return Ok(device_status(name, major, minor));
     }
@@ -438,7 +470,7 @@ pub fn stat_path(path: &str, follow: bool) -> Result<FileStatus, Errno> {
                 size: target.len() as i64,
                 ..synthetic_directory_status(path_inode(path))
             }),
-            super::procfs::Node::Link(target) => stat_path(&alloc::format!("/proc/{target}"), true),
+            super::procfs::Node::Link(target) => stat_path(&target, true),
         };
     }
     if path == "/dev" {
@@ -466,18 +498,25 @@ pub fn stat_path(path: &str, follow: bool) -> Result<FileStatus, Errno> {
 
 /// The entry for `path` itself if it is a symbolic link (`None` otherwise).
 pub fn lstat(path: &str) -> Result<Option<vfs::ops::Stat>, Errno> {
-    if path == "/proc/self" {
-        return Ok(Some(vfs::ops::Stat {
-            kind: vfs::ops::Kind::Symlink,
-            size: 0,
-            mode: 0o777,
-            uid: 0,
-            gid: 0,
-            mtime: 0,
-            inode: None,
-            link_target: Some(alloc::format!("{}", own_pid())),
-            source: String::from("proc"),
-        }));
+    if path.starts_with("/proc/") {
+        if let Ok(super::procfs::Node::Link(target)) = super::procfs::lookup(path, own_pid()) {
+            // /proc/self reads as the bare number, as on Linux.
+            let target = target
+                .strip_prefix("/proc/")
+                .filter(|_| path == "/proc/self")
+                .map_or(target.clone(), String::from);
+            return Ok(Some(vfs::ops::Stat {
+                kind: vfs::ops::Kind::Symlink,
+                size: 0,
+                mode: 0o777,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                inode: None,
+                link_target: Some(target),
+                source: String::from("proc"),
+            }));
+        }
     }
     if path.starts_with("/proc/") || path.starts_with("/dev/") {
         return Ok(None);

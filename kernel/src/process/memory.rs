@@ -186,10 +186,8 @@ impl Memory {
             }
         }
         if let Some(space) = self.space.as_mut() {
-            let mut page = start;
-            while page < end {
+            for page in space.mapped_pages_in(start, end) {
                 space.unmap(page);
-                page += PAGE_SIZE;
             }
         }
     }
@@ -205,10 +203,8 @@ impl Memory {
             .collect();
         if let Some(space) = self.space.as_mut() {
             for (from, to) in anonymous {
-                let mut page = from;
-                while page < to {
+                for page in space.mapped_pages_in(from, to) {
                     space.unmap(page);
-                    page += PAGE_SIZE;
                 }
             }
         }
@@ -237,7 +233,15 @@ impl Memory {
         no_replace: bool,
         kind: AreaKind,
     ) -> Result<u64, Errno> {
-        let length = page_up(length).filter(|&l| l > 0).ok_or(Errno::EINVAL)?;
+        let length = page_up(length).ok_or(Errno::ENOMEM)?;
+        if length == 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Heuristic overcommit, as Linux's default: a writable mapping larger than all of RAM
+        // can never be backed.
+        if protection.write && length > crate::mm::frames::statistics().1 * PAGE_SIZE {
+            return Err(Errno::ENOMEM);
+        }
         let start = if fixed {
             if hint % PAGE_SIZE != 0 {
                 return Err(Errno::EINVAL);
@@ -330,10 +334,8 @@ impl Memory {
         }
         let access = protection.access();
         let space = self.space()?;
-        let mut page = start;
-        while page < end {
+        for page in space.mapped_pages_in(start, end) {
             space.protect(page, access);
-            page += PAGE_SIZE;
         }
         Ok(())
     }
@@ -433,10 +435,8 @@ impl Memory {
             },
         );
         let space = self.space()?;
-        let mut offset = 0;
-        while offset < old_length {
-            space.move_page(old + offset, target + offset);
-            offset += PAGE_SIZE;
+        for page in space.mapped_pages_in(old, old + old_length) {
+            space.move_page(page, target + (page - old));
         }
         self.unmap(old, old_end);
         Ok(target)

@@ -74,6 +74,8 @@ pub struct Process {
     thread: IrqSpinLock<Weak<Thread>>,
     /// The command line (argv joined by NUL), for `ps` and /proc.
     pub command_line: IrqSpinLock<Vec<u8>>,
+    /// The executable file the image was loaded from (/proc/PID/exe).
+    pub executable: IrqSpinLock<String>,
     /// A `vfork` parent sleeps until this is set (the child exec'd or exited).
     vfork_released: AtomicBool,
     vfork_done: WaitQueue,
@@ -126,6 +128,10 @@ impl Process {
             command_line: IrqSpinLock::new(
                 "process-cmdline",
                 parent.map_or_else(Vec::new, |p| p.command_line.lock().clone()),
+            ),
+            executable: IrqSpinLock::new(
+                "process-exe",
+                parent.map_or_else(String::new, |p| p.executable.lock().clone()),
             ),
             vfork_released: AtomicBool::new(false),
             vfork_done: WaitQueue::new("vfork"),

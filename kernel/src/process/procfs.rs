@@ -18,13 +18,13 @@ const TOP_FILES: [&str; 6] = [
     "uptime",
 ];
 /// Files under /proc/PID.
-const PID_FILES: [&str; 3] = ["cmdline", "stat", "status"];
+const PID_FILES: [&str; 4] = ["cmdline", "exe", "stat", "status"];
 
 /// What a /proc path names.
 pub enum Node {
     Directory,
     File(Vec<u8>),
-    /// /proc/self.
+    /// /proc/self, /proc/PID/exe: the absolute target.
     Link(String),
 }
 
@@ -113,7 +113,7 @@ pub fn lookup(path: &str, own_pid: u32) -> Result<Node, Errno> {
     let (first, tail) = rest.split_once('/').unwrap_or((rest, ""));
     if first == "self" {
         if tail.is_empty() {
-            return Ok(Node::Link(format!("{own_pid}")));
+            return Ok(Node::Link(format!("/proc/{own_pid}")));
         }
         return lookup(&format!("/proc/{own_pid}/{tail}"), own_pid);
     }
@@ -140,6 +140,15 @@ pub fn lookup(path: &str, own_pid: u32) -> Result<Node, Errno> {
     if tail.is_empty() {
         return Ok(Node::Directory);
     }
+    if tail == "exe" {
+        let process = super::lookup(pid).ok_or(Errno::ENOENT)?;
+        let executable = process.executable.lock().clone();
+        return if executable.is_empty() {
+            Err(Errno::ENOENT)
+        } else {
+            Ok(Node::Link(executable))
+        };
+    }
     pid_file(pid, tail).map(Node::File).ok_or(Errno::ENOENT)
 }
 
@@ -161,7 +170,10 @@ pub fn list(path: &str, own_pid: u32) -> Result<Vec<(String, u8)>, Errno> {
         }
         return Ok(out);
     }
-    Ok(PID_FILES.iter().map(|n| (String::from(*n), 8)).collect())
+    Ok(PID_FILES
+        .iter()
+        .map(|n| (String::from(*n), if *n == "exe" { 10 } else { 8 }))
+        .collect())
 }
 
 /// Block devices for /dev: (name, major, minor).

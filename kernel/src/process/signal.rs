@@ -212,9 +212,10 @@ impl WaitError {
     }
 }
 
-/// How often a sleeping process re-checks for signals: a signal raised between the check and
-/// the sleep is seen within this time even if its wake-up was missed.
-const SIGNAL_RECHECK_NANOS: u64 = 10_000_000;
+/// How often a process sleeping on a queue the signal sender does not wake (a pipe's, the
+/// terminal's) re-checks for signals: a signal raised between its check and its sleep is seen
+/// within this time even though that wake-up was missed.
+const SIGNAL_RECHECK_NANOS: u64 = 50_000_000;
 
 /// Sleeps on `queue` until `ready()` holds or a signal is deliverable.
 pub fn wait_interruptible(
@@ -411,10 +412,6 @@ pub fn sigreturn(process: &Process, frame: &mut TrapFrame) -> Result<(), Errno> 
     Ok(())
 }
 
-fn core_dumping(signal: u32) -> bool {
-    default_action(signal) == s::Action::CoreDump
-}
-
 /// Delivers pending signals before a return to user mode; handles restarts of interrupted
 /// system calls. Called with interrupts enabled on the process's own thread.
 pub fn before_return(frame: &mut TrapFrame) {
@@ -440,7 +437,9 @@ pub fn before_return(frame: &mut TrapFrame) {
                     continue;
                 }
                 s::Action::Terminate | s::Action::CoreDump => {
-                    let status = signal | if core_dumping(signal) { 0x80 } else { 0 };
+                    // No core file is written (RLIMIT_CORE is 0), so the status never
+                    // claims one, as on Linux with `ulimit -c 0`.
+                    let status = signal;
                     drop(process);
                     super::exit_current(status);
                 }

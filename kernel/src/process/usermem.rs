@@ -110,3 +110,33 @@ pub fn read_string_array(address: u64, total_limit: usize) -> Result<Vec<Vec<u8>
     }
     Err(Errno::E2BIG)
 }
+
+/// Checks, before any side effect, that `[address, address + length)` is user memory the
+/// process may read (or write): every byte lies in an area with that right. Linux fails such
+/// calls with EFAULT before consuming input, and so do we.
+pub fn check_range(address: u64, length: u64, write: bool) -> Result<(), Errno> {
+    if length == 0 {
+        return Ok(());
+    }
+    let end = address
+        .checked_add(length)
+        .filter(|&e| e <= crate::arch::user::USER_END)
+        .ok_or(Errno::EFAULT)?;
+    let process = super::current().ok_or(Errno::EFAULT)?;
+    let memory = process.memory();
+    let memory = memory.lock();
+    let mut cursor = address;
+    while cursor < end {
+        let (_, area) = memory.area_at(cursor).ok_or(Errno::EFAULT)?;
+        let allowed = if write {
+            area.protection.write
+        } else {
+            area.protection.read || area.protection.write || area.protection.execute
+        };
+        if !allowed {
+            return Err(Errno::EFAULT);
+        }
+        cursor = area.end;
+    }
+    Ok(())
+}

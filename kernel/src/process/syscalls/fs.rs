@@ -10,7 +10,9 @@ use linux_abi::fcntl as f;
 use super::{Call, Errno, SysResult};
 use crate::process::files::{self, FileKind, OpenFile};
 use crate::process::pipe::{Pipe, PipeEnd};
-use crate::process::usermem::{read_bytes, read_path, write_bytes, write_i32, write_u64};
+use crate::process::usermem::{
+    check_range, read_bytes, read_path, write_bytes, write_i32, write_u64,
+};
 use crate::process::Process;
 use crate::vfs;
 
@@ -66,6 +68,11 @@ pub fn open_path(
     flags: u32,
     mode: u32,
 ) -> Result<Arc<OpenFile>, Errno> {
+    // /dev/fd/N and /dev/std{in,out,err} name the caller's own descriptors (bash's process
+    // substitution opens /dev/fd/63): the same open file, as Linux gives for pipes.
+    if let Some(fd) = files::own_descriptor(path) {
+        return process.files.lock().get(fd).map_err(|_| Errno::ENOENT);
+    }
     if let Some((name, _, _)) = files::device_at(path) {
         return Ok(OpenFile::new(files::open_device(name), flags));
     }
@@ -91,9 +98,7 @@ pub fn open_path(
                 },
                 flags,
             )),
-            crate::process::procfs::Node::Link(target) => {
-                open_path(process, &alloc::format!("/proc/{target}"), flags, mode)
-            }
+            crate::process::procfs::Node::Link(target) => open_path(process, &target, flags, mode),
         };
     }
     let exists = match vfs::ops::stat(path) {
@@ -300,6 +305,7 @@ pub fn write_file(
 
 fn read_common(call: &mut Call<'_>, at: Option<u64>) -> SysResult {
     let file = call.process.files.lock().get(call.int(0))?;
+    check_range(call.arg(1), call.arg(2), true)?;
     let length = (call.arg(2) as usize).min(MAX_TRANSFER);
     let mut buffer = alloc::vec![0u8; length];
     let count = read_file(call.process, &file, &mut buffer, at)?;
@@ -309,6 +315,7 @@ fn read_common(call: &mut Call<'_>, at: Option<u64>) -> SysResult {
 
 fn write_common(call: &mut Call<'_>, at: Option<u64>) -> SysResult {
     let file = call.process.files.lock().get(call.int(0))?;
+    check_range(call.arg(1), call.arg(2), false)?;
     let length = (call.arg(2) as usize).min(MAX_TRANSFER);
     let data = read_bytes(call.arg(1), length)?;
     write_file(call.process, &file, &data, at).map(|n| n as u64)
@@ -338,11 +345,17 @@ pub fn pwrite64(call: &mut Call<'_>) -> SysResult {
     write_common(call, Some(offset as u64))
 }
 
-fn iovecs(address: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
+/// The iovec array at `address`; every buffer must be user memory (writable for a read).
+fn iovecs(address: u64, count: u64, write: bool) -> Result<Vec<(u64, usize)>, Errno> {
     if count > 1024 {
         return Err(Errno::EINVAL);
     }
     let bytes = read_bytes(address, count as usize * 16)?;
+    for chunk in bytes.chunks(16) {
+        let base = u64::from_le_bytes(chunk[0..8].try_into().unwrap_or([0; 8]));
+        let length = u64::from_le_bytes(chunk[8..16].try_into().unwrap_or([0; 8]));
+        check_range(base, length, write)?;
+    }
     Ok(bytes
         .chunks(16)
         .map(|c| {
@@ -356,7 +369,7 @@ fn iovecs(address: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
 pub fn readv(call: &mut Call<'_>) -> SysResult {
     let file = call.process.files.lock().get(call.int(0))?;
     let mut total = 0u64;
-    for (base, length) in iovecs(call.arg(1), call.arg(2))? {
+    for (base, length) in iovecs(call.arg(1), call.arg(2), true)? {
         if length == 0 {
             continue;
         }
@@ -378,7 +391,7 @@ pub fn readv(call: &mut Call<'_>) -> SysResult {
 pub fn writev(call: &mut Call<'_>) -> SysResult {
     let file = call.process.files.lock().get(call.int(0))?;
     let mut total = 0u64;
-    for (base, length) in iovecs(call.arg(1), call.arg(2))? {
+    for (base, length) in iovecs(call.arg(1), call.arg(2), false)? {
         if length == 0 {
             continue;
         }
@@ -484,6 +497,7 @@ pub fn getdents64(call: &mut Call<'_>) -> SysResult {
     let FileKind::Directory { path } = &file.kind else {
         return Err(Errno::ENOTDIR);
     };
+    check_range(call.arg(1), call.arg(2), true)?;
     let capacity = (call.arg(2) as usize).min(MAX_TRANSFER);
     let entries = files::directory_entries(path)?;
     let mut offset = file.offset.lock();

@@ -263,6 +263,9 @@ pub fn prlimit64(call: &mut Call<'_>) -> SysResult {
 }
 
 pub fn sigaltstack(call: &mut Call<'_>) -> SysResult {
+    if call.arg(0) != 0 {
+        read_bytes(call.arg(0), 24)?;
+    }
     if call.arg(1) != 0 {
         // Report "no alternate stack" (SS_DISABLE).
         let mut bytes = [0u8; 24];

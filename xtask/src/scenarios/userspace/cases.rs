@@ -240,9 +240,8 @@ impl Random {
 
 /// The bash script: functions and recursion, indexed and associative arrays, `$(...)`,
 /// here-documents, `trap ... EXIT`, subshells, arithmetic, `read` from a here-document and a
-/// pipe, `case`, string operations, `printf -v`, `mapfile`, `getopts`, `local`.
-/// Process substitution (`<(...)`) is left out: bash opens `/dev/fd/N` for it, which the kernel
-/// does not provide yet (Linux serves it from `/proc/self/fd`).
+/// pipe, `case`, string operations, `printf -v`, `mapfile`, `getopts`, `local`, and process
+/// substitution (`<(...)`, which bash opens as `/dev/fd/N`).
 const SCRIPT: &str = r#"#!/bin/bash
 trap 'echo "exit trap: status $?"' EXIT
 
@@ -318,6 +317,9 @@ second
 third
 EOF
 echo "mapfile ${#lines[@]} last ${lines[-1]}"
+mapfile -t substituted < <(printf 'one\ntwo\n')
+echo "substituted ${#substituted[@]} ${substituted[1]}"
+while read -r word; do echo "from <(): $word"; done < <(echo alpha; echo beta)
 set -- -a -b value rest
 while getopts 'ab:' option; do echo "option $option ${OPTARG:-}"; done
 shift $((OPTIND - 1)); echo "remaining $*"
