@@ -384,10 +384,11 @@ static int efault(const char *self)
 
 /* ---- Unaligned and huge arguments ---- */
 
-static char big_buffer[2 << 20];
-
 static int lengths(const char *self)
 {
+    /* 2 MiB of valid memory: a transfer capped below SIZE_MAX would succeed into it. */
+    char *big_buffer = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
     char small[16];
     int file = open(self, O_RDONLY);
     report("read(file, 16-byte buffer, SIZE_MAX)", syscall(SYS_read, file, small, SIZE_MAX));
@@ -511,11 +512,19 @@ static int forkbomb(void)
     int first_error = 0;
     /* Every process forks until its first failure, then waits for its children and exits; the
      * failures are counted through the pipe (one byte each: A for EAGAIN, else O). */
+    long forks = 0;
     for (;;) {
         pid_t child = fork();
-        if (child == 0)
+        if (child == 0) {
+            forks = 0;
             continue;
+        }
+        if (child > 0 && getpid() == top && ++forks % 64 == 0)
+            fprintf(stderr, "forkbomb: %ld forks by the first process\n", forks);
         if (child < 0) {
+            if (getpid() == top)
+                fprintf(stderr, "forkbomb: the first process's fork failed (%s) after %ld\n",
+                        error_name(errno), forks);
             first_error = errno;
             char mark = errno == EAGAIN ? 'A' : 'O';
             write(reports[1], &mark, 1);

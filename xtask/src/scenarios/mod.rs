@@ -21,6 +21,7 @@ mod rump_ext2;
 mod rump_halt;
 mod rump_usb;
 mod smp;
+mod user_faults;
 
 pub use bench::bench;
 use devices::*;
@@ -33,6 +34,7 @@ use rump_ext2::*;
 use rump_halt::*;
 use rump_usb::*;
 use smp::*;
+use user_faults::*;
 
 pub(super) fn boot(
     kernel: &std::path::Path,
@@ -160,6 +162,16 @@ fn plan() -> Vec<(String, Plan)> {
         "rump_panic_halts_rump_only".into(),
         Plan::Run(Box::new(rump_panic_scenario)),
     ));
+    let user_faults = user_faults_missing();
+    for cpus in [1, 4] {
+        plan.push((
+            format!("user_faults_smp{cpus}"),
+            match &user_faults {
+                None => Plan::Run(Box::new(move |k, a| user_faults_scenario(k, a, cpus))),
+                Some(why) => Plan::Skip(why.clone()),
+            },
+        ));
+    }
     for &(fault, expected) in FAULTS {
         plan.push((
             format!("fault_report_{fault}"),
