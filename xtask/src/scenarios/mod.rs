@@ -23,6 +23,7 @@ mod rump_usb;
 mod smp;
 mod user_jobs;
 mod userspace;
+mod user_faults;
 
 pub use bench::bench;
 use devices::*;
@@ -37,6 +38,7 @@ use rump_usb::*;
 use smp::*;
 use user_jobs::*;
 use userspace::*;
+use user_faults::*;
 
 pub(super) fn boot(
     kernel: &std::path::Path,
@@ -192,6 +194,16 @@ fn plan() -> Vec<(String, Plan)> {
             Some(why) => Plan::Skip(why),
         },
     ));
+    let user_faults = user_faults_missing();
+    for cpus in [1, 4] {
+        plan.push((
+            format!("user_faults_smp{cpus}"),
+            match &user_faults {
+                None => Plan::Run(Box::new(move |k, a| user_faults_scenario(k, a, cpus))),
+                Some(why) => Plan::Skip(why.clone()),
+            },
+        ));
+    }
     for &(fault, expected) in FAULTS {
         plan.push((
             format!("fault_report_{fault}"),
