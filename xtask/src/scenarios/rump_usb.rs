@@ -148,7 +148,7 @@ pub(super) fn usb_large_files_scenario(
     ))
 }
 
-fn stick_arguments(image: &std::path::Path, id: &str) -> Vec<String> {
+pub(super) fn stick_arguments(image: &std::path::Path, id: &str) -> Vec<String> {
     [
         "-device".to_string(),
         "ich9-usb-ehci1,id=ehci".to_string(),
@@ -161,7 +161,7 @@ fn stick_arguments(image: &std::path::Path, id: &str) -> Vec<String> {
 }
 
 /// umass attaches asynchronously after the root hub notices a stick: retries the mount.
-fn mount_when_attached(
+pub(super) fn mount_when_attached(
     session: &mut Session,
     device: &str,
     path: &str,
@@ -305,6 +305,15 @@ pub(super) fn usb_plug_scenario(kernel: &std::path::Path, accel: Accel) -> Resul
             "no stick is plugged in yet, but 'rump disks' said:\n{disks}"
         ));
     }
+    let devices = session.ask("rump devices")?;
+    for line in ["ehci0 at pci0", "usb0 at ehci0", "uhub0 at usb0"] {
+        if !devices.lines().any(|l| l.trim() == line) {
+            return Err(format!("'rump devices' lacks '{line}':\n{devices}"));
+        }
+    }
+    if devices.contains("umass") {
+        return Err(format!("no stick yet, but 'rump devices' said:\n{devices}"));
+    }
     for (round, file) in [(1, &image), (2, &image), (3, &disk)] {
         let drive = format!("stick{round}");
         qemu::monitor_command(
@@ -328,6 +337,14 @@ pub(super) fn usb_plug_scenario(kernel: &std::path::Path, accel: Accel) -> Resul
         if !text.contains("plugged in while running") {
             return Err(format!("round {round}: 'rump cat' read:\n{text}"));
         }
+        let devices = session.ask("rump devices")?;
+        for line in ["umass0 at uhub0", "scsibus0 at umass0", "sd0 at scsibus0"] {
+            if !devices.lines().any(|l| l.trim() == line) {
+                return Err(format!(
+                    "round {round}: 'rump devices' lacks '{line}':\n{devices}"
+                ));
+            }
+        }
         let unmounted = session.ask("rump umount /u")?;
         if unmounted.contains("rump umount:") {
             return Err(format!("round {round}: umount failed:\n{unmounted}"));
@@ -336,12 +353,14 @@ pub(super) fn usb_plug_scenario(kernel: &std::path::Path, accel: Accel) -> Resul
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let disks = session.ask("rump disks")?;
-            if disks.contains("no disks") {
+            let devices = session.ask("rump devices")?;
+            if disks.contains("no disks") && !devices.contains("umass0") && !devices.contains("sd0")
+            {
                 break;
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "round {round}: the unplugged stick is still attached:\n{disks}"
+                    "round {round}: the unplugged stick is still attached:\n{disks}{devices}"
                 ));
             }
             std::thread::sleep(Duration::from_millis(500));
@@ -402,7 +421,7 @@ pub(super) fn usb_two_sticks_scenario(
 }
 
 /// Makes an ext2 image with `mke2fs` (from `source` when given) of `size` (an mke2fs size).
-fn make_ext2(
+pub(super) fn make_ext2(
     source: Option<&std::path::Path>,
     image: &std::path::Path,
     block_size: u32,
