@@ -442,3 +442,114 @@ pub(super) fn make_ext2(
     }
     Ok(())
 }
+
+/// Plug, mount, read, unplug while reading, plug again and mount again. NetBSD 7.99.34 finishes
+/// neither the interrupted read nor the detach for many minutes (umass's reset recovery waits
+/// out the command's full timeout on every control transfer to the vanished stick, and sd's
+/// detach waits for that command; docs/rumphost.md): the scenario checks what holds meanwhile.
+/// The shell's bounded wait reports the stuck read, the kernel, the shell and the rump kernel
+/// carry on, and a stick plugged into a second controller (its hub has its own explore thread;
+/// the first bus's is busy with the detach) attaches as sd1 and mounts.
+pub(super) fn usb_unplug_while_reading_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+) -> Result<String, String> {
+    const LIMIT: u32 = 20;
+    let build = crate::root().join("build/rump-usb-unplug");
+    let source = build.join("source");
+    let _ = std::fs::remove_dir_all(&build);
+    std::fs::create_dir_all(&source).map_err(|e| e.to_string())?;
+    let big: Vec<u8> = (0..64u64 << 20)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+        .collect();
+    std::fs::write(source.join("big.bin"), &big).map_err(|e| e.to_string())?;
+    std::fs::write(source.join("plugged.txt"), "plugged in again\n").map_err(|e| e.to_string())?;
+    let image = build.join("stick.img");
+    make_ext2(Some(&source), &image, 4096, "96M")?;
+    let second = build.join("second.img");
+    std::fs::copy(&image, &second).map_err(|e| e.to_string())?;
+    let monitor = build.join("monitor.sock");
+    let mut arguments = qemu::monitor_arguments(&monitor);
+    for id in ["ehci", "ehci2"] {
+        arguments.extend(["-device".to_string(), format!("ich9-usb-ehci1,id={id}")]);
+    }
+    let mut machine = boot(
+        kernel,
+        accel,
+        "512M",
+        2,
+        &format!("log=warn rump_call_timeout={LIMIT}"),
+    );
+    machine.timeout = Duration::from_secs(600);
+    let mut session = Session::start_with(&machine, &arguments)?;
+    session.wait_prompt()?;
+    let plug = |drive: &str, file: &std::path::Path, bus: &str| -> Result<(), String> {
+        qemu::monitor_command(
+            &monitor,
+            &format!(
+                "drive_add 0 if=none,id={drive},file={},format=raw",
+                file.display()
+            ),
+        )?;
+        qemu::monitor_command(
+            &monitor,
+            &format!("device_add usb-storage,bus={bus}.0,drive={drive},id={drive}-device"),
+        )?;
+        Ok(())
+    };
+    plug("stick1", &image, "ehci")?;
+    mount_when_attached(&mut session, "/dev/sd0a", "/u", false)?;
+    // The read's answer comes with the next prompt; commands typed meanwhile wait for it.
+    let from = session.output().len();
+    session.send("rump read /u/big.bin")?;
+    std::thread::sleep(Duration::from_secs(2));
+    qemu::monitor_command(&monitor, "device_del stick1-device")?;
+    session.wait_prompt()?;
+    let read = session.output()[from..].to_string();
+    let reported = format!("rump read: no answer from the rump kernel after {LIMIT} s");
+    if !read.contains(&reported) && !read.contains("rump read: read /u/big.bin: EIO") {
+        return Err(format!(
+            "the interrupted read should fail or be reported as stuck:\n{read}"
+        ));
+    }
+    let alive = session.ask("uptime")?;
+    if !alive.contains("up ") {
+        return Err(format!("the shell stopped answering:\n{alive}"));
+    }
+    let threads = session.ask("ps")?;
+    if !threads.contains("rump-client") {
+        return Err(format!(
+            "'ps' should show the stuck call's thread:\n{threads}"
+        ));
+    }
+    let devices = session.ask("rump devices")?;
+    if !devices.contains("usb0 at ehci0") {
+        return Err(format!(
+            "the rump kernel should still answer 'rump devices':\n{devices}"
+        ));
+    }
+    let controllers: Vec<String> = devices
+        .lines()
+        .filter(|l| l.trim().starts_with("usb") && l.contains(" at ehci"))
+        .map(|l| l.trim().to_string())
+        .collect();
+    if controllers.len() < 2 {
+        return Err(format!(
+            "both EHCI controllers should be attached:\n{devices}"
+        ));
+    }
+    plug("stick2", &second, "ehci2")?;
+    mount_when_attached(&mut session, "/dev/sd1a", "/v", false)?;
+    let text = session.ask("rump cat /v/plugged.txt")?;
+    if !text.contains("plugged in again") {
+        return Err(format!("the second stick read:\n{text}"));
+    }
+    let devices = session.ask("rump devices")?;
+    if !devices.contains("sd1 at scsibus1") {
+        return Err(format!("'rump devices' lacks sd1:\n{devices}"));
+    }
+    session.poweroff()?;
+    Ok(format!(
+        "read stuck after the unplug is reported after {LIMIT} s; shell, kernel and rump kernel carry on; a stick on another controller mounts"
+    ))
+}
