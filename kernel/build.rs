@@ -4,6 +4,7 @@ fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rustc-check-cfg=cfg(rump_components)");
     println!("cargo:rustc-check-cfg=cfg(rump_wrap_aio_biodone)");
+    println!("cargo:rustc-check-cfg=cfg(rump_autoconf)");
     println!("cargo:rerun-if-env-changed=RUMP_COMPONENTS");
     if target_os == "none" {
         // The suite plays the rump kernel itself (its own rumpuser_init and a fake
@@ -84,6 +85,14 @@ fn link_components() {
             {
                 println!("cargo:rustc-link-arg-bins=--wrap=rumpns_uvm_aio_biodone");
                 println!("cargo:rustc-cfg=rump_wrap_aio_biodone");
+            }
+            // `rump devices` walks NetBSD's autoconf device list (librumpdev).
+            if report
+                .archives
+                .iter()
+                .any(|archive| archive.defined.contains("rumpns_deviter_first"))
+            {
+                println!("cargo:rustc-cfg=rump_autoconf");
             }
             let script = std::fs::read_to_string("linker.ld").unwrap_or_default();
             let missing = report.link_sets_missing_from_script(&script);

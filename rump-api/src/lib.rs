@@ -75,9 +75,39 @@ pub struct Stat {
 
 const _: () = assert!(core::mem::size_of::<Stat>() == 152);
 
+/// NetBSD's `deviter_t` (`struct deviter`: a device pointer, flags, two depths and a 64-bit
+/// generation), x86_64, 32 bytes; opaque to the caller, which only lends it to the iterator.
+#[repr(C)]
+#[derive(Default)]
+pub struct DevIter {
+    pub words: [u64; 4],
+}
+
+const _: () = assert!(core::mem::size_of::<DevIter>() == 32);
+
+// Inside the rump kernel (librumpdev), called between `rump_schedule` and `rump_unschedule`:
+// NetBSD's autoconf device list, in attach order. A `device_t` is opaque.
+extern "C" {
+    /// `device_t deviter_first(deviter_t *, deviter_flags_t);` (flags 0: attach order, read-only)
+    pub fn rumpns_deviter_first(iterator: *mut DevIter, flags: c_int) -> *mut c_void;
+    /// `device_t deviter_next(deviter_t *);`
+    pub fn rumpns_deviter_next(iterator: *mut DevIter) -> *mut c_void;
+    /// `void deviter_release(deviter_t *);`
+    pub fn rumpns_deviter_release(iterator: *mut DevIter);
+    /// `const char *device_xname(device_t);`
+    pub fn rumpns_device_xname(device: *mut c_void) -> *const c_char;
+    /// `device_t device_parent(device_t);` (NULL for a root device)
+    pub fn rumpns_device_parent(device: *mut c_void) -> *mut c_void;
+}
+
 extern "C" {
     /// `int rump_init(void);`
     pub fn rump_init() -> c_int;
+    /// `void rump_schedule(void);`: takes a rump CPU for the calling thread (with an implicit
+    /// lwp if it has none), as every `rump_sys_*` call does around its work.
+    pub fn rump_schedule();
+    /// `void rump_unschedule(void);`: gives it back.
+    pub fn rump_unschedule();
     /// `int rump_pub_etfs_register(const char *key, const char *hostpath, enum rump_etfs_type);`
     pub fn rump_pub_etfs_register(
         key: *const c_char,

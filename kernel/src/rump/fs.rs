@@ -281,6 +281,22 @@ pub fn timed_read(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `rump read --bench PATH`: reads a file in 128 KiB calls without looking at the bytes and
+/// prints a `bench:` line with the rate, timed in the kernel (`cargo xtask bench` compares it
+/// with the native `read --bench`).
+pub fn bench_read(path: &str) -> Result<(), String> {
+    let start = crate::time::monotonic_nanos();
+    let size = read_each(path, |_| {})?;
+    let elapsed = (crate::time::monotonic_nanos() - start).max(1);
+    println!(
+        "bench: rump read {path}: {size} bytes in {} ms, {}.{} MB/s",
+        elapsed / 1_000_000,
+        size * 1000 / elapsed,
+        size * 10_000 / elapsed % 10
+    );
+    Ok(())
+}
+
 /// `rump mkdir PATH`.
 pub fn make_directory(path: &str) -> Result<(), String> {
     let c_path = c_string(path)?;

@@ -10,6 +10,8 @@
 //! Never the host below the rump kernel (`rumphost`): it tells this module that the rump kernel
 //! halted through [`halted`], which the start-up code registers with it.
 
+#[cfg(rump_autoconf)]
+mod devices;
 #[cfg(rump_components)]
 mod fs;
 
@@ -251,9 +253,14 @@ fn subcommand(words: &[String]) {
         ["rm", path] => fs::remove(path),
         ["mv", from, to] => fs::rename(from, to),
         ["disks"] => fs::disks(),
+        #[cfg(rump_autoconf)]
+        ["devices"] => devices::list(),
+        #[cfg(not(rump_autoconf))]
+        ["devices"] => Err("the linked components have no autoconf device list (librumpdev)".into()),
         ["cat", path] => fs::cat(path),
         ["read", path] => fs::timed_read(path),
-        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read PATH | write PATH TEXT | mkdir PATH | rm PATH | mv FROM TO | disks | panic]".into()),
+        ["read", "--bench", path] => fs::bench_read(path),
+        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read [--bench] PATH | write PATH TEXT | mkdir PATH | rm PATH | mv FROM TO | disks | devices | panic]".into()),
     };
     if let Err(error) = result {
         crate::println!("rump {}: {error}", words[0]);

@@ -290,7 +290,11 @@ pub fn df(_: &str) {
 
 /// `read PATH`: reads a file through the native drivers and prints its size, a checksum and the
 /// rate; `rump read` prints the same for NetBSD's drivers, so the two can be compared.
+/// `read --bench PATH` reads without looking at the bytes and prints a `bench:` line instead.
 pub fn read(arguments: &str) {
+    if let Some(path) = arguments.strip_prefix("--bench ") {
+        return bench_read(path.trim());
+    }
     let start = crate::time::monotonic_nanos();
     let mut sum = 0u32;
     match ops::read_chunks(arguments, 0, u64::MAX, |piece| {
@@ -306,5 +310,21 @@ pub fn read(arguments: &str) {
             );
         }
         Err(error) => println!("read: {arguments}: {error}"),
+    }
+}
+
+fn bench_read(path: &str) {
+    let start = crate::time::monotonic_nanos();
+    match ops::read_chunks(path, 0, u64::MAX, |_| {}) {
+        Ok(size) => {
+            let elapsed = (crate::time::monotonic_nanos() - start).max(1);
+            println!(
+                "bench: native read {path}: {size} bytes in {} ms, {}.{} MB/s",
+                elapsed / 1_000_000,
+                size * 1000 / elapsed,
+                size * 10_000 / elapsed % 10
+            );
+        }
+        Err(error) => println!("read: {path}: {error}"),
     }
 }

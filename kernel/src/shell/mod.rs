@@ -94,7 +94,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "read",
-        help: "read a file, print size, checksum and rate: read PATH (compare with 'rump read')",
+        help: "read a file, print size, checksum and rate: read [--bench] PATH (compare with 'rump read'; --bench: no checksum, a bench: line)",
         run: files::read,
     },
     Command {
@@ -169,7 +169,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "rump",
-        help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT | mkdir | rm | mv FROM TO | disks | panic",
+        help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT | mkdir | rm | mv FROM TO | disks | devices | read --bench PATH | panic",
         run: rump_command,
     },
     Command {

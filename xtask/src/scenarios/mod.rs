@@ -167,6 +167,10 @@ fn plan() -> Vec<(String, Plan)> {
         usb(Box::new(usb_plug_scenario)),
     ));
     plan.push((
+        "rump_usb_unplug_while_reading".into(),
+        usb(Box::new(usb_unplug_while_reading_scenario)),
+    ));
+    plan.push((
         "rump_usb_two_sticks".into(),
         usb(Box::new(usb_two_sticks_scenario)),
     ));
