@@ -462,6 +462,13 @@ impl Memory {
         Ok(())
     }
 
+    /// Whether the page holding `address` is mapped.
+    pub fn is_mapped(&mut self, address: u64) -> bool {
+        self.space
+            .as_mut()
+            .is_some_and(|s| s.translate(page_down(address)).is_some())
+    }
+
     /// The areas, for /proc and reports.
     pub fn areas(&self) -> impl Iterator<Item = (u64, &Area)> {
         self.areas.iter().map(|(&s, a)| (s, a))
@@ -490,23 +497,38 @@ pub fn user_page_fault(address: u64, error_code: u64) -> bool {
         // A rights violation on a mapped page: a real fault, not a lazy page.
         return false;
     }
+    // Never held while user memory is touched (system calls copy without it), so this cannot
+    // be the same CPU's own lock.
     let memory = process.memory();
-    let Some(mut memory) = memory.try_lock() else {
-        return false;
-    };
+    let mut memory = memory.lock();
     memory.fault_in(address, write).is_ok()
 }
 
-/// Classifies an unresolved fault at `address` for SIGSEGV's si_code.
-pub fn classify_fault(address: u64) -> FaultKind {
+/// Classifies an unresolved fault at `address` (page-fault `error_code`) for SIGSEGV's si_code.
+pub fn classify_fault(address: u64, error_code: u64) -> FaultKind {
     let Some(process) = super::current() else {
         return FaultKind::Unmapped;
     };
     let memory = process.memory();
-    let memory = memory.lock();
+    let mut memory = memory.lock();
+    let write = error_code & 2 != 0;
+    let fetch = error_code & 16 != 0;
     match memory.area_at(address) {
         None => FaultKind::Unmapped,
-        Some(_) if memory.pages() >= PAGE_LIMIT => FaultKind::OutOfMemory,
-        Some(_) => FaultKind::Protection,
+        Some((_, area)) => {
+            let allowed = if write {
+                area.protection.write
+            } else if fetch {
+                area.protection.execute
+            } else {
+                area.protection.read || area.protection.write || area.protection.execute
+            };
+            // An allowed access to a page still missing: no frame could be found for it.
+            if allowed && (memory.pages() >= PAGE_LIMIT || !memory.is_mapped(address)) {
+                FaultKind::OutOfMemory
+            } else {
+                FaultKind::Protection
+            }
+        }
     }
 }

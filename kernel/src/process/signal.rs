@@ -63,6 +63,8 @@ pub struct Signals {
     pub blocked: u64,
     /// The mask to restore after `rt_sigsuspend`/`pselect6` once a handler ran.
     pub saved_mask: Option<u64>,
+    /// `sigaltstack`: base and size of the alternate signal stack.
+    pub alternate_stack: Option<(u64, u64)>,
 }
 
 impl Signals {
@@ -73,6 +75,7 @@ impl Signals {
             pending: 0,
             blocked: 0,
             saved_mask: None,
+            alternate_stack: None,
         }
     }
 
@@ -84,11 +87,13 @@ impl Signals {
             pending: 0,
             blocked: self.blocked,
             saved_mask: None,
+            alternate_stack: self.alternate_stack,
         }
     }
 
     /// Handlers go back to the default after exec (ignored signals stay ignored).
     pub fn reset_for_exec(&mut self) {
+        self.alternate_stack = None;
         for action in self.actions.iter_mut() {
             if action.handler != SIG_IGN {
                 *action = Action::default();
@@ -322,10 +327,17 @@ fn setup_frame(
     action: Action,
     old_mask: u64,
 ) -> Result<(), Errno> {
-    let _ = process;
-    // Below the red zone; the FPU image 64-byte aligned; the frame so that rsp + 8 is 16-aligned
-    // at handler entry, as after a call.
-    let mut sp = frame.rsp.checked_sub(128).ok_or(Errno::EFAULT)?;
+    // SA_ONSTACK with an alternate stack set up, and not already on it: start at its top.
+    let alternate = process.signals.lock().alternate_stack;
+    let on_alternate =
+        alternate.is_some_and(|(base, size)| (base..base + size).contains(&frame.rsp));
+    let mut sp = match alternate {
+        Some((base, size)) if action.flags & s::SA_ONSTACK != 0 && !on_alternate => base + size,
+        // Below the red zone of the interrupted code.
+        _ => frame.rsp.checked_sub(128).ok_or(Errno::EFAULT)?,
+    };
+    // The FPU image 64-byte aligned; the frame so that rsp + 8 is 16-aligned at handler entry,
+    // as after a call.
     sp = (sp.checked_sub(512).ok_or(Errno::EFAULT)?) & !63;
     let fpstate = sp;
     let frame_address = ((sp - FRAME_SIZE) & !15) - 8;
@@ -498,7 +510,7 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, address: u64) {
         6 => (s::SIGILL, s::ILL_ILLOPN, frame.rip),
         16 | 19 => (s::SIGFPE, 0, frame.rip),
         17 => (s::SIGBUS, s::BUS_ADRALN, address),
-        14 => match super::memory::classify_fault(address) {
+        14 => match super::memory::classify_fault(address, frame.error_code) {
             super::memory::FaultKind::Unmapped => (s::SIGSEGV, s::SEGV_MAPERR, address),
             super::memory::FaultKind::Protection => (s::SIGSEGV, s::SEGV_ACCERR, address),
             super::memory::FaultKind::OutOfMemory => {

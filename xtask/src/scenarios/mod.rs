@@ -21,9 +21,9 @@ mod rump_ext2;
 mod rump_halt;
 mod rump_usb;
 mod smp;
+mod user_faults;
 mod user_jobs;
 mod userspace;
-mod user_faults;
 
 pub use bench::bench;
 use devices::*;
@@ -36,9 +36,9 @@ use rump_ext2::*;
 use rump_halt::*;
 use rump_usb::*;
 use smp::*;
+use user_faults::*;
 use user_jobs::*;
 use userspace::*;
-use user_faults::*;
 
 pub(super) fn boot(
     kernel: &std::path::Path,

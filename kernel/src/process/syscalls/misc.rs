@@ -262,15 +262,48 @@ pub fn prlimit64(call: &mut Call<'_>) -> SysResult {
     Ok(0)
 }
 
+/// `sigaltstack`: the alternate stack handlers with SA_ONSTACK run on.
 pub fn sigaltstack(call: &mut Call<'_>) -> SysResult {
-    if call.arg(0) != 0 {
-        read_bytes(call.arg(0), 24)?;
-    }
+    const SS_ONSTACK: i32 = 1;
+    const SS_DISABLE: i32 = 2;
+    const MINSIGSTKSZ: u64 = 2048;
+    let rsp = call.frame.rsp;
+    let current = call.process.signals.lock().alternate_stack;
+    let on_it = current.is_some_and(|(base, size)| (base..base + size).contains(&rsp));
+    let new = if call.arg(0) != 0 {
+        let bytes = read_bytes(call.arg(0), 24)?;
+        let base = u64::from_le_bytes(bytes[0..8].try_into().unwrap_or([0; 8]));
+        let flags = i32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
+        let size = u64::from_le_bytes(bytes[16..24].try_into().unwrap_or([0; 8]));
+        if on_it {
+            return Err(Errno::EPERM);
+        }
+        if flags & !SS_DISABLE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & SS_DISABLE != 0 {
+            Some(None)
+        } else if size < MINSIGSTKSZ {
+            return Err(Errno::ENOMEM);
+        } else {
+            Some(Some((base, size)))
+        }
+    } else {
+        None
+    };
     if call.arg(1) != 0 {
-        // Report "no alternate stack" (SS_DISABLE).
         let mut bytes = [0u8; 24];
-        bytes[8..12].copy_from_slice(&2i32.to_le_bytes());
+        let (base, size, flags) = match current {
+            Some((base, size)) => (base, size, if on_it { SS_ONSTACK } else { 0 }),
+            None => (0, 0, SS_DISABLE),
+        };
+        bytes[0..8].copy_from_slice(&base.to_le_bytes());
+        bytes[8..12].copy_from_slice(&flags.to_le_bytes());
+        bytes[16..24].copy_from_slice(&size.to_le_bytes());
         write_bytes(call.arg(1), &bytes)?;
+    }
+    if let Some(stack) = new {
+        call.process.signals.lock().alternate_stack = stack;
     }
     Ok(0)
 }

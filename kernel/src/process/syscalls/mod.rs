@@ -185,7 +185,7 @@ pub static TABLE: &[(usize, Handler, Support)] = &[
     (nr::GETSID, proc::getsid, Full),
     (nr::RT_SIGPENDING, proc::rt_sigpending, Full),
     (nr::RT_SIGSUSPEND, proc::rt_sigsuspend, Full),
-    (nr::SIGALTSTACK, misc::sigaltstack, Partial),
+    (nr::SIGALTSTACK, misc::sigaltstack, Full),
     (nr::ARCH_PRCTL, proc::arch_prctl, Partial),
     (nr::PRCTL, misc::prctl, Partial),
     (nr::SYNC, fs::sync, Full),
