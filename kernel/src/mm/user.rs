@@ -119,7 +119,7 @@ impl AddressSpace {
     }
 
     fn check(virt: u64) -> Result<Page<Size4KiB>, MemoryError> {
-        if virt % PAGE_SIZE != 0 || virt >= crate::arch::user::USER_END {
+        if !virt.is_multiple_of(PAGE_SIZE) || virt >= crate::arch::user::USER_END {
             return Err(MemoryError::InvalidRequest);
         }
         Ok(Page::containing_address(VirtAddr::new(virt)))

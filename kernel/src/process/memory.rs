@@ -243,7 +243,7 @@ impl Memory {
             return Err(Errno::ENOMEM);
         }
         let start = if fixed {
-            if hint % PAGE_SIZE != 0 {
+            if !hint.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
             }
             let end = hint.checked_add(length).ok_or(Errno::ENOMEM)?;
@@ -297,7 +297,7 @@ impl Memory {
         length: u64,
         protection: Protection,
     ) -> Result<(), Errno> {
-        if start % PAGE_SIZE != 0 {
+        if !start.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let end = page_up(start.checked_add(length).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
@@ -395,7 +395,7 @@ impl Memory {
         new_length: u64,
         may_move: bool,
     ) -> Result<u64, Errno> {
-        if old % PAGE_SIZE != 0 {
+        if !old.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let old_length = page_up(old_length).ok_or(Errno::EINVAL)?;

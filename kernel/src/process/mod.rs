@@ -195,7 +195,7 @@ impl Process {
         self.children.lock().clone()
     }
 
-    /// The command name (argv[0]'s last component), for `ps` and reports.
+    /// The command name (the last component of the first argument), for `ps` and reports.
     pub fn name(&self) -> String {
         let line = self.command_line.lock();
         let first = line.split(|&b| b == 0).next().unwrap_or(&[]);

@@ -181,7 +181,7 @@ pub fn send(process: &Arc<Process>, signal: u32, origin: Origin) {
         let mut signals = process.signals.lock();
         if signal == s::SIGCONT {
             for stop in [s::SIGSTOP, s::SIGTSTP, s::SIGTTIN, s::SIGTTOU] {
-                signals.pending &= !bit(stop as u32);
+                signals.pending &= !bit(stop);
             }
         } else if is_stop_signal(signal) {
             signals.pending &= !bit(s::SIGCONT);
@@ -384,7 +384,8 @@ fn setup_frame(
     Ok(())
 }
 
-/// `rt_sigreturn`: restores the context saved by [`setup_frame`] (rsp points at the ucontext).
+/// `rt_sigreturn`: restores the context saved when the handler was entered (rsp points at the
+/// ucontext).
 pub fn sigreturn(process: &Process, frame: &mut TrapFrame) -> Result<(), Errno> {
     let ucontext = frame.rsp;
     let bytes = super::usermem::read_bytes(ucontext, UCONTEXT_SIZE as usize)?;
@@ -525,7 +526,6 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, address: u64) {
         },
         _ => (s::SIGSEGV, s::SI_KERNEL, 0),
     };
-    let signal = signal as u32;
     log::info!(
         "pid {} ({}): {} at rip {:#x}{}",
         process.pid,

@@ -79,9 +79,11 @@ void checks_clock(void)
 	CHECK("clock_sleep_absolute", rv == 0 && after >= deadline, "woke %lld ns before the deadline",
 	    (long long)(deadline - after));
 	CHECK("clock_sleep_absolute_unschedules", contract_wrapped(me, seq, contract_seq()), "not wrapped");
+	/* A deadline in the past returns at once; the bound only catches a sleep that waits for
+	 * something (a timer that never fires), generous so that a loaded machine cannot fail it. */
 	t0 = now_ns();
 	rv = rumpuser_clock_sleep(RUMPUSER_CLOCK_ABSMONO, 0, 1);
-	CHECK("clock_sleep_past_deadline_returns", rv == 0 && now_ns() - t0 < 5000000LL, "took %lld ns",
+	CHECK("clock_sleep_past_deadline_returns", rv == 0 && now_ns() - t0 < 500000000LL, "took %lld ns",
 	    (long long)(now_ns() - t0));
 }
 

@@ -25,7 +25,7 @@ pub const KERNEL_CODE: SegmentSelector = SegmentSelector(0x08);
 /// Kernel data segment selector.
 pub const KERNEL_DATA: SegmentSelector = SegmentSelector(0x10);
 /// User data (and stack) segment selector, RPL 3. `sysret` derives both user selectors from
-/// one base (STAR[63:48] = 0x10): SS = base + 8, CS = base + 16, hence this order.
+/// one base (bits 63..48 of STAR = 0x10): SS = base + 8, CS = base + 16, hence this order.
 pub const USER_DATA: SegmentSelector = SegmentSelector(0x18 | 3);
 /// User 64-bit code segment selector, RPL 3.
 pub const USER_CODE: SegmentSelector = SegmentSelector(0x20 | 3);
