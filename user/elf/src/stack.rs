@@ -1,4 +1,4 @@
-//! The initial process stack of the System V x86_64 psABI (§3.4.1, "Initial Stack and Register
+//! The initial process stack of the System V x86_64 psABI (section 3.4.1, "Initial Stack and Register
 //! State"), laid out as Linux lays it out.
 //!
 //! From the returned stack pointer upwards:
