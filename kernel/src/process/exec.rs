@@ -68,12 +68,7 @@ fn read_executable(path: &str) -> Result<Vec<u8>, (Errno, String)> {
 
 fn random_bytes() -> [u8; 16] {
     let mut out = [0u8; 16];
-    for (i, chunk) in out.chunks_mut(8).enumerate() {
-        let value = crate::arch::cpu::rdrand().unwrap_or_else(|| {
-            crate::arch::cpu::rdtsc().rotate_left(17 * (i as u32 + 1)) ^ 0x9e37_79b9_7f4a_7c15
-        });
-        chunk.copy_from_slice(&value.to_le_bytes());
-    }
+    crate::arch::cpu::random_fill(&mut out);
     out
 }
 

@@ -167,40 +167,39 @@ impl FileTable {
         Ok(old.map(|s| s.file))
     }
 
-    pub fn get(&self, fd: i64) -> Result<Arc<OpenFile>, Errno> {
+    fn slot(&self, fd: i64) -> Result<&Slot, Errno> {
         usize::try_from(fd)
             .ok()
             .and_then(|fd| self.slots.get(fd))
             .and_then(|s| s.as_ref())
-            .map(|s| s.file.clone())
             .ok_or(Errno::EBADF)
+    }
+
+    fn slot_mut(&mut self, fd: i64) -> Result<&mut Option<Slot>, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|fd| self.slots.get_mut(fd))
+            .ok_or(Errno::EBADF)
+    }
+
+    pub fn get(&self, fd: i64) -> Result<Arc<OpenFile>, Errno> {
+        self.slot(fd).map(|s| s.file.clone())
     }
 
     /// Removes `fd`; the caller drops the returned file outside the table's lock.
     pub fn close(&mut self, fd: i64) -> Result<Arc<OpenFile>, Errno> {
-        usize::try_from(fd)
-            .ok()
-            .and_then(|fd| self.slots.get_mut(fd))
-            .and_then(|s| s.take())
+        self.slot_mut(fd)?
+            .take()
             .map(|s| s.file)
             .ok_or(Errno::EBADF)
     }
 
     pub fn close_on_exec_flag(&self, fd: i64) -> Result<bool, Errno> {
-        usize::try_from(fd)
-            .ok()
-            .and_then(|fd| self.slots.get(fd))
-            .and_then(|s| s.as_ref())
-            .map(|s| s.close_on_exec)
-            .ok_or(Errno::EBADF)
+        self.slot(fd).map(|s| s.close_on_exec)
     }
 
     pub fn set_close_on_exec(&mut self, fd: i64, value: bool) -> Result<(), Errno> {
-        let slot = usize::try_from(fd)
-            .ok()
-            .and_then(|fd| self.slots.get_mut(fd))
-            .and_then(|s| s.as_mut())
-            .ok_or(Errno::EBADF)?;
+        let slot = self.slot_mut(fd)?.as_mut().ok_or(Errno::EBADF)?;
         slot.close_on_exec = value;
         Ok(())
     }

@@ -24,7 +24,7 @@ use alloc::string::String;
 use core::alloc::Layout;
 use core::ffi::{c_void, CStr};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
 use rumpuser::host::{
@@ -62,23 +62,8 @@ fn nanos(duration: Duration) -> u64 {
     duration.as_nanos().min(u64::MAX as u128) as u64
 }
 
-static RANDOM_STATE: AtomicU64 = AtomicU64::new(0x853c_49e6_748f_ea9b);
-
 fn random_word() -> u64 {
-    if crate::arch::cpu::features().rdrand {
-        if let Some(value) = crate::arch::cpu::rdrand() {
-            return value;
-        }
-    }
-    // No RDRAND: a splitmix64 stream seeded by the TSC (not cryptographic; said in docs).
-    let seed = RANDOM_STATE.fetch_add(
-        0x9e37_79b9_7f4a_7c15 ^ crate::arch::cpu::rdtsc(),
-        Ordering::Relaxed,
-    );
-    let mut z = seed;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::arch::cpu::random_u64()
 }
 
 impl Host for KernelHost {

@@ -312,16 +312,7 @@ pub fn write(path: &str, mode: WriteMode, data: &[u8]) -> Result<()> {
 
 /// Creates directory `path` (mode 0755).
 pub fn mkdir(path: &str) -> Result<()> {
-    let path = path::normalise(path)?;
-    if stat(&path).is_ok() {
-        return Err(VfsError::AlreadyExists);
-    }
-    let (mount, relative) = writable(&path)?;
-    mount.with(|fs| {
-        let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
-        fs.mkdir(parent, name, 0o755, Owner::default())?;
-        Ok(())
-    })
+    mkdir_mode(path, 0o755)
 }
 
 /// Removes the file, symbolic link or empty directory at `path` (the last component is not

@@ -238,6 +238,34 @@ pub fn frame_pointer() -> u64 {
     rbp
 }
 
+static RANDOM_STATE: core::sync::atomic::AtomicU64 =
+    core::sync::atomic::AtomicU64::new(0x853c_49e6_748f_ea9b);
+
+/// A random 64-bit value: RDRAND where the CPU has it, otherwise a splitmix64 stream seeded by
+/// the TSC (not cryptographic; docs/rumphost.md says so).
+pub fn random_u64() -> u64 {
+    if features().rdrand {
+        if let Some(value) = rdrand() {
+            return value;
+        }
+    }
+    let seed = RANDOM_STATE.fetch_add(
+        0x9e37_79b9_7f4a_7c15 ^ rdtsc(),
+        core::sync::atomic::Ordering::Relaxed,
+    );
+    let mut z = seed;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Fills `buffer` with [`random_u64`] values.
+pub fn random_fill(buffer: &mut [u8]) {
+    for chunk in buffer.chunks_mut(8) {
+        chunk.copy_from_slice(&random_u64().to_le_bytes()[..chunk.len()]);
+    }
+}
+
 /// Reads a random 64-bit value with RDRAND, retrying a few times as Intel recommends.
 pub fn rdrand() -> Option<u64> {
     for _ in 0..10 {

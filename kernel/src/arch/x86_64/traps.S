@@ -36,6 +36,9 @@ trap_common:
     jz .Lentry_from_kernel
     swapgs
 .Lentry_from_kernel:
+/* `syscall` entry (user.S) joins here with its frame's top seven words built and GS swapped. */
+.global trap_save_registers
+trap_save_registers:
     push %rax
     push %rbx
     push %rcx

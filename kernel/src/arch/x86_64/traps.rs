@@ -107,6 +107,10 @@ pub fn exception_name(vector: u8) -> &'static str {
 
 #[no_mangle]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    if frame.vector == super::user::SYSCALL_VECTOR {
+        super::user::syscall_dispatch(frame);
+        return;
+    }
     let vector = frame.vector as u8;
     if vector < 32 {
         if vector == 3 && frame.cs & 3 == 0 {

@@ -2,7 +2,9 @@
  *
  * `syscall` arrives here with interrupts masked (FMASK), the user rsp still loaded and the user
  * GS base active. The frame built is a TrapFrame, as for interrupts, so that one exit path
- * (`trap_return`, with `iretq`) serves both and a signal can rewrite any register. */
+ * (`trap_return`, with `iretq`) serves both and a signal can rewrite any register. The
+ * general registers are saved by the same code as for traps (traps.S), whose dispatcher hands
+ * frames with the system-call "vector" to `syscall_dispatch`. */
 
 .section .text, "ax"
 .code64
@@ -19,25 +21,7 @@ syscall_entry:
     push %rcx                   /* rip */
     push $0                     /* error code */
     push $0x100                 /* "vector" of a system call */
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    mov %rsp, %rdi
-    cld
-    call syscall_dispatch
-    jmp trap_return
+    jmp trap_save_registers     /* the general registers, then trap_dispatch */
 
 /* user_enter(frame: *const TrapFrame) -> !: copies the frame below the current stack pointer
  * (so it never overlaps the source, which lies in a caller's frame) and leaves through

@@ -275,8 +275,8 @@ fn sanitise(frame: &mut TrapFrame) {
     }
 }
 
-#[no_mangle]
-extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
+/// A system call's frame, from `trap_dispatch`.
+pub(super) fn syscall_dispatch(frame: &mut TrapFrame) {
     SYSCALLS.fetch_add(1, Ordering::Relaxed);
     cpu::enable_interrupts();
     match hooks() {

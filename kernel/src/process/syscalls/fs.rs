@@ -101,15 +101,6 @@ pub fn open_path(
             crate::process::procfs::Node::Link(target) => open_path(process, &target, flags, mode),
         };
     }
-    let exists = match vfs::ops::stat(path) {
-        Ok(stat) => Some(stat),
-        Err(vfs::VfsError::NotFound) => None,
-        Err(error) if path == "/dev" => {
-            let _ = error;
-            None
-        }
-        Err(error) => return Err(vfs_error(error)),
-    };
     if path == "/dev" {
         return Ok(OpenFile::new(
             FileKind::Directory {
@@ -118,6 +109,11 @@ pub fn open_path(
             flags,
         ));
     }
+    let exists = match vfs::ops::stat(path) {
+        Ok(stat) => Some(stat),
+        Err(vfs::VfsError::NotFound) => None,
+        Err(error) => return Err(vfs_error(error)),
+    };
     if flags & f::O_NOFOLLOW != 0 && files::lstat(path)?.is_some() {
         return Err(Errno::ELOOP);
     }
@@ -200,14 +196,6 @@ pub fn close(call: &mut Call<'_>) -> SysResult {
     Ok(0)
 }
 
-fn random_fill(buffer: &mut [u8]) {
-    for chunk in buffer.chunks_mut(8) {
-        let value = crate::arch::cpu::rdrand()
-            .unwrap_or_else(|| crate::arch::cpu::rdtsc().wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        chunk.copy_from_slice(&value.to_le_bytes()[..chunk.len()]);
-    }
-}
-
 /// Reads up to `buffer.len()` bytes from `file` at its offset (or at `at` for pread).
 pub fn read_file(
     process: &Arc<Process>,
@@ -255,7 +243,7 @@ pub fn read_file(
             Ok(buffer.len())
         }
         FileKind::Random => {
-            random_fill(buffer);
+            crate::arch::cpu::random_fill(buffer);
             Ok(buffer.len())
         }
     }
@@ -520,18 +508,6 @@ pub fn getdents64(call: &mut Call<'_>) -> SysResult {
     Ok(buffer.len() as u64)
 }
 
-fn stat_file(file: &OpenFile) -> Result<files::FileStatus, Errno> {
-    match &file.kind {
-        FileKind::Regular { path } | FileKind::Directory { path } => files::stat_path(path, true),
-        FileKind::Pipe { pipe, .. } => Ok(files::pipe_status(pipe)),
-        FileKind::Tty(_) => Ok(files::device_status("console", 5, 1)),
-        FileKind::Null => Ok(files::device_status("null", 1, 3)),
-        FileKind::Zero => Ok(files::device_status("zero", 1, 5)),
-        FileKind::Random => Ok(files::device_status("urandom", 1, 9)),
-        FileKind::Generated { path, .. } => files::stat_path(path, true),
-    }
-}
-
 pub fn stat(call: &mut Call<'_>) -> SysResult {
     let path = path_argument(call, i64::from(f::AT_FDCWD), 0)?;
     write_bytes(call.arg(1), &files::stat_path(&path, true)?.to_bytes())?;
@@ -546,7 +522,7 @@ pub fn lstat(call: &mut Call<'_>) -> SysResult {
 
 pub fn fstat(call: &mut Call<'_>) -> SysResult {
     let file = call.process.files.lock().get(call.int(0))?;
-    write_bytes(call.arg(1), &stat_file(&file)?.to_bytes())?;
+    write_bytes(call.arg(1), &files::open_file_status(&file)?.to_bytes())?;
     Ok(0)
 }
 
@@ -559,7 +535,7 @@ pub fn newfstatat(call: &mut Call<'_>) -> SysResult {
             files::stat_path(&call.process.cwd.lock().clone(), true)?
         } else {
             let file = call.process.files.lock().get(dirfd)?;
-            stat_file(&file)?
+            files::open_file_status(&file)?
         }
     } else {
         let path = resolve_at(call.process, dirfd, &raw)?;

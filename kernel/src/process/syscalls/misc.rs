@@ -347,11 +347,7 @@ pub fn getpriority(_call: &mut Call<'_>) -> SysResult {
 pub fn getrandom(call: &mut Call<'_>) -> SysResult {
     let length = (call.arg(1) as usize).min(1 << 20);
     let mut buffer = alloc::vec![0u8; length];
-    for chunk in buffer.chunks_mut(8) {
-        let value = crate::arch::cpu::rdrand()
-            .unwrap_or_else(|| crate::arch::cpu::rdtsc().wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        chunk.copy_from_slice(&value.to_le_bytes()[..chunk.len()]);
-    }
+    crate::arch::cpu::random_fill(&mut buffer);
     write_bytes(call.arg(0), &buffer)?;
     Ok(length as u64)
 }
