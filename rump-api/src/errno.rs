@@ -109,9 +109,62 @@ pub fn errno_name(value: i32) -> Option<&'static str> {
         .and_then(|index| NAMES.get(index).copied())
 }
 
+/// The Linux errno for NetBSD errno `value`, for answers a Linux program reads: the error of
+/// the same name, else the nearest Linux meaning (`EFTYPE` is `EINVAL`, the authentication
+/// errors `EACCES`, `EPROCLIM` `EAGAIN`, `ENOATTR` `ENODATA`, the Sun RPC ones `EIO`).
+pub fn linux_errno(value: i32) -> i32 {
+    use linux_abi::errno as linux;
+    let Some(name) = errno_name(value) else {
+        return linux::EIO;
+    };
+    if let Some((number, _)) = linux::ALL.iter().find(|(_, known)| *known == name) {
+        return *number;
+    }
+    match name {
+        "EFTYPE" => linux::EINVAL,
+        "EAUTH" | "ENEEDAUTH" => linux::EACCES,
+        "EPROCLIM" => linux::EAGAIN,
+        "ENOATTR" => linux::ENODATA,
+        "ENOTSUP" => linux::EOPNOTSUPP,
+        _ => linux::EIO,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::errno_name;
+    use super::{errno_name, linux_errno};
+    use linux_abi::errno as linux;
+
+    #[test]
+    fn linux_numbers_follow_names() {
+        for (netbsd, expected) in [
+            (2, linux::ENOENT),
+            (35, linux::EAGAIN),
+            (62, linux::ELOOP),
+            (63, linux::ENAMETOOLONG),
+            (66, linux::ENOTEMPTY),
+            (69, linux::EDQUOT),
+            (78, linux::ENOSYS),
+            (79, linux::EINVAL),
+            (84, linux::EOVERFLOW),
+            (86, linux::EOPNOTSUPP),
+            (93, linux::ENODATA),
+            (0, linux::EIO),
+            (500, linux::EIO),
+        ] {
+            assert_eq!(linux_errno(netbsd), expected, "NetBSD errno {netbsd}");
+        }
+        // Every NetBSD error lands on a Linux one of the same name where Linux has it.
+        for value in 1..=96 {
+            let name = errno_name(value).expect("NetBSD defines 1-96");
+            let mapped = linux_errno(value);
+            if linux::ALL.iter().any(|(_, known)| *known == name) {
+                assert_eq!(linux::name(mapped), name, "NetBSD errno {value}");
+            } else {
+                assert_ne!(linux::name(mapped), "E?", "NetBSD errno {value}");
+            }
+        }
+    }
 
     #[test]
     fn names_match_netbsd_numbers() {

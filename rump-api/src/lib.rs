@@ -11,7 +11,7 @@
 
 mod errno;
 
-pub use errno::errno_name;
+pub use errno::{errno_name, linux_errno};
 
 use core::ffi::{c_char, c_int, c_void};
 
@@ -27,6 +27,20 @@ pub const O_CREAT: c_int = 0x200;
 pub const O_TRUNC: c_int = 0x400;
 /// `O_DIRECTORY`.
 pub const O_DIRECTORY: c_int = 0x0020_0000;
+/// `O_RDWR`.
+pub const O_RDWR: c_int = 0x2;
+/// `O_EXCL`.
+pub const O_EXCL: c_int = 0x800;
+/// `O_CLOEXEC`: descriptors the kernel holds for its own callers are never inherited.
+pub const O_CLOEXEC: c_int = 0x0040_0000;
+/// `AT_FDCWD`.
+pub const AT_FDCWD: c_int = -100;
+/// `AT_SYMLINK_NOFOLLOW`.
+pub const AT_SYMLINK_NOFOLLOW: c_int = 0x200;
+/// `ST_WAIT` for `statvfs1`: fresh figures.
+pub const ST_WAIT: c_int = 0x1;
+/// Regular file.
+pub const S_IFREG: u32 = 0o100000;
 /// `RB_DUMP` for `rump_sys_reboot`: the rump kernel takes its panic path
 /// (`rumpuser_exit(RUMPUSER_PANIC)`).
 pub const RB_DUMP: c_int = 0x100;
@@ -46,6 +60,45 @@ pub const S_IFLNK: u32 = 0o120000;
 pub struct UfsArgs {
     pub fspec: *const c_char,
 }
+
+/// NetBSD `struct timespec`, x86_64.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Timespec {
+    pub seconds: i64,
+    pub nanoseconds: i64,
+}
+
+/// The head of NetBSD's `struct statvfs` (x86_64): the sizes and counts, which come first.
+/// `statvfs1` fills a much larger structure (names of 1 KiB each follow), so callers lend it
+/// [`STATVFS_BUFFER`] bytes and read this head from the start.
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy)]
+pub struct StatvfsHead {
+    pub flag: u64,
+    pub bsize: u64,
+    pub frsize: u64,
+    pub iosize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub bresvd: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub favail: u64,
+    pub fresvd: u64,
+    pub syncreads: u64,
+    pub syncwrites: u64,
+    pub asyncreads: u64,
+    pub asyncwrites: u64,
+    pub fsidx: [i32; 2],
+    pub fsid: u64,
+    pub namemax: u64,
+}
+
+/// Bytes to lend `statvfs1`: more than any NetBSD `struct statvfs` (2 256 bytes on x86_64;
+/// later releases add a third name of 1 KiB).
+pub const STATVFS_BUFFER: usize = 4096;
 
 /// NetBSD `struct stat` (`__stat50`), x86_64, 152 bytes (contract §10.4).
 #[repr(C)]
@@ -161,4 +214,39 @@ extern "C" {
     pub fn rump___sysimpl_reboot(howto: c_int, bootstr: *mut c_char) -> c_int;
     /// `rump_sys_lstat`.
     pub fn rump___sysimpl_lstat50(path: *const c_char, stat: *mut Stat) -> c_int;
+    /// `rump_sys_sync`: writes every mount's dirty data.
+    pub fn rump___sysimpl_sync();
+    /// `rump_sys_stat`.
+    pub fn rump___sysimpl_stat50(path: *const c_char, stat: *mut Stat) -> c_int;
+    /// `rump_sys_fstat`.
+    pub fn rump___sysimpl_fstat50(fd: c_int, stat: *mut Stat) -> c_int;
+    /// `rump_sys_pread`.
+    pub fn rump___sysimpl_pread(fd: c_int, buffer: *mut c_void, length: usize, at: i64) -> isize;
+    /// `rump_sys_pwrite`.
+    pub fn rump___sysimpl_pwrite(fd: c_int, buffer: *const c_void, length: usize, at: i64)
+        -> isize;
+    /// `rump_sys_truncate`.
+    pub fn rump___sysimpl_truncate(path: *const c_char, length: i64) -> c_int;
+    /// `rump_sys_ftruncate`.
+    pub fn rump___sysimpl_ftruncate(fd: c_int, length: i64) -> c_int;
+    /// `rump_sys_chmod`.
+    pub fn rump___sysimpl_chmod(path: *const c_char, mode: u32) -> c_int;
+    /// `rump_sys_utimensat`: access and modification times.
+    pub fn rump___sysimpl_utimensat(
+        directory: c_int,
+        path: *const c_char,
+        times: *const Timespec,
+        flags: c_int,
+    ) -> c_int;
+    /// `rump_sys_symlink`.
+    pub fn rump___sysimpl_symlink(target: *const c_char, path: *const c_char) -> c_int;
+    /// `rump_sys_readlink`: bytes placed (no NUL).
+    pub fn rump___sysimpl_readlink(
+        path: *const c_char,
+        buffer: *mut c_char,
+        length: usize,
+    ) -> isize;
+    /// `rump_sys_statvfs1`: fills a `struct statvfs` (see [`StatvfsHead`]).
+    pub fn rump___sysimpl_statvfs1(path: *const c_char, buffer: *mut c_void, flags: c_int)
+        -> c_int;
 }

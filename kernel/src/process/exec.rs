@@ -198,7 +198,8 @@ pub fn prepare(
 /// Replaces the current process's image with `prepared` and points `frame` at its entry.
 pub fn commit(process: &Process, prepared: Prepared, frame: &mut TrapFrame) {
     process.replace_memory(prepared.memory);
-    process.files.lock().close_on_exec();
+    let closed = process.files.lock().close_on_exec();
+    drop(closed);
     process.signals.lock().reset_for_exec();
     *process.command_line.lock() = prepared.command_line;
     *process.executable.lock() = prepared.executable;

@@ -19,8 +19,11 @@ pub const MAX_FILES: usize = 1024;
 
 /// What an open file is.
 pub enum FileKind {
+    /// A regular file: native ones are read and written by path; one a foreign file system
+    /// serves (NetBSD's, through rump) is that kernel's open file, closed when this is dropped.
     Regular {
         path: String,
+        foreign: Option<Arc<dyn vfs::foreign::ForeignFile>>,
     },
     Directory {
         path: String,
@@ -81,7 +84,7 @@ impl OpenFile {
     /// The path this file was opened by, if any (fchdir, /proc).
     pub fn path(&self) -> Option<&str> {
         match &self.kind {
-            FileKind::Regular { path } | FileKind::Directory { path } => Some(path),
+            FileKind::Regular { path, .. } | FileKind::Directory { path } => Some(path),
             FileKind::Tty(_) => Some("/dev/console"),
             FileKind::Null => Some("/dev/null"),
             FileKind::Zero => Some("/dev/zero"),
@@ -204,16 +207,23 @@ impl FileTable {
         Ok(())
     }
 
-    pub fn close_on_exec(&mut self) {
+    /// Removes the close-on-exec descriptors; the caller drops the returned files outside the
+    /// table's lock (closing a foreign file sleeps).
+    #[must_use = "drop the closed files after releasing the table's lock"]
+    pub fn close_on_exec(&mut self) -> Vec<Arc<OpenFile>> {
+        let mut closed = Vec::new();
         for slot in &mut self.slots {
             if slot.as_ref().is_some_and(|s| s.close_on_exec) {
-                *slot = None;
+                closed.extend(slot.take().map(|s| s.file));
             }
         }
+        closed
     }
 
-    pub fn close_all(&mut self) {
-        self.slots.clear();
+    /// Removes every descriptor; the caller drops the returned files outside the lock.
+    #[must_use = "drop the closed files after releasing the table's lock"]
+    pub fn close_all(&mut self) -> Vec<Arc<OpenFile>> {
+        self.slots.drain(..).flatten().map(|s| s.file).collect()
     }
 
     /// Open descriptor numbers (for /proc and poll checks).
@@ -383,7 +393,14 @@ pub fn device_status(name: &str, major: u32, minor: u32) -> FileStatus {
 /// `stat` of an open file.
 pub fn open_file_status(file: &OpenFile) -> Result<FileStatus, Errno> {
     match &file.kind {
-        FileKind::Regular { path }
+        FileKind::Regular {
+            path,
+            foreign: Some(foreign),
+        } => {
+            let stat = foreign.stat().map_err(|e| Errno::from_vfs(&e))?;
+            Ok(status_of(path, &stat))
+        }
+        FileKind::Regular { path, .. }
         | FileKind::Directory { path }
         | FileKind::Generated { path, .. } => stat_path(path, true),
         FileKind::Pipe { pipe, .. } => Ok(pipe_status(pipe)),
@@ -520,20 +537,9 @@ pub fn lstat(path: &str) -> Result<Option<vfs::ops::Stat>, Errno> {
     if path.starts_with("/proc/") || path.starts_with("/dev/") {
         return Ok(None);
     }
-    let Some((directory, name)) = vfs::path::split(path) else {
-        return Ok(None);
-    };
-    if name.is_empty() {
-        return Ok(None);
-    }
-    let entries = match vfs::ops::read_dir(if directory.is_empty() { "/" } else { directory }) {
-        Ok(entries) => entries,
-        Err(_) => return Ok(None),
-    };
-    Ok(entries
-        .into_iter()
-        .find(|e| e.name == name && e.stat.kind == vfs::ops::Kind::Symlink)
-        .map(|e| e.stat))
+    Ok(vfs::ops::lstat(path)
+        .ok()
+        .filter(|stat| stat.kind == vfs::ops::Kind::Symlink))
 }
 
 /// Directory entries for `getdents64`: ".", "..", then the VFS listing (and /dev's devices).

@@ -455,7 +455,8 @@ fn finish(process: &Arc<Process>, status: u32) {
         let _ = usermem::write_u32(clear, 0);
         syscalls::futex::wake_address(process, clear, 1);
     }
-    process.files.lock().close_all();
+    let closed = process.files.lock().close_all();
+    drop(closed);
     // Off this address space before it can be freed.
     if let Some(user) = &crate::sched::current_thread().user {
         user.root.store(0, Ordering::Release);

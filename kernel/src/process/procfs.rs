@@ -52,7 +52,16 @@ fn mounts() -> String {
         } else {
             "rw"
         };
-        let _ = writeln!(text, "/dev/{} {} ext2 {mode} 0 0", usage.device, usage.path);
+        let source = if usage.device.starts_with('/') {
+            usage.device.clone()
+        } else {
+            format!("/dev/{}", usage.device)
+        };
+        let _ = writeln!(
+            text,
+            "{source} {} {} {mode} 0 0",
+            usage.path, usage.type_name
+        );
     }
     text
 }

@@ -42,11 +42,25 @@ fn check(result: c_int, what: &str) -> Result<c_int, String> {
     }
 }
 
-/// `rump mount DEV PATH [rw]`: mounts with NetBSD's ext2fs, read-only unless `rw` is given.
-/// `DEV` is either a kernel block device (`vdb`: registered with rump's etfs as
-/// `/dev/rump-vdb`) or a device node of the rump kernel itself (`/dev/sd0a`: a disk that a rump
-/// driver such as umass attached).
-pub fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
+/// Makes directory `path` and the missing ones above it in the rump kernel's namespace.
+fn make_directories(path: &str) {
+    let mut prefix = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        prefix.push('/');
+        prefix.push_str(part);
+        if let Ok(name) = c_string(&prefix) {
+            // SAFETY: NUL-terminated path; an existing directory gives EEXIST, which is fine.
+            let _ = unsafe { rump___sysimpl_mkdir(name.as_ptr(), 0o755) };
+        }
+    }
+}
+
+/// Mounts `device` at `path` in the rump kernel's namespace (made if missing) with NetBSD's
+/// file-system type `fs_type` (`ext2fs`, `ffs`: both take a `struct ufs_args`), read-only
+/// unless `writable`. `device` is either a kernel block device (`vdb`: registered with rump's
+/// etfs as `/dev/rump-vdb`) or a device node of the rump kernel itself (`/dev/sd0a`: a disk
+/// that a rump driver such as umass attached).
+pub fn mount_as(fs_type: &str, device: &str, path: &str, writable: bool) -> Result<(), String> {
     make_disk_nodes(device)?;
     let key = if device.starts_with('/') {
         c_string(device)?
@@ -74,10 +88,11 @@ pub fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
     let flags = if writable { 0 } else { MNT_RDONLY };
     // SAFETY: the strings are NUL-terminated and `args` is a `struct ufs_args` that lives across
     // the calls; rump copies what it keeps.
+    make_directories(path);
+    let fs_type = c_string(fs_type)?;
     let result = unsafe {
-        let _ = rump___sysimpl_mkdir(target.as_ptr(), 0o755);
         rump___sysimpl_mount50(
-            c"ext2fs".as_ptr(),
+            fs_type.as_ptr(),
             target.as_ptr(),
             flags,
             &mut args as *mut UfsArgs as *mut c_void,

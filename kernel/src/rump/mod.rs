@@ -5,11 +5,13 @@
 //! caller waits for it or for the rump kernel to halt: a rump panic parks the client thread
 //! (docs/contract.md §13), and the caller — the boot thread or the shell — carries on.
 //!
-//! May import: `sched`, `sync`, `time`, `block`, `console`, `boot`.
+//! May import: `sched`, `sync`, `time`, `block`, `console`, `boot`, `vfs`.
 //!
 //! Never the host below the rump kernel (`rumphost`): it tells this module that the rump kernel
 //! halted through [`halted`], which the start-up code registers with it.
 
+#[cfg(rump_components)]
+pub mod bridge;
 #[cfg(rump_autoconf)]
 mod devices;
 #[cfg(rump_components)]
@@ -111,6 +113,88 @@ pub fn call_with_limit<T: Send + 'static>(
     }
 }
 
+/// Client threads kept for [`call_pooled`]: enough for several processes reading at once.
+const POOL_LIMIT: usize = 8;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Work for the pooled client threads, the number of them and how many wait for work.
+static POOL_JOBS: IrqSpinLock<alloc::collections::VecDeque<Job>> =
+    IrqSpinLock::new("rump-pool", alloc::collections::VecDeque::new());
+static POOL_THREADS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static POOL_IDLE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static POOL_WAKE: WaitQueue = WaitQueue::new("rump-pool");
+
+fn pool_worker() -> u64 {
+    loop {
+        let job = POOL_JOBS.lock().pop_front();
+        match job {
+            Some(job) => job(),
+            None => {
+                POOL_IDLE.fetch_add(1, Ordering::AcqRel);
+                POOL_WAKE.wait_until(None, || !POOL_JOBS.lock().is_empty());
+                POOL_IDLE.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+}
+
+/// Queues `work` for a pooled client thread without waiting for it (for work that must not
+/// block its caller, such as a close from a context that may not sleep).
+pub fn call_detached(work: impl FnOnce() + Send + 'static) {
+    POOL_JOBS.lock().push_back(Box::new(work));
+    if POOL_IDLE.load(Ordering::Acquire) == 0 && POOL_THREADS.load(Ordering::Acquire) == 0 {
+        // No thread yet: the first pooled call starts one and it finds this job too.
+        log::debug!("rump: a detached call waits for the first pooled client thread");
+    }
+    POOL_WAKE.wake_one();
+}
+
+/// [`call`] on one of a few long-lived client threads instead of a fresh one: for calls that
+/// come often and finish quickly (processes' file access through [`bridge`]). A call that
+/// never returns keeps its thread; when all are busy the caller waits for one.
+pub fn call_pooled<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CallFailure> {
+    if halt_reason().is_some() {
+        return Err(CallFailure::Halted);
+    }
+    let result: Arc<IrqSpinLock<Option<T>>> = Arc::new(IrqSpinLock::new("rump-call", None));
+    let done = Arc::new(AtomicBool::new(false));
+    let (slot, finished) = (Arc::clone(&result), Arc::clone(&done));
+    POOL_JOBS.lock().push_back(Box::new(move || {
+        let value = work();
+        *slot.lock() = Some(value);
+        finished.store(true, Ordering::Release);
+        CALLERS.wake_all();
+    }));
+    if POOL_IDLE.load(Ordering::Acquire) == 0 && POOL_THREADS.load(Ordering::Acquire) < POOL_LIMIT {
+        POOL_THREADS.fetch_add(1, Ordering::AcqRel);
+        let mut builder = Builder::new("rump-pool");
+        builder.uses_fpu = true;
+        builder.stack_pages = 32;
+        match sched::spawn(builder, pool_worker) {
+            Ok(handle) => handle.detach(),
+            Err(error) => {
+                POOL_THREADS.fetch_sub(1, Ordering::AcqRel);
+                log::warn!("rump: no new pooled client thread ({error:?}); waiting for one");
+            }
+        }
+    }
+    POOL_WAKE.wake_one();
+    loop {
+        if done.load(Ordering::Acquire) {
+            return result.lock().take().ok_or(CallFailure::NoThread);
+        }
+        if halt_reason().is_some() {
+            return Err(CallFailure::Halted);
+        }
+        CALLERS.wait_once(None, || {
+            done.load(Ordering::Acquire) || halt_reason().is_some()
+        });
+    }
+}
+
 /// How long the shell waits for one `rump` command (`rump_call_timeout=SECONDS` on the kernel
 /// command line; 120 s by default, generous for emulation).
 fn shell_call_limit_nanos() -> u64 {
@@ -134,6 +218,7 @@ pub fn boot() {
                 INIT_RESULT.store(result, Ordering::Release);
                 if result == 0 {
                     log::info!("rump: rump_init() returned 0; the rump kernel is up");
+                    bridge::register();
                 } else {
                     log::error!("rump: rump_init() failed with error {result}");
                 }
@@ -155,7 +240,15 @@ pub fn status() -> String {
     }
     match INIT_RESULT.load(Ordering::Acquire) {
         i32::MIN => String::from("rump: components linked, rump_init() not called"),
-        0 => String::from("rump: components linked, rump kernel running (rump_init() = 0)"),
+        0 => {
+            #[cfg(rump_components)]
+            let open = bridge::open_files();
+            #[cfg(not(rump_components))]
+            let open = 0;
+            alloc::format!(
+                "rump: components linked, rump kernel running (rump_init() = 0), {open} files open for the VFS"
+            )
+        }
         error => alloc::format!("rump: components linked, rump_init() failed with error {error}"),
     }
 }
@@ -239,15 +332,45 @@ fn force_panic() {
 #[cfg(not(rump_components))]
 fn subcommand(_words: &[String]) {}
 
+/// `rump mount DEV PATH [rw]`: NetBSD's ext2fs mounts DEV (a kernel disk such as `vdb`, or a
+/// disk of the rump kernel such as `/dev/sd0a`) at PATH in the rump kernel and, through the
+/// bridge, at the same PATH in the VFS, where the file commands and processes reach it.
+#[cfg(rump_components)]
+fn mount(device: &str, path: &str, writable: bool) -> Result<(), String> {
+    let source = if device.starts_with('/') {
+        String::from(device)
+    } else {
+        alloc::format!("/dev/{device}")
+    };
+    let message = crate::vfs::mount::mount_foreign("rump-ext2fs", &source, path, !writable)
+        .map_err(|error| alloc::format!("{error}"))?;
+    crate::println!("{message}");
+    Ok(())
+}
+
+/// `rump umount PATH`: unmounts in the rump kernel (refused while files are open there) and
+/// removes the mount from the VFS; a kernel disk's etfs registration goes with it.
+#[cfg(rump_components)]
+fn unmount(path: &str) -> Result<(), String> {
+    match crate::vfs::mount::umount(path) {
+        Ok(message) => {
+            crate::println!("{message}");
+            Ok(())
+        }
+        // Mounted in the rump kernel only (by an earlier call through its own API).
+        Err(crate::vfs::VfsError::NotMounted) => fs::unmount(path, None),
+        Err(error) => Err(alloc::format!("{error}")),
+    }
+}
+
 #[cfg(rump_components)]
 fn subcommand(words: &[String]) {
     let words: alloc::vec::Vec<&str> = words.iter().map(String::as_str).collect();
     let result = match words.as_slice() {
-        ["mount", device, path] => fs::mount(device, path, false),
-        ["mount", device, path, "rw"] => fs::mount(device, path, true),
+        ["mount", device, path] => mount(device, path, false),
+        ["mount", device, path, "rw"] => mount(device, path, true),
         ["write", path, rest @ ..] if !rest.is_empty() => fs::write_text(path, &rest.join(" ")),
-        ["umount", path] => fs::unmount(path, None),
-        ["umount", path, device] => fs::unmount(path, Some(device)),
+        ["umount", path] | ["umount", path, _] => unmount(path),
         ["ls", path] => fs::list(path),
         ["mkdir", path] => fs::make_directory(path),
         ["rm", path] => fs::remove(path),

@@ -133,6 +133,11 @@ pub fn current_name() -> ThreadName {
     current_thread().name
 }
 
+/// Whether the caller may block (interrupts enabled, so no spin lock held).
+pub fn may_sleep() -> bool {
+    cpu::interrupts_enabled()
+}
+
 /// Panics if the caller may not block: interrupts disabled (which includes holding a spin lock)
 /// or no scheduler yet.
 pub fn assert_may_sleep(what: &str) {

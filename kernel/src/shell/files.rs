@@ -181,7 +181,10 @@ pub fn mount(arguments: &str) {
                 } else {
                     "rw"
                 };
-                println!("{} on {} (ext2, {mode})", usage.device, usage.path);
+                println!(
+                    "{} on {} ({}, {mode})",
+                    usage.device, usage.path, usage.type_name
+                );
             }
         }
         [device, at] => match mount::mount(device, at, read_only) {

@@ -39,6 +39,9 @@ pub enum VfsError {
     NotMounted,
     /// Any other ext2 failure (not ext2, corrupted, unsupported features, I/O), kept verbatim.
     Ext2(ext2::Error),
+    /// A failure a foreign file system reported that has no case above: its Linux errno
+    /// number and the other kernel's own wording.
+    Foreign { errno: i32, text: String },
 }
 
 impl From<ext2::Error> for VfsError {
@@ -89,6 +92,7 @@ impl fmt::Display for VfsError {
             VfsError::DeviceMounted(path) => write!(f, "already mounted on {path}"),
             VfsError::NotMounted => f.write_str("not a mount point"),
             VfsError::Ext2(error) => write!(f, "{error}"),
+            VfsError::Foreign { text, .. } => f.write_str(text),
         }
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod device;
 pub mod error;
+pub mod foreign;
 pub mod mount;
 pub mod ops;
 pub mod path;

@@ -17,6 +17,7 @@ use ext2::{FileSystem, MountOptions, ReadOnlyReason, StatFs};
 
 use super::device::DiskDevice;
 use super::error::{Result, VfsError};
+use super::foreign::{self, ForeignFs};
 use super::path;
 use crate::sched::mutex::Mutex;
 
@@ -26,26 +27,38 @@ pub const SYNTHETIC: &[&str] = &["/mnt"];
 /// Blocks the ext2 cache of one mount may hold (16 MiB with 4 KiB blocks).
 const CACHE_BLOCKS: usize = 4096;
 
-/// A mounted ext2 file system.
+/// A mounted file system: native ext2, or one another kernel serves ([`ForeignFs`]).
 pub struct Mount {
     /// The normalised mount point.
     pub path: String,
-    /// The block device's name.
+    /// The block device's name (or, for a foreign mount, the source it was given).
     pub device: String,
     fs: Mutex<Option<FileSystem<DiskDevice>>>,
+    foreign: Option<Arc<dyn ForeignFs>>,
 }
 
 /// An ext2 file system as the VFS holds it.
 pub type Ext2 = FileSystem<DiskDevice>;
 
 impl Mount {
-    /// Runs `f` with the file system locked.
+    /// Runs `f` with the ext2 file system locked (`NotMounted` for a foreign mount: callers ask
+    /// [`Mount::foreign`] first).
     pub fn with<T>(&self, f: impl FnOnce(&mut Ext2) -> Result<T>) -> Result<T> {
         let mut guard = self.fs.lock();
         match guard.as_mut() {
             Some(fs) => f(fs),
             None => Err(VfsError::NotMounted),
         }
+    }
+
+    /// The foreign file system, if this mount is one.
+    pub fn foreign(&self) -> Option<&Arc<dyn ForeignFs>> {
+        self.foreign.as_ref()
+    }
+
+    /// The type `/proc/mounts` shows.
+    pub fn type_name(&self) -> &str {
+        self.foreign.as_ref().map_or("ext2", |fs| fs.type_name())
     }
 }
 
@@ -127,8 +140,63 @@ pub fn mount(device: &str, at: &str, read_only: bool) -> Result<String> {
         path: at.clone(),
         device: device.into(),
         fs: Mutex::new("vfs-ext2", Some(fs)),
+        foreign: None,
     }));
     Ok(alloc::format!("mounted {device} on {at} (ext2, {mode})"))
+}
+
+/// Mounts `source` on `at` with the foreign mount type `kind` ([`foreign::register_type`]).
+/// The mount point need not exist in the file system below: its parent must be a directory,
+/// and the mount shows in the parent's listing.
+pub fn mount_foreign(kind: &str, source: &str, at: &str, read_only: bool) -> Result<String> {
+    let at = path::normalise(at)?;
+    let mounter = foreign::mounter(kind).ok_or(VfsError::InvalidArgument(
+        "no such file system type (see 'mount' for the types this kernel has)",
+    ))?;
+    if at == "/" {
+        return Err(VfsError::Busy("the initrd is mounted there"));
+    }
+    match super::ops::stat(&at) {
+        Ok(stat) if stat.kind != super::ops::Kind::Directory => return Err(VfsError::NotDirectory),
+        Ok(_) => {}
+        Err(VfsError::NotFound) => {
+            let parent = path::split(&at).map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+            if super::ops::stat(parent)?.kind != super::ops::Kind::Directory {
+                return Err(VfsError::NotDirectory);
+            }
+        }
+        Err(error) => return Err(error),
+    }
+    {
+        let table = TABLE.lock();
+        if let Some(existing) = table.iter().find(|m| m.device == source) {
+            return Err(VfsError::DeviceMounted(existing.path.clone()));
+        }
+        if table.iter().any(|m| m.path == at) {
+            return Err(VfsError::Busy("a file system is already mounted there"));
+        }
+    }
+    // Outside the table lock: the other kernel's mount can take a while.
+    let fs = mounter(source, &at, read_only)?;
+    let mode = if fs.read_only() {
+        "read-only"
+    } else {
+        "read-write"
+    };
+    let message = alloc::format!("mounted {source} on {at} ({}, {mode})", fs.type_name());
+    let mut table = TABLE.lock();
+    if table.iter().any(|m| m.path == at || m.device == source) {
+        drop(table);
+        let _ = fs.unmount();
+        return Err(VfsError::Busy("a file system was mounted there meanwhile"));
+    }
+    table.push(Arc::new(Mount {
+        path: at,
+        device: source.into(),
+        fs: Mutex::new("vfs-ext2", None),
+        foreign: Some(fs),
+    }));
+    Ok(message)
 }
 
 /// Unmounts the file system on `at`: syncs it, marks it clean and releases the device.
@@ -150,6 +218,12 @@ pub fn umount(at: &str) -> Result<String> {
         return Err(VfsError::Busy("the file system is in use"));
     }
     let mount = Arc::clone(&table[index]);
+    if let Some(fs) = mount.foreign() {
+        // The other kernel refuses while it has files of the mount open.
+        fs.unmount()?;
+        table.remove(index);
+        return Ok(alloc::format!("unmounted {} from {at}", mount.device));
+    }
     // Sync first: if that fails the mount stays, with its dirty data, for a retry.
     mount.with(|fs| Ok(fs.sync()?))?;
     table.remove(index);
@@ -164,9 +238,30 @@ pub fn umount(at: &str) -> Result<String> {
 pub struct Usage {
     pub device: String,
     pub path: String,
+    /// "ext2" or the foreign type's name.
+    pub type_name: String,
     pub statfs: StatFs,
     pub read_only: Option<ReadOnlyReason>,
     pub dirty_blocks: usize,
+}
+
+fn foreign_usage(mount: &Mount, fs: &dyn ForeignFs) -> Usage {
+    let usage = fs.usage().unwrap_or_default();
+    Usage {
+        device: mount.device.clone(),
+        path: mount.path.clone(),
+        type_name: String::from(fs.type_name()),
+        statfs: StatFs {
+            block_size: usage.block_size,
+            blocks: usage.blocks,
+            free_blocks: usage.free_blocks,
+            inodes: u32::try_from(usage.files).unwrap_or(u32::MAX),
+            free_inodes: u32::try_from(usage.free_files).unwrap_or(u32::MAX),
+            name_max: usage.name_max,
+        },
+        read_only: fs.read_only().then_some(ReadOnlyReason::Requested),
+        dirty_blocks: 0,
+    }
 }
 
 fn snapshot() -> Vec<Arc<Mount>> {
@@ -178,10 +273,14 @@ pub fn usage() -> Vec<Usage> {
     snapshot()
         .into_iter()
         .filter_map(|m| {
+            if let Some(fs) = m.foreign() {
+                return Some(foreign_usage(&m, fs.as_ref()));
+            }
             m.with(|fs| {
                 Ok(Usage {
                     device: m.device.clone(),
                     path: m.path.clone(),
+                    type_name: String::from("ext2"),
                     statfs: fs.statfs(),
                     read_only: fs.read_only_reason(),
                     dirty_blocks: fs.dirty_blocks(),
@@ -196,6 +295,12 @@ pub fn usage() -> Vec<Usage> {
 pub fn sync_all() -> Vec<(String, Result<()>)> {
     snapshot()
         .into_iter()
-        .map(|m| (m.path.clone(), m.with(|fs| Ok(fs.sync()?))))
+        .map(|m| {
+            let result = match m.foreign() {
+                Some(fs) => fs.sync(),
+                None => m.with(|fs| Ok(fs.sync()?)),
+            };
+            (m.path.clone(), result)
+        })
         .collect()
 }

@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use ext2::{FileType, Owner};
 
 use super::error::{Result, VfsError};
+use super::foreign;
 use super::mount::{self, Ext2, Location, SYNTHETIC};
 use super::path;
 
@@ -127,10 +128,13 @@ fn is_synthetic(normalised: &str) -> bool {
 pub fn stat(path: &str) -> Result<Stat> {
     let path = path::normalise(path)?;
     match mount::locate(&path) {
-        Location::Mounted { mount, relative } => mount.with(|fs| {
-            let inode = fs.resolve(relative.as_bytes(), true)?;
-            ext2_stat(fs, inode, &mount.device)
-        }),
+        Location::Mounted { mount, relative } => match mount.foreign() {
+            Some(fs) => fs.stat(&relative, true),
+            None => mount.with(|fs| {
+                let inode = fs.resolve(relative.as_bytes(), true)?;
+                ext2_stat(fs, inode, &mount.device)
+            }),
+        },
         Location::Root => match crate::rootfs::root().map(|root| root.stat(&path)) {
             Some(Ok(stat)) => Ok(initrd_stat(stat)),
             _ if is_synthetic(&path) => Ok(synthetic_directory()),
@@ -146,6 +150,14 @@ pub fn read_dir(path: &str) -> Result<Vec<Entry>> {
     let path = path::normalise(path)?;
     let mut entries: BTreeMap<String, Stat> = BTreeMap::new();
     match mount::locate(&path) {
+        Location::Mounted { mount, relative } if mount.foreign().is_some() => {
+            let fs = mount.foreign().expect("checked by the guard");
+            for entry in fs.read_dir(&relative)? {
+                if entry.name != "." && entry.name != ".." {
+                    entries.insert(entry.name, entry.stat);
+                }
+            }
+        }
         Location::Mounted { mount, relative } => mount.with(|fs| {
             let directory = fs.resolve(relative.as_bytes(), true)?;
             for entry in fs.read_dir(directory)? {
@@ -202,6 +214,20 @@ pub fn read_chunks(
     let mut buffer = alloc::vec![0u8; limit.min(CHUNK as u64) as usize];
     let mut done = 0u64;
     match mount::locate(&path) {
+        Location::Mounted { mount, relative } if mount.foreign().is_some() => {
+            let fs = mount.foreign().expect("checked by the guard");
+            let file = fs.open(&relative, foreign::OpenMode::default())?;
+            while done < limit {
+                let want = (limit - done).min(CHUNK as u64) as usize;
+                let got = file.read_at(offset + done, &mut buffer[..want])?;
+                if got == 0 {
+                    break;
+                }
+                each(&buffer[..got]);
+                done += got as u64;
+            }
+            Ok(done)
+        }
         Location::Mounted { mount, relative } => mount.with(|fs| {
             let inode = fs.resolve(relative.as_bytes(), true)?;
             match fs.metadata(inode)?.file_type {
@@ -278,6 +304,33 @@ pub fn write(path: &str, mode: WriteMode, data: &[u8]) -> Result<()> {
     if relative.is_empty() {
         return Err(VfsError::IsDirectory);
     }
+    if let Some(fs) = mount.foreign() {
+        let file = fs.open(
+            &relative,
+            foreign::OpenMode {
+                write: true,
+                create: true,
+                truncate: mode == WriteMode::Replace,
+                exclusive: false,
+                permissions: 0o644,
+            },
+        )?;
+        let mut offset = match mode {
+            WriteMode::Replace => 0,
+            WriteMode::At(offset) => offset,
+            WriteMode::Append => file.stat()?.size,
+        };
+        let mut rest = data;
+        while !rest.is_empty() {
+            let written = file.write_at(offset, rest)?;
+            if written == 0 {
+                return Err(VfsError::NoSpace);
+            }
+            offset += written as u64;
+            rest = &rest[written..];
+        }
+        return Ok(());
+    }
     mount.with(|fs| {
         // Try to create first: for a new file that scans the directory once less.
         let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
@@ -329,6 +382,9 @@ pub fn remove(path: &str) -> Result<()> {
             return Err(VfsError::ReadOnly);
         }
     };
+    if let Some(fs) = mount.foreign() {
+        return fs.remove(&relative);
+    }
     mount.with(|fs| {
         let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
         let inode = fs.lookup(parent, name)?;
@@ -371,6 +427,9 @@ pub fn rename(from: &str, to: &str) -> Result<()> {
     if !alloc::sync::Arc::ptr_eq(&source, &target) {
         return Err(VfsError::CrossDevice);
     }
+    if let Some(fs) = source.foreign() {
+        return fs.rename(&from_relative, &to_relative);
+    }
     source.with(|fs| {
         let (old_parent, old_name) = fs.resolve_parent(from_relative.as_bytes())?;
         let (new_parent, new_name) = fs.resolve_parent(to_relative.as_bytes())?;
@@ -399,8 +458,22 @@ fn with_inode<T>(
     }
 }
 
+/// The foreign file system answering for normalised-or-not `path` and the path within it.
+fn foreign_at(path: &str) -> Result<Option<(alloc::sync::Arc<dyn foreign::ForeignFs>, String)>> {
+    let path = path::normalise(path)?;
+    Ok(match mount::locate(&path) {
+        Location::Mounted { mount, relative } => mount
+            .foreign()
+            .map(|fs| (alloc::sync::Arc::clone(fs), relative)),
+        Location::Root => None,
+    })
+}
+
 /// Sets the size of the regular file at `path` (cut, or extended with a hole).
 pub fn truncate(path: &str, size: u64) -> Result<()> {
+    if let Some((fs, relative)) = foreign_at(path)? {
+        return fs.truncate(&relative, size);
+    }
     with_inode(path, true, |fs, inode| {
         match fs.metadata(inode)?.file_type {
             FileType::Regular => {}
@@ -414,6 +487,9 @@ pub fn truncate(path: &str, size: u64) -> Result<()> {
 
 /// Sets the permission bits (`0o7777`) of `path`.
 pub fn chmod(path: &str, mode: u32) -> Result<()> {
+    if let Some((fs, relative)) = foreign_at(path)? {
+        return fs.chmod(&relative, mode & 0o7777);
+    }
     with_inode(path, true, |fs, inode| {
         fs.chmod(inode, (mode & 0o7777) as u16)?;
         Ok(())
@@ -422,6 +498,9 @@ pub fn chmod(path: &str, mode: u32) -> Result<()> {
 
 /// Sets the access and modification times (seconds since the epoch) of `path`.
 pub fn set_times(path: &str, follow: bool, atime: i64, mtime: i64) -> Result<()> {
+    if let Some((fs, relative)) = foreign_at(path)? {
+        return fs.set_times(&relative, follow, atime, mtime);
+    }
     with_inode(path, follow, |fs, inode| {
         fs.utimes(inode, atime, mtime)?;
         Ok(())
@@ -432,6 +511,9 @@ pub fn set_times(path: &str, follow: bool, atime: i64, mtime: i64) -> Result<()>
 pub fn symlink(target: &str, path: &str) -> Result<()> {
     let path = path::normalise(path)?;
     let (mount, relative) = writable(&path)?;
+    if let Some(fs) = mount.foreign() {
+        return fs.symlink(target, &relative);
+    }
     mount.with(|fs| {
         let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
         fs.symlink(parent, name, target.as_bytes(), Owner::default())?;
@@ -447,6 +529,16 @@ pub fn create(path: &str, mode: u32) -> Result<()> {
     if relative.is_empty() {
         return Err(VfsError::AlreadyExists);
     }
+    if let Some(fs) = mount.foreign() {
+        let mode = foreign::OpenMode {
+            write: true,
+            create: true,
+            exclusive: true,
+            permissions: mode & 0o7777,
+            ..Default::default()
+        };
+        return fs.open(&relative, mode).map(drop);
+    }
     mount.with(|fs| {
         let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
         fs.create(parent, name, (mode & 0o7777) as u16, Owner::default())?;
@@ -461,9 +553,50 @@ pub fn mkdir_mode(path: &str, mode: u32) -> Result<()> {
         return Err(VfsError::AlreadyExists);
     }
     let (mount, relative) = writable(&path)?;
+    if let Some(fs) = mount.foreign() {
+        return fs.mkdir(&relative, mode & 0o7777);
+    }
     mount.with(|fs| {
         let (parent, name) = fs.resolve_parent(relative.as_bytes())?;
         fs.mkdir(parent, name, (mode & 0o7777) as u16, Owner::default())?;
         Ok(())
     })
+}
+
+/// `stat` without following a final symbolic link (which is described with its target).
+pub fn lstat(path: &str) -> Result<Stat> {
+    let path = path::normalise(path)?;
+    match mount::locate(&path) {
+        Location::Mounted { mount, relative } => match mount.foreign() {
+            Some(fs) => fs.stat(&relative, false),
+            None => mount.with(|fs| {
+                let inode = fs.resolve(relative.as_bytes(), false)?;
+                ext2_stat(fs, inode, &mount.device)
+            }),
+        },
+        Location::Root => {
+            // The initrd's stat follows links: a link shows in its parent's listing.
+            if let Some((directory, name)) = path::split(&path) {
+                let directory = if directory.is_empty() { "/" } else { directory };
+                if let Some(entry) = read_dir(directory)?.into_iter().find(|e| e.name == name) {
+                    if entry.stat.kind == Kind::Symlink {
+                        return Ok(entry.stat);
+                    }
+                }
+            }
+            stat(&path)
+        }
+    }
+}
+
+/// Opens the regular file at `path` for reading and writing through its file system, if a
+/// foreign mount serves it (`None` for native files, which are read and written by path).
+pub fn open_foreign(
+    path: &str,
+    mode: foreign::OpenMode,
+) -> Result<Option<alloc::sync::Arc<dyn foreign::ForeignFile>>> {
+    match foreign_at(path)? {
+        Some((fs, relative)) => fs.open(&relative, mode).map(Some),
+        None => Ok(None),
+    }
 }

@@ -192,6 +192,29 @@ fn plan() -> Vec<(String, Plan)> {
         ));
     }
     plan.push((
+        "user_busybox_commands_rump".into(),
+        match (components, userland_missing(false)) {
+            (true, None) => Plan::Run(Box::new(|k, a| {
+                busybox_rump_scenario(k, a, Storage::RumpVirtio)
+            })),
+            (false, _) => Plan::Skip(
+                "RUMP_COMPONENTS not set (needs the ext2 set: librumpfs_ext2fs and its dependencies)"
+                    .into(),
+            ),
+            (_, Some(why)) => Plan::Skip(why),
+        },
+    ));
+    plan.push((
+        "user_busybox_commands_rump_usb".into(),
+        match (components_include_usb(), userland_missing(false)) {
+            (true, None) => Plan::Run(Box::new(|k, a| {
+                busybox_rump_scenario(k, a, Storage::RumpUsb)
+            })),
+            (false, _) => Plan::Skip("RUMP_COMPONENTS does not name a directory with the USB set (librumpdev_pci_usbhc, librumpdev_usb, librumpdev_umass, librumpdev_scsipi, librumpfs_ext2fs and their dependencies)".into()),
+            (_, Some(why)) => Plan::Skip(why),
+        },
+    ));
+    plan.push((
         "user_bash_script".into(),
         match userland_missing(true) {
             None => Plan::Run(Box::new(bash_script_scenario)),

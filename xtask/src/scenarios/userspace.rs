@@ -61,7 +61,78 @@ pub(super) fn busybox_commands_scenario(
         &format!("busybox-smp{cpus}"),
         cases::BUSYBOX_LINES,
         cases::busybox_inputs,
+        Storage::Native,
     )
+}
+
+/// The busybox lines with their files served by NetBSD's ext2 through the rump kernel: on a
+/// virtio disk (etfs) or on a USB stick (EHCI and umass in the rump kernel).
+pub(super) fn busybox_rump_scenario(
+    kernel: &Path,
+    accel: Accel,
+    storage: Storage,
+) -> Result<String, String> {
+    let name = match storage {
+        Storage::RumpUsb => "busybox-rump-usb",
+        _ => "busybox-rump",
+    };
+    compare(
+        kernel,
+        accel,
+        2,
+        name,
+        cases::BUSYBOX_LINES,
+        cases::busybox_inputs,
+        storage,
+    )
+}
+
+/// Where the guest's working files live.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Storage {
+    /// The native ext2 driver on a virtio disk.
+    Native,
+    /// NetBSD's ext2fs through rump on the same virtio disk.
+    RumpVirtio,
+    /// NetBSD's ext2fs through rump on a USB stick NetBSD's EHCI and umass drivers attach.
+    RumpUsb,
+}
+
+impl Storage {
+    fn describe(self) -> &'static str {
+        match self {
+            Storage::Native => "native ext2",
+            Storage::RumpVirtio => "NetBSD's ext2 through rump (virtio disk)",
+            Storage::RumpUsb => "NetBSD's ext2 through rump (USB stick, EHCI + umass)",
+        }
+    }
+
+    /// The shell commands that mount the scenario's disk on /mnt.
+    fn mount_commands(self) -> &'static str {
+        match self {
+            Storage::Native => "mount -t ext2 /dev/vda /mnt",
+            Storage::RumpVirtio => "mount -t rump-ext2fs /dev/vda /mnt",
+            // umass attaches a while after boot: retry for up to two minutes.
+            Storage::RumpUsb => {
+                "tries=0; until mount -t rump-ext2fs /dev/sd0a /mnt 2>/dev/null; do tries=$((tries+1)); [ $tries -ge 120 ] && break; sleep 1; done; grep -q ' /mnt ' /proc/mounts"
+            }
+        }
+    }
+
+    fn devices(self, disk: &Path) -> Vec<String> {
+        match self {
+            Storage::RumpUsb => [
+                "-device".to_string(),
+                "ich9-usb-ehci1,id=ehci".to_string(),
+                "-drive".to_string(),
+                format!("if=none,id=stick,file={},format=raw", disk.display()),
+                "-device".to_string(),
+                "usb-storage,bus=ehci.0,drive=stick".to_string(),
+            ]
+            .into(),
+            _ => virtio_disk(disk),
+        }
+    }
 }
 
 pub(super) fn bash_script_scenario(kernel: &Path, accel: Accel) -> Result<String, String> {
@@ -72,6 +143,7 @@ pub(super) fn bash_script_scenario(kernel: &Path, accel: Accel) -> Result<String
         "bash",
         cases::BASH_LINES,
         cases::bash_inputs,
+        Storage::Native,
     )
 }
 
@@ -94,6 +166,7 @@ fn compare(
     name: &str,
     lines: &[&str],
     inputs: fn(&Path) -> Result<(), String>,
+    storage: Storage,
 ) -> Result<String, String> {
     let build = crate::root().join("build/userspace").join(name);
     let _ = std::fs::remove_dir_all(&build);
@@ -101,7 +174,7 @@ fn compare(
     let test = overlay.join("test");
     inputs(&test.join("in"))?;
     std::fs::write(test.join("lines.sh"), lines_script(lines)).map_err(io(&test))?;
-    std::fs::write(test.join("run.sh"), RUN_SCRIPT).map_err(io(&test))?;
+    std::fs::write(test.join("run.sh"), run_script(storage)).map_err(io(&test))?;
 
     let expected = run_on_host(&build, &test, lines.len(), inputs)?;
 
@@ -149,7 +222,7 @@ fn compare(
         "log=warn init=/bin/sh -- /test/run.sh",
     );
     boot.initrd = Some(initrd);
-    let (code, console) = qemu::run_to_exit_with(&boot, &virtio_disk(&disk))?;
+    let (code, console) = qemu::run_to_exit_with(&boot, &storage.devices(&disk))?;
     if code != qemu::EXIT_SUCCESS {
         // The last `@@line N` the driver printed names the line that was running.
         let running = console
@@ -169,7 +242,10 @@ fn compare(
             qemu::EXIT_SUCCESS
         ));
     }
-    if !console.contains("driver: done") || console.contains("driver: cannot") {
+    if !console.contains("driver: done")
+        || console.contains("driver: cannot")
+        || console.contains("driver: wrong")
+    {
         return Err(format!("the driver did not finish; console:\n{console}"));
     }
     let got = read_disk(&build, &disk_name, lines.len())?;
@@ -190,14 +266,21 @@ fn compare(
     let (code, report) = host_tool("e2fsck", &["-fn", &disk_name])?;
     if code != 0 {
         failures.push(format!(
-            "e2fsck -fn {disk_name} (written by busybox on the native ext2 mount) exit {code}:\n{}",
+            "e2fsck -fn {disk_name} (written by busybox on {}) exit {code}:\n{}",
+            storage.describe(),
             String::from_utf8_lossy(&report)
         ));
     }
     if failures.is_empty() {
+        let rump = if storage == Storage::Native {
+            ""
+        } else {
+            "; a killed process's open file was closed in the rump kernel (umount refused before the kill, accepted after)"
+        };
         Ok(format!(
-            "{} lines match the host's output and status byte for byte; written on native ext2, e2fsck -fn clean",
-            lines.len()
+            "{} lines match the host's output and status byte for byte; written on {}, e2fsck -fn clean{rump}",
+            lines.len(),
+            storage.describe()
         ))
     } else {
         Err(format!(
@@ -232,9 +315,20 @@ run() {
 "#;
 
 /// Process 1 in the guest.
-const RUN_SCRIPT: &str = r#"# Process 1 of the user-space scenarios: copy the inputs to a native ext2 mount, run
+fn run_script(storage: Storage) -> String {
+    let holder = if storage == Storage::Native {
+        ""
+    } else {
+        HOLD_AND_KILL
+    };
+    RUN_SCRIPT
+        .replace("@MOUNT@", storage.mount_commands())
+        .replace("@HOLD@", holder)
+}
+
+const RUN_SCRIPT: &str = r#"# Process 1 of the user-space scenarios: copy the inputs to the mounted disk, run
 # /test/lines.sh there, unmount and power off.
-if mount -t ext2 /dev/vda /mnt; then
+if @MOUNT@; then
     if mkdir /mnt/work /mnt/out && cp -a /test/in/. /mnt/work/; then
         /bin/busybox sh /test/lines.sh /mnt/work /mnt/out
     else
@@ -242,12 +336,28 @@ if mount -t ext2 /dev/vda /mnt; then
     fi
     cd /
     sync
+@HOLD@
     umount /mnt || echo "driver: cannot umount /mnt"
 else
-    echo "driver: cannot mount /dev/vda on /mnt"
+    echo "driver: cannot mount the disk on /mnt"
 fi
 echo "driver: done"
 poweroff -f
+"#;
+
+/// Through rump: a process holding a file open keeps the rump kernel from unmounting; once it
+/// is killed its descriptor must be closed there, so the unmount that follows succeeds.
+const HOLD_AND_KILL: &str = r#"    /bin/busybox sh -c 'exec 3</mnt/out/1.out; echo held >/mnt/held; exec sleep 1000' &
+    holder=$!
+    tries=0
+    while [ ! -e /mnt/held ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries+1)); done
+    if umount /mnt 2>/dev/null; then
+        echo "driver: wrong: umount succeeded while a process held a file open"
+        mount -t rump-ext2fs /dev/vda /mnt
+    fi
+    kill -9 $holder
+    wait $holder
+    rm -f /mnt/held
 "#;
 
 /// Runs the lines on the host in a fresh copy of the inputs, PATH a directory of links to the

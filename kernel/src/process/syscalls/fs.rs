@@ -154,9 +154,15 @@ pub fn open_path(
             if access != f::O_RDONLY && stat.source == "initrd" {
                 return Err(Errno::EROFS);
             }
+            let mode = vfs::foreign::OpenMode {
+                write: access != f::O_RDONLY,
+                ..Default::default()
+            };
+            let foreign = vfs::ops::open_foreign(path, mode).map_err(vfs_error)?;
             Ok(OpenFile::new(
                 FileKind::Regular {
                     path: String::from(path),
+                    foreign,
                 },
                 flags,
             ))
@@ -207,10 +213,14 @@ pub fn read_file(
         return Err(Errno::EBADF);
     }
     match &file.kind {
-        FileKind::Regular { path } => {
+        FileKind::Regular { path, foreign } => {
             let mut offset = file.offset.lock();
             let position = at.unwrap_or(*offset);
-            let count = vfs::ops::read_at(path, position, buffer).map_err(vfs_error)?;
+            let count = match foreign {
+                Some(foreign) => foreign.read_at(position, buffer),
+                None => vfs::ops::read_at(path, position, buffer),
+            }
+            .map_err(vfs_error)?;
             if at.is_none() {
                 *offset = position + count as u64;
             }
@@ -260,7 +270,31 @@ pub fn write_file(
         return Err(Errno::EBADF);
     }
     match &file.kind {
-        FileKind::Regular { path } => {
+        FileKind::Regular {
+            foreign: Some(foreign),
+            ..
+        } => {
+            let mut offset = file.offset.lock();
+            let position = if file.status_flags() & f::O_APPEND != 0 && at.is_none() {
+                foreign.stat().map_err(vfs_error)?.size
+            } else {
+                at.unwrap_or(*offset)
+            };
+            let mut done = 0;
+            while done < data.len() {
+                match foreign.write_at(position + done as u64, &data[done..]) {
+                    Ok(0) => break,
+                    Ok(count) => done += count,
+                    Err(_) if done > 0 => break, // the short count reports it
+                    Err(error) => return Err(vfs_error(error)),
+                }
+            }
+            if at.is_none() {
+                *offset = position + done as u64;
+            }
+            Ok(done)
+        }
+        FileKind::Regular { path, .. } => {
             let mut offset = file.offset.lock();
             if file.status_flags() & f::O_APPEND != 0 && at.is_none() {
                 vfs::ops::write(path, vfs::ops::WriteMode::Append, data).map_err(vfs_error)?;
@@ -446,7 +480,11 @@ pub fn lseek(call: &mut Call<'_>) -> SysResult {
     let offset = call.arg(1) as i64;
     let whence = call.arg(2) as u32;
     let size = match &file.kind {
-        FileKind::Regular { path } => vfs::ops::stat(path).map_err(vfs_error)?.size as i64,
+        FileKind::Regular {
+            foreign: Some(foreign),
+            ..
+        } => foreign.stat().map_err(vfs_error)?.size as i64,
+        FileKind::Regular { path, .. } => vfs::ops::stat(path).map_err(vfs_error)?.size as i64,
         FileKind::Directory { .. } => 0,
         FileKind::Generated { data, .. } => data.len() as i64,
         FileKind::Null | FileKind::Zero | FileKind::Random => return Ok(0),
@@ -744,7 +782,15 @@ pub fn ioctl(call: &mut Call<'_>) -> SysResult {
 }
 
 pub fn fsync(call: &mut Call<'_>) -> SysResult {
-    call.process.files.lock().get(call.int(0))?;
+    let file = call.process.files.lock().get(call.int(0))?;
+    if let FileKind::Regular {
+        foreign: Some(foreign),
+        ..
+    } = &file.kind
+    {
+        foreign.sync().map_err(vfs_error)?;
+        return Ok(0);
+    }
     for (mount, result) in vfs::mount::sync_all() {
         if let Err(error) = result {
             log::warn!("fsync: {mount}: {error}");
@@ -775,7 +821,17 @@ pub fn truncate(call: &mut Call<'_>) -> SysResult {
 pub fn ftruncate(call: &mut Call<'_>) -> SysResult {
     let file = call.process.files.lock().get(call.int(0))?;
     match &file.kind {
-        FileKind::Regular { path } if file.writable() => truncate_path(path, call.arg(1) as i64),
+        FileKind::Regular {
+            foreign: Some(foreign),
+            ..
+        } if file.writable() => {
+            let length = u64::try_from(call.arg(1) as i64).map_err(|_| Errno::EINVAL)?;
+            foreign.truncate(length).map_err(vfs_error)?;
+            Ok(0)
+        }
+        FileKind::Regular { path, .. } if file.writable() => {
+            truncate_path(path, call.arg(1) as i64)
+        }
         FileKind::Regular { .. } | FileKind::Directory { .. } => Err(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
@@ -940,7 +996,7 @@ pub fn fchmodat(call: &mut Call<'_>) -> SysResult {
 pub fn fchmod(call: &mut Call<'_>) -> SysResult {
     let file = call.process.files.lock().get(call.int(0))?;
     match &file.kind {
-        FileKind::Regular { path } | FileKind::Directory { path } => {
+        FileKind::Regular { path, .. } | FileKind::Directory { path } => {
             vfs::ops::chmod(path, call.arg(1) as u32).map_err(vfs_error)?;
             Ok(0)
         }
@@ -1023,7 +1079,9 @@ fn device_name(source: &str) -> Result<&str, Errno> {
     Ok(name)
 }
 
-/// `mount`: an ext2 file system on a block device (`/dev/vda`) read-write or read-only.
+/// `mount`: an ext2 file system on a block device (`/dev/vda`) read-write or read-only, or a
+/// foreign type (`rump-ext2fs`: NetBSD's ext2 through the rump kernel, on a kernel disk or on a
+/// disk the rump kernel attached, `/dev/sd0a`).
 pub fn mount(call: &mut Call<'_>) -> SysResult {
     const MS_RDONLY: u64 = 1;
     const MS_REMOUNT: u64 = 32;
@@ -1038,11 +1096,16 @@ pub fn mount(call: &mut Call<'_>) -> SysResult {
     if flags & MS_REMOUNT != 0 {
         return Err(Errno::EINVAL);
     }
-    if !matches!(kind.as_str(), "ext2" | "ext3" | "ext4" | "") {
+    let read_only = flags & MS_RDONLY != 0;
+    let result = if matches!(kind.as_str(), "ext2" | "ext3" | "ext4" | "") {
+        vfs::mount::mount(device_name(&source)?, &target, read_only)
+    } else if vfs::foreign::mounter(&kind).is_some() {
+        // The source goes as given: a kernel disk (/dev/vdb) or a node of the other kernel.
+        vfs::mount::mount_foreign(&kind, &source, &target, read_only)
+    } else {
         return Err(Errno::ENODEV);
-    }
-    let device = device_name(&source)?;
-    match vfs::mount::mount(device, &target, flags & MS_RDONLY != 0) {
+    };
+    match result {
         Ok(message) => {
             log::info!("pid {}: {message}", call.process.pid);
             Ok(0)

@@ -41,7 +41,7 @@ pub fn mmap(call: &mut Call<'_>) -> SysResult {
     // A file: its bytes are copied in now (private and shared mappings alike; writes to a
     // shared mapping do not reach the file).
     let file = call.process.files.lock().get(fd)?;
-    let FileKind::Regular { path } = &file.kind else {
+    let FileKind::Regular { path, .. } = &file.kind else {
         return Err(Errno::ENODEV);
     };
     if !file.readable() {

@@ -57,6 +57,7 @@ impl Errno {
             V::DeviceMounted(_) => Errno::EBUSY,
             V::NotMounted => Errno::EINVAL,
             V::Ext2(_) => Errno::EIO,
+            V::Foreign { errno, .. } => Errno(*errno),
         }
     }
 }
