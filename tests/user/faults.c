@@ -501,6 +501,68 @@ static int ebadf(void)
     return 0;
 }
 
+/* ---- Copy-on-write fork ---- */
+
+static char shared_page[3 * 4096] __attribute__((aligned(4096)));
+
+/* After fork, writes by either side (by the CPU, and by the kernel through read()) must stay
+ * private: each side sees its own bytes, the other the old ones. */
+static int fork_cow(void)
+{
+    memset(shared_page, 'P', sizeof shared_page);
+    char *heap = malloc(1 << 20);
+    if (!heap)
+        return 1;
+    memset(heap, 'h', 1 << 20);
+    int to_parent[2];
+    if (pipe(to_parent) != 0)
+        return 1;
+    pid_t child = fork();
+    if (child == 0) {
+        shared_page[0] = 'C';
+        heap[4096] = 'c';
+        int zero = open("/dev/zero", O_RDONLY);
+        /* The kernel's own write into a page still shared with the parent. */
+        long got = read(zero, shared_page + 4096, 4096);
+        char verdict[4] = {shared_page[0] == 'C' ? 'y' : 'n', heap[4096] == 'c' ? 'y' : 'n',
+                           got == 4096 && shared_page[4096] == 0 ? 'y' : 'n',
+                           shared_page[2 * 4096] == 'P' ? 'y' : 'n'};
+        write(to_parent[1], verdict, sizeof verdict);
+        _exit(0);
+    }
+    char verdict[4] = {0};
+    read(to_parent[0], verdict, sizeof verdict);
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("fork-cow: the child saw its own writes: %s\n",
+           verdict[0] == 'y' && verdict[1] == 'y' ? "yes" : "no");
+    printf("fork-cow: the kernel wrote into the child's copy: %s\n",
+           verdict[2] == 'y' ? "yes" : "no");
+    printf("fork-cow: the child saw the parent's untouched bytes: %s\n",
+           verdict[3] == 'y' ? "yes" : "no");
+    printf("fork-cow: the parent kept its bytes: %s\n",
+           shared_page[0] == 'P' && shared_page[4096] == 'P' && heap[4096] == 'h' ? "yes" : "no");
+    shared_page[2 * 4096] = 'Q';
+    heap[0] = 'q';
+    printf("fork-cow: the parent writes after the child exited: %s\n",
+           shared_page[2 * 4096] == 'Q' && heap[0] == 'q' ? "yes" : "no");
+    /* Many children from one parent, each writing the same page. */
+    int ok = 1;
+    for (int round = 0; round < 16; round++) {
+        pid_t writer = fork();
+        if (writer == 0) {
+            shared_page[100] = (char)round;
+            _exit(shared_page[100] == (char)round && shared_page[0] == 'P' ? 0 : 1);
+        }
+        waitpid(writer, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || shared_page[100] != 'P')
+            ok = 0;
+    }
+    printf("fork-cow: 16 children wrote their own copies: %s\n", ok ? "yes" : "no");
+    fflush(stdout);
+    return 0;
+}
+
 /* ---- Fork bomb (never run on the host) ---- */
 
 static int forkbomb(void)
@@ -611,6 +673,8 @@ int main(int argc, char **argv)
         return mmap_huge();
     if (!strcmp(mode, "ebadf"))
         return ebadf();
+    if (!strcmp(mode, "fork-cow"))
+        return fork_cow();
     if (!strcmp(mode, "forkbomb"))
         return forkbomb();
     if (!strcmp(mode, "eatmem"))

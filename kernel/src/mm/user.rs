@@ -2,8 +2,10 @@
 //! its upper half points at the kernel's tables, which every address space shares (the kernel's
 //! top-level entries are all created at boot and never change).
 //!
-//! Every user page is owned by exactly one address space (fork copies pages), so dropping an
-//! address space frees its pages and tables. A CPU has an address space's user entries in its
+//! Fork shares every page copy-on-write: both address spaces map the frame without the write
+//! bit, the ones that may be written marked [`COPY_ON_WRITE`], and a table of shared frames
+//! counts the owners; the first write to such a page copies it (or, for the last owner, just
+//! sets the write bit again). A frame is freed when its last owner unmaps it. A CPU has an address space's user entries in its
 //! TLB only while it runs a thread of that address space (kernel threads run on the kernel's
 //! root), so changes flush the local TLB only.
 
@@ -15,6 +17,46 @@ use x86_64::structures::paging::{
 use x86_64::{PhysAddr, VirtAddr};
 
 use super::{frames, paging, phys_to_virt, MemoryError, DIRECT_MAP_BASE};
+use crate::sync::spin::IrqSpinLock;
+use alloc::collections::BTreeMap;
+
+/// A software bit of a leaf entry: the page may be written, but its frame is (or was) shared
+/// since a fork, so the write bit stays clear until a write copies it.
+const COPY_ON_WRITE: Flags = Flags::BIT_9;
+
+/// Frames shared copy-on-write, with how many owners each has beyond the first (a frame not
+/// here has one owner).
+static SHARED: IrqSpinLock<BTreeMap<u64, u32>> = IrqSpinLock::new("cow-frames", BTreeMap::new());
+
+/// One more owner for `physical`.
+fn share_frame(physical: u64) {
+    *SHARED.lock().entry(physical).or_insert(0) += 1;
+}
+
+/// Whether `physical` has more than one owner.
+fn is_shared(physical: u64) -> bool {
+    SHARED.lock().contains_key(&physical)
+}
+
+/// One owner fewer for `physical`; the last one frees it.
+fn release_frame(physical: u64) {
+    let mut shared = SHARED.lock();
+    match shared.get_mut(&physical) {
+        Some(others) if *others > 1 => *others -= 1,
+        Some(_) => {
+            shared.remove(&physical);
+        }
+        None => {
+            drop(shared);
+            frames::free(physical, 1);
+        }
+    }
+}
+
+/// Frames shared copy-on-write now (for reports and tests).
+pub fn shared_frames() -> usize {
+    SHARED.lock().len()
+}
 
 /// Page size of user mappings.
 pub const PAGE_SIZE: u64 = 4096;
@@ -46,7 +88,7 @@ impl Access {
     fn from_flags(flags: Flags) -> Self {
         Self {
             read: flags.contains(Flags::USER_ACCESSIBLE),
-            write: flags.contains(Flags::WRITABLE),
+            write: flags.intersects(Flags::WRITABLE | COPY_ON_WRITE),
             execute: !flags.contains(Flags::NO_EXECUTE),
         }
     }
@@ -137,18 +179,22 @@ impl AddressSpace {
 
     /// Maps the frame `physical` (which the address space now owns) at `virt`.
     fn map_frame(&mut self, virt: u64, physical: u64, access: Access) -> Result<(), MemoryError> {
+        self.map_frame_with(virt, physical, access.flags())
+    }
+
+    /// [`Self::map_frame`] with the leaf entry's flags as given.
+    fn map_frame_with(
+        &mut self,
+        virt: u64,
+        physical: u64,
+        flags: Flags,
+    ) -> Result<(), MemoryError> {
         let page = Self::check(virt)?;
         let frame = PhysFrame::containing_address(PhysAddr::new(physical));
         let mut table = self.table();
         // SAFETY: a user page of this address space onto a frame it owns.
         let result = unsafe {
-            table.map_to_with_table_flags(
-                page,
-                frame,
-                access.flags(),
-                TABLE_FLAGS,
-                &mut UserTableFrames,
-            )
+            table.map_to_with_table_flags(page, frame, flags, TABLE_FLAGS, &mut UserTableFrames)
         };
         match result {
             Ok(flush) => {
@@ -172,7 +218,7 @@ impl AddressSpace {
         match table.unmap(page) {
             Ok((frame, flush)) => {
                 flush.flush();
-                frames::free(frame.start_address().as_u64(), 1);
+                release_frame(frame.start_address().as_u64());
                 self.pages -= 1;
                 true
             }
@@ -185,7 +231,7 @@ impl AddressSpace {
         let (Ok(from_page), Ok(_)) = (Self::check(from), Self::check(to)) else {
             return;
         };
-        let Some((_, access)) = self.translate(from) else {
+        let Some((_, flags)) = self.entry(from) else {
             return;
         };
         let mut table = self.table();
@@ -193,8 +239,8 @@ impl AddressSpace {
             flush.flush();
             self.pages -= 1;
             let physical = frame.start_address().as_u64();
-            if self.map_frame(to, physical, access).is_err() {
-                frames::free(physical, 1);
+            if self.map_frame_with(to, physical, flags).is_err() {
+                release_frame(physical);
             }
         }
     }
@@ -204,9 +250,17 @@ impl AddressSpace {
         let Ok(page) = Self::check(virt) else {
             return false;
         };
+        let Some((physical, old)) = self.entry(virt) else {
+            return false;
+        };
+        let mut flags = access.flags();
+        // A shared frame stays write-protected; one already marked keeps its mark.
+        if access.write && (old.contains(COPY_ON_WRITE) || is_shared(physical)) {
+            flags = (flags - Flags::WRITABLE) | COPY_ON_WRITE;
+        }
         let mut table = self.table();
         // SAFETY: only the leaf rights of a user page of this address space change.
-        match unsafe { table.update_flags(page, access.flags()) } {
+        match unsafe { table.update_flags(page, flags) } {
             Ok(flush) => {
                 flush.flush();
                 true
@@ -215,8 +269,14 @@ impl AddressSpace {
         }
     }
 
-    /// The frame and rights of the page at `virt`.
+    /// The frame and rights of the page at `virt` (a copy-on-write page counts as writable).
     pub fn translate(&mut self, virt: u64) -> Option<(u64, Access)> {
+        self.entry(virt)
+            .map(|(physical, flags)| (physical, Access::from_flags(flags)))
+    }
+
+    /// The frame and leaf flags of the page at `virt`.
+    fn entry(&mut self, virt: u64) -> Option<(u64, Flags)> {
         if virt >= crate::arch::user::USER_END {
             return None;
         }
@@ -226,15 +286,57 @@ impl AddressSpace {
                 frame: MappedFrame::Size4KiB(frame),
                 flags,
                 ..
-            } => Some((frame.start_address().as_u64(), Access::from_flags(flags))),
+            } => Some((frame.start_address().as_u64(), flags)),
             _ => None,
         }
     }
 
+    /// Makes the copy-on-write page holding `virt` writable: copies a frame another address
+    /// space still shares, or sets the write bit on one this address space alone owns. False
+    /// if the page is not a copy-on-write page.
+    pub fn break_copy_on_write(&mut self, virt: u64) -> Result<bool, MemoryError> {
+        let virt = virt & !(PAGE_SIZE - 1);
+        let page = Self::check(virt)?;
+        let Some((physical, flags)) = self.entry(virt) else {
+            return Ok(false);
+        };
+        if !flags.contains(COPY_ON_WRITE) {
+            return Ok(false);
+        }
+        let writable = (flags - COPY_ON_WRITE) | Flags::WRITABLE;
+        if !is_shared(physical) {
+            let mut table = self.table();
+            // SAFETY: the page's own frame, which no other address space maps any more.
+            let flush = unsafe { table.update_flags(page, writable) }
+                .map_err(|_| MemoryError::MappingFailed)?;
+            flush.flush();
+            return Ok(true);
+        }
+        // Every owner maps the frame read-only, so its bytes cannot change while copied.
+        let copy = frames::allocate(1, 1, u64::MAX)?;
+        frame_bytes(copy).copy_from_slice(frame_bytes(physical));
+        let mut table = self.table();
+        let Ok((_, flush)) = table.unmap(page) else {
+            frames::free(copy, 1);
+            return Err(MemoryError::MappingFailed);
+        };
+        flush.flush();
+        self.pages -= 1;
+        if let Err(error) = self.map_frame_with(virt, copy, writable) {
+            frames::free(copy, 1);
+            release_frame(physical);
+            return Err(error);
+        }
+        release_frame(physical);
+        Ok(true)
+    }
+
     /// Writes `data` at user address `virt` through the direct map, whatever the pages'
-    /// rights (the loader fills read-only text this way). Every page must be mapped.
+    /// rights (the loader fills read-only text this way). Every page must be mapped; a
+    /// copy-on-write page is copied first.
     pub fn write(&mut self, mut virt: u64, mut data: &[u8]) -> Result<(), MemoryError> {
         while !data.is_empty() {
+            self.break_copy_on_write(virt)?;
             let (physical, _) = self.translate(virt).ok_or(MemoryError::InvalidRequest)?;
             let offset = (virt % PAGE_SIZE) as usize;
             let count = data.len().min(PAGE_SIZE as usize - offset);
@@ -294,8 +396,8 @@ impl AddressSpace {
         pages
     }
 
-    /// Calls `f(virtual, physical, access)` for every mapped user page, lowest first.
-    fn for_each_page(&self, mut f: impl FnMut(u64, u64, Access)) {
+    /// Calls `f(virtual, physical, flags)` for every mapped user page, lowest first.
+    fn for_each_page(&self, mut f: impl FnMut(u64, u64, Flags)) {
         let pml4 = table_at(self.root);
         for (i4, e4) in pml4.iter().enumerate().take(256) {
             if !e4.flags().contains(Flags::PRESENT) {
@@ -318,7 +420,7 @@ impl AddressSpace {
                                 | ((i3 as u64) << 30)
                                 | ((i2 as u64) << 21)
                                 | ((i1 as u64) << 12);
-                            f(virt, e1.addr().as_u64(), Access::from_flags(e1.flags()));
+                            f(virt, e1.addr().as_u64(), e1.flags());
                         }
                     }
                 }
@@ -326,29 +428,32 @@ impl AddressSpace {
         }
     }
 
-    /// A copy of this address space: every page copied (fork).
-    pub fn duplicate(&self) -> Result<AddressSpace, MemoryError> {
+    /// A copy of this address space for fork: every page shared copy-on-write. This address
+    /// space's writable pages lose their write bit too, so it must be the one loaded on this
+    /// CPU or none (its entries are flushed from this CPU's TLB only).
+    pub fn duplicate(&mut self) -> Result<AddressSpace, MemoryError> {
         let mut copy = AddressSpace::new()?;
-        let mut failure = None;
-        self.for_each_page(|virt, physical, access| {
-            if failure.is_some() {
-                return;
-            }
-            match frames::allocate(1, 1, u64::MAX) {
-                Ok(new_frame) => {
-                    frame_bytes(new_frame).copy_from_slice(frame_bytes(physical));
-                    if let Err(error) = copy.map_frame(virt, new_frame, access) {
-                        frames::free(new_frame, 1);
-                        failure = Some(error);
-                    }
+        let mut pages = alloc::vec::Vec::with_capacity(self.pages);
+        self.for_each_page(|virt, physical, flags| pages.push((virt, physical, flags)));
+        for (virt, physical, flags) in pages {
+            let shared = if flags.intersects(Flags::WRITABLE | COPY_ON_WRITE) {
+                (flags - Flags::WRITABLE) | COPY_ON_WRITE
+            } else {
+                flags
+            };
+            // The child's entry first: if it cannot be made, this page stays as it was.
+            copy.map_frame_with(virt, physical, shared)?;
+            share_frame(physical);
+            if shared != flags {
+                let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+                let mut table = self.table();
+                // SAFETY: only the write bit of this address space's own page goes.
+                if let Ok(flush) = unsafe { table.update_flags(page, shared) } {
+                    flush.flush();
                 }
-                Err(error) => failure = Some(error),
             }
-        });
-        match failure {
-            None => Ok(copy),
-            Some(error) => Err(error),
         }
+        Ok(copy)
     }
 }
 
@@ -362,7 +467,7 @@ impl Drop for AddressSpace {
         let mut pages = alloc::vec::Vec::new();
         self.for_each_page(|_, physical, _| pages.push(physical));
         for physical in pages {
-            frames::free(physical, 1);
+            release_frame(physical);
         }
         // The lower half's tables, then the root (the upper half is the kernel's).
         let pml4 = table_at(self.root);

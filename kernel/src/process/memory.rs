@@ -124,9 +124,10 @@ impl Memory {
         self.areas.iter().map(|(start, a)| a.end - start).sum()
     }
 
-    pub fn duplicate(&self) -> Result<Self, MemoryError> {
+    /// The memory of a forked child: the same areas, every page shared copy-on-write.
+    pub fn duplicate(&mut self) -> Result<Self, MemoryError> {
         Ok(Self {
-            space: match &self.space {
+            space: match &mut self.space {
                 Some(space) => Some(space.duplicate()?),
                 None => None,
             },
@@ -462,6 +463,18 @@ impl Memory {
         Ok(())
     }
 
+    /// Resolves a write to a present, write-protected page: copies a page shared since a fork
+    /// if the area allows writing. False for a real protection fault.
+    pub fn resolve_write(&mut self, address: u64) -> bool {
+        match self.area_at(address) {
+            Some((_, area)) if area.protection.write => {}
+            _ => return false,
+        }
+        self.space
+            .as_mut()
+            .is_some_and(|space| space.break_copy_on_write(address) == Ok(true))
+    }
+
     /// Whether the page holding `address` is mapped.
     pub fn is_mapped(&mut self, address: u64) -> bool {
         self.space
@@ -493,14 +506,15 @@ pub fn user_page_fault(address: u64, error_code: u64) -> bool {
     };
     let present = error_code & 1 != 0;
     let write = error_code & 2 != 0;
-    if present {
-        // A rights violation on a mapped page: a real fault, not a lazy page.
-        return false;
-    }
     // Never held while user memory is touched (system calls copy without it), so this cannot
     // be the same CPU's own lock.
     let memory = process.memory();
     let mut memory = memory.lock();
+    if present {
+        // A write to a page shared since fork is copied; any other rights violation on a
+        // mapped page is a real fault, not a lazy page.
+        return write && memory.resolve_write(address);
+    }
     memory.fault_in(address, write).is_ok()
 }
 
@@ -523,8 +537,9 @@ pub fn classify_fault(address: u64, error_code: u64) -> FaultKind {
             } else {
                 area.protection.read || area.protection.write || area.protection.execute
             };
-            // An allowed access to a page still missing: no frame could be found for it.
-            if allowed && (memory.pages() >= PAGE_LIMIT || !memory.is_mapped(address)) {
+            // An allowed access to a page still missing, or an allowed write to a page shared
+            // since fork: no frame could be found for it.
+            if allowed && (memory.pages() >= PAGE_LIMIT || !memory.is_mapped(address) || write) {
                 FaultKind::OutOfMemory
             } else {
                 FaultKind::Protection

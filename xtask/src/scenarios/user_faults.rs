@@ -181,6 +181,21 @@ const CASES: &[Case] = &[
         &[],
     ),
     case(
+        "fork_cow",
+        "test/faults fork-cow",
+        true,
+        &[
+            "fork-cow: the child saw its own writes: yes",
+            "fork-cow: the kernel wrote into the child's copy: yes",
+            "fork-cow: the child saw the parent's untouched bytes: yes",
+            "fork-cow: the parent kept its bytes: yes",
+            "fork-cow: the parent writes after the child exited: yes",
+            "fork-cow: 16 children wrote their own copies: yes",
+            "status=0",
+        ],
+        &[],
+    ),
+    case(
         "ebadf",
         "test/faults ebadf",
         true,
