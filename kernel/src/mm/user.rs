@@ -3,7 +3,7 @@
 //! top-level entries are all created at boot and never change).
 //!
 //! Fork shares every page copy-on-write: both address spaces map the frame without the write
-//! bit, the ones that may be written marked [`COPY_ON_WRITE`], and a table of shared frames
+//! bit, the ones that may be written marked `COPY_ON_WRITE`, and a table of shared frames
 //! counts the owners; the first write to such a page copies it (or, for the last owner, just
 //! sets the write bit again). A frame is freed when its last owner unmaps it. A CPU has an address space's user entries in its
 //! TLB only while it runs a thread of that address space (kernel threads run on the kernel's

@@ -86,10 +86,10 @@ pub fn mount_as(fs_type: &str, device: &str, path: &str, writable: bool) -> Resu
         fspec: key.as_ptr(),
     };
     let flags = if writable { 0 } else { MNT_RDONLY };
-    // SAFETY: the strings are NUL-terminated and `args` is a `struct ufs_args` that lives across
-    // the calls; rump copies what it keeps.
     make_directories(path);
     let fs_type = c_string(fs_type)?;
+    // SAFETY: the strings are NUL-terminated and `args` is a `struct ufs_args` that lives across
+    // the call; rump copies what it keeps.
     let result = unsafe {
         rump___sysimpl_mount50(
             fs_type.as_ptr(),

@@ -151,7 +151,7 @@ pub fn call_detached(work: impl FnOnce() + Send + 'static) {
 }
 
 /// [`call`] on one of a few long-lived client threads instead of a fresh one: for calls that
-/// come often and finish quickly (processes' file access through [`bridge`]). A call that
+/// come often and finish quickly (processes' file access through `bridge`). A call that
 /// never returns keeps its thread; when all are busy the caller waits for one.
 pub fn call_pooled<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
