@@ -5,6 +5,7 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(rump_components)");
     println!("cargo:rustc-check-cfg=cfg(rump_wrap_aio_biodone)");
     println!("cargo:rustc-check-cfg=cfg(rump_autoconf)");
+    println!("cargo:rustc-check-cfg=cfg(rump_wrap_bus_space_write_2)");
     println!("cargo:rerun-if-env-changed=RUMP_COMPONENTS");
     if target_os == "none" {
         // The suite plays the rump kernel itself (its own rumpuser_init and a fake
@@ -85,6 +86,18 @@ fn link_components() {
             {
                 println!("cargo:rustc-link-arg-bins=--wrap=rumpns_uvm_aio_biodone");
                 println!("cargo:rustc-cfg=rump_wrap_aio_biodone");
+            }
+            // NetBSD's hdaudio leaves QEMU's intel-hda unable to answer; the kernel mends its
+            // register writes (src/rumphost/qemu_hda.rs).
+            let defines = |symbol: &str| {
+                report
+                    .archives
+                    .iter()
+                    .any(|archive| archive.defined.contains(symbol))
+            };
+            if defines("rumpns_hdaudio_attach") && defines("rumpns_bus_space_write_2") {
+                println!("cargo:rustc-link-arg-bins=--wrap=rumpns_bus_space_write_2");
+                println!("cargo:rustc-cfg=rump_wrap_bus_space_write_2");
             }
             // `rump devices` walks NetBSD's autoconf device list (librumpdev).
             if report

@@ -18,6 +18,8 @@ mod contract;
 mod files;
 pub mod halt;
 mod pci;
+#[cfg(rump_wrap_bus_space_write_2)]
+mod qemu_hda;
 
 use alloc::boxed::Box;
 use alloc::string::String;

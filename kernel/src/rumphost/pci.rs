@@ -94,6 +94,10 @@ pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
         Ok(region) => {
             let address = region.virtual_address();
             core::mem::forget(region); // rump never unmaps (docs/contract.md §9.5)
+            #[cfg(rump_wrap_bus_space_write_2)]
+            if registers_of_qemu_hda(physical) {
+                super::qemu_hda::register(address);
+            }
             NonNull::new(address as *mut c_void)
         }
         Err(error) => {
@@ -101,6 +105,15 @@ pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
             None
         }
     }
+}
+
+/// Whether `physical` is the register BAR of QEMU's HD Audio controller.
+#[cfg(rump_wrap_bus_space_write_2)]
+fn registers_of_qemu_hda(physical: u64) -> bool {
+    crate::pci::devices().iter().any(|device| {
+        matches!(device.bars[0], Some(crate::pci::Bar::Memory { address, .. }) if address == physical)
+            && super::qemu_hda::is_qemu_hda(device)
+    })
 }
 
 pub fn irq_map(bus: u32, device: u32, function: u32, _line: i32, cookie: u32) -> Result<(), Errno> {
