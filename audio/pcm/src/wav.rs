@@ -126,7 +126,15 @@ pub enum Unsupported {
     BitsPerSample(u16),
     /// More than two channels.
     Channels(u16),
+    /// A sample rate outside [`MIN_RATE`]..=[`MAX_RATE`].
+    SampleRate(u32),
 }
+
+/// The lowest sample rate `play` takes. NetBSD's rate converter accepts any rate, but below
+/// telephone quality its blocks last seconds each and a drain takes minutes.
+pub const MIN_RATE: u32 = 4_000;
+/// The highest sample rate `play` takes (the HDA specification's highest).
+pub const MAX_RATE: u32 = 192_000;
 
 const FORMAT_PCM: u16 = 0x0001;
 const FORMAT_EXTENSIBLE: u16 = 0xfffe;
@@ -215,6 +223,10 @@ impl fmt::Display for Unsupported {
             Unsupported::Channels(channels) => {
                 write!(f, "{channels} channels; play takes 1 or 2")
             }
+            Unsupported::SampleRate(rate) => write!(
+                f,
+                "a sample rate of {rate} Hz; play takes {MIN_RATE} to {MAX_RATE} Hz"
+            ),
         }
     }
 }
@@ -282,6 +294,9 @@ fn parse_format(body: &[u8]) -> Result<Format, WavError> {
     }
     if channels > 2 {
         return Err(WavError::Unsupported(Unsupported::Channels(channels)));
+    }
+    if !(MIN_RATE..=MAX_RATE).contains(&sample_rate) {
+        return Err(WavError::Unsupported(Unsupported::SampleRate(sample_rate)));
     }
     Ok(Format {
         sample_rate,

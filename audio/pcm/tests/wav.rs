@@ -54,6 +54,11 @@ fn written_files_parse_back() {
             sample: SampleFormat::Unsigned8,
         },
         Format {
+            sample_rate: 4_000,
+            channels: 2,
+            sample: SampleFormat::Signed16Le,
+        },
+        Format {
             sample_rate: 22_050,
             channels: 2,
             sample: SampleFormat::Unsigned8,
@@ -198,6 +203,16 @@ fn each_refusal_says_why() {
             file_with(&format_body(7, 1, 8_000, 8_000, 1, 8), &[0; 8]),
             WavError::Unsupported(Unsupported::Encoding { tag: 7 }),
             "unsupported: mu-law samples (format 0x0007); play takes integer PCM",
+        ),
+        (
+            file_with(&format_body(1, 2, 1_000, 4_000, 4, 16), &[0; 8]),
+            WavError::Unsupported(Unsupported::SampleRate(1_000)),
+            "unsupported: a sample rate of 1000 Hz; play takes 4000 to 192000 Hz",
+        ),
+        (
+            file_with(&format_body(1, 1, 384_000, 768_000, 2, 16), &[0; 8]),
+            WavError::Unsupported(Unsupported::SampleRate(384_000)),
+            "unsupported: a sample rate of 384000 Hz; play takes 4000 to 192000 Hz",
         ),
         (
             file_with(&format_body(1, 6, 48_000, 576_000, 12, 16), &[0; 12]),
