@@ -5,7 +5,7 @@
 //! [`parse`] takes untrusted bytes: every length is checked before use, arithmetic cannot
 //! overflow, and nothing panics. It accepts what `play` can send to the device — integer PCM,
 //! 8-bit unsigned or 16-bit signed, one or two channels — and refuses anything else with a
-//! [`WavError`] that says why. [`write`] makes a canonical 44-byte-header file.
+//! [`WavError`] that says why. [`write()`] makes a canonical 44-byte-header file.
 
 use alloc::vec::Vec;
 use core::fmt;

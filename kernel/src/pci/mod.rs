@@ -6,7 +6,7 @@
 //! and is read through [`devices`] and [`find`]. Drivers then use [`irq`] for interrupts and
 //! [`bar::BarRegion`] for registers. This module assigns no resources: it uses what the firmware
 //! (SeaBIOS under QEMU) programmed, and adds only what PC firmware does and SeaBIOS does not
-//! ([`handoff`]: HD Audio controllers leave reset).
+//! (`handoff.rs`: HD Audio controllers leave reset).
 //!
 //! May import: `arch`, `boot`, `console`, `firmware`, `mm`, `sync`, `time`.
 

@@ -399,17 +399,18 @@ mod with_components {
         mixer: &Descriptor,
         info: &nb_mixer_devinfo,
     ) -> Result<nb_mixer_ctrl, AudioError> {
+        let channel_count = if info.type_ == NB_MIXER_VALUE as i32 {
+            // SAFETY: for a value control AUDIO_MIXER_DEVINFO filled in the `value` member.
+            unsafe { info.detail.value.channel_count }
+        } else {
+            0
+        };
         let mut control = nb_mixer_ctrl {
             device: info.index,
             type_: info.type_,
             setting: nb_mixer_setting {
                 value: nb_mixer_level {
-                    // SAFETY: for a value control the mixer filled in the `value` member.
-                    channel_count: if info.type_ == NB_MIXER_VALUE as i32 {
-                        unsafe { info.detail.value.channel_count }
-                    } else {
-                        0
-                    },
+                    channel_count,
                     level: [0; 8],
                 },
             },
