@@ -5,6 +5,8 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(rump_components)");
     println!("cargo:rustc-check-cfg=cfg(rump_wrap_aio_biodone)");
     println!("cargo:rustc-check-cfg=cfg(rump_autoconf)");
+    println!("cargo:rustc-check-cfg=cfg(rump_wrap_bus_space_write_2)");
+    println!("cargo:rustc-check-cfg=cfg(rump_wrap_pci_glue)");
     println!("cargo:rerun-if-env-changed=RUMP_COMPONENTS");
     if target_os == "none" {
         // The suite plays the rump kernel itself (its own rumpuser_init and a fake
@@ -85,6 +87,25 @@ fn link_components() {
             {
                 println!("cargo:rustc-link-arg-bins=--wrap=rumpns_uvm_aio_biodone");
                 println!("cargo:rustc-cfg=rump_wrap_aio_biodone");
+            }
+            let defines = |symbol: &str| {
+                report
+                    .archives
+                    .iter()
+                    .any(|archive| archive.defined.contains(symbol))
+            };
+            // NetBSD's rump PCI glue panics in these two, which a driver calls when its attach
+            // fails; the kernel implements them (src/rumphost/pci_glue.rs).
+            if defines("rumpns_pci_intr_disestablish") && defines("rumpns_bus_space_unmap") {
+                println!("cargo:rustc-link-arg-bins=--wrap=rumpns_pci_intr_disestablish");
+                println!("cargo:rustc-link-arg-bins=--wrap=rumpns_bus_space_unmap");
+                println!("cargo:rustc-cfg=rump_wrap_pci_glue");
+            }
+            // NetBSD's hdaudio leaves QEMU's intel-hda unable to answer; the kernel mends its
+            // register writes (src/rumphost/qemu_hda.rs).
+            if defines("rumpns_hdaudio_attach") && defines("rumpns_bus_space_write_2") {
+                println!("cargo:rustc-link-arg-bins=--wrap=rumpns_bus_space_write_2");
+                println!("cargo:rustc-cfg=rump_wrap_bus_space_write_2");
             }
             // `rump devices` walks NetBSD's autoconf device list (librumpdev).
             if report

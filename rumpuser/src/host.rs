@@ -267,6 +267,9 @@ pub trait Host: Sync {
     }
     /// Called by the dispatcher after the handlers of `cookie` ran: unmask / late EOI.
     fn pci_irq_done(&self, _cookie: u32) {}
+    /// The handler of `cookie` was disestablished: stop routing its line (the line object
+    /// stays valid, but the host must not raise it from now on).
+    fn pci_irq_detach(&self, _cookie: u32) {}
     /// Physically contiguous DMA memory aligned to `align` (a power of two >= 4096):
     /// returns (bus address, kernel virtual address).
     fn dma_alloc(&self, _size: usize, _align: usize) -> Result<(u64, NonNull<u8>), Errno> {

@@ -25,7 +25,7 @@ pub mod exports;
 pub mod host;
 mod install;
 pub mod memory;
-mod pci;
+pub mod pci;
 mod sched;
 mod service;
 pub mod sync;

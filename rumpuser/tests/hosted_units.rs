@@ -160,3 +160,55 @@ fn irq_dispatch_runs_handler_on_a_host_thread() {
     }
     panic!("handler did not run");
 }
+
+static RETIRED_HITS: AtomicU32 = AtomicU32::new(0);
+
+unsafe extern "C" fn retired_handler(_data: *mut c_void) -> c_int {
+    RETIRED_HITS.fetch_add(1, Ordering::SeqCst);
+    1
+}
+
+fn wait_for_hits(expected: u32) -> bool {
+    for _ in 0..2000 {
+        if RETIRED_HITS.load(Ordering::SeqCst) == expected {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    false
+}
+
+#[test]
+fn irq_disestablish_stops_the_handler_and_refuses_foreign_handles() {
+    let host = host();
+    // SAFETY: plain values; the handler is a valid function for the rest of the program.
+    let handle = unsafe {
+        assert_eq!(rumpcomp_pci_irq_map(0, 4, 0, 10, 91), 0);
+        rumpcomp_pci_irq_establish(91, Some(retired_handler), std::ptr::null_mut())
+    };
+    assert!(!handle.is_null());
+    assert!(host.raise_irq(91));
+    assert!(wait_for_hits(1), "handler did not run");
+    let mut foreign = 0u64;
+    // SAFETY: no rump kernel here, so no scheduling upcalls; the handles are only compared.
+    unsafe {
+        assert_eq!(
+            rumpuser::pci::irq_disestablish((&raw mut foreign).cast()),
+            Err(rumpuser::Errno::EINVAL)
+        );
+        assert_eq!(rumpuser::pci::irq_disestablish(handle), Ok(()));
+        assert_eq!(
+            rumpuser::pci::irq_disestablish(handle),
+            Err(rumpuser::Errno::EINVAL),
+            "a second disestablish of the same handle"
+        );
+    }
+    assert!(
+        !host.raise_irq(91),
+        "the host still routes the retired line"
+    );
+    // SAFETY: the line is leaked by establish and stays valid; raising it must not call back.
+    unsafe { &*handle.cast::<rumpuser::IrqLine>() }.raise();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(RETIRED_HITS.load(Ordering::SeqCst), 1);
+}

@@ -100,6 +100,8 @@ struct Options {
     append: String,
     accel: Option<Accel>,
     timeout: Duration,
+    /// `--audio FILE`: an HD Audio controller and codec whose output QEMU records into FILE.
+    audio: Option<PathBuf>,
 }
 
 fn parse_options(arguments: &[String]) -> Result<Options, String> {
@@ -110,6 +112,7 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
         append: "log=info".into(),
         accel: None,
         timeout: Duration::from_secs(4 * 3600),
+        audio: None,
     };
     let mut iter = arguments.iter();
     while let Some(argument) = iter.next() {
@@ -124,6 +127,7 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
             "--smp" => options.cpus = value()?.parse().map_err(|_| "--smp needs a number")?,
             "--append" => options.append = value()?,
             "--tcg" => options.accel = Some(Accel::Tcg),
+            "--audio" => options.audio = Some(PathBuf::from(value()?)),
             "--kvm" => options.accel = Some(Accel::Kvm),
             "--timeout" => {
                 options.timeout =
@@ -193,7 +197,18 @@ fn run(arguments: &[String]) -> Result<(), String> {
         boot.timeout,
         boot.append
     );
-    let command = boot.command();
+    let mut command = boot.command();
+    if let Some(file) = &options.audio {
+        // QEMU's intel-hda with an output codec, recorded as a WAV file (docs/audio.md).
+        command.args([
+            "-audiodev",
+            &format!("wav,id=snd0,path={}", file.display()),
+            "-device",
+            "intel-hda",
+            "-device",
+            "hda-output,audiodev=snd0",
+        ]);
+    }
     // Interactive: the terminal is the serial console; mon:stdio gives Ctrl-A X.
     let arguments: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
     let mut interactive = Command::new("timeout");
@@ -235,7 +250,7 @@ fn main() {
             println!("cargo xtask build [--release]   build the kernel");
             println!("cargo xtask images              build the default initrd and disk image");
             println!("cargo xtask iso [--release]     build build/kernel.iso (GRUB, Multiboot2) for PCs and -cdrom");
-            println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release]");
+            println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release] [--audio FILE.wav]");
             println!("                                boots to busybox sh (init=/bin/sh); --append init=kernel for the kernel shell");
             println!(
                 "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"

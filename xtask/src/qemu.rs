@@ -179,6 +179,7 @@ pub struct Session {
     child: Child,
     stdin: Option<ChildStdin>,
     serial: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
     /// The stdout and stderr readers until [`Session::drain`] has joined them.
     readers: Vec<Reader>,
     deadline: Instant,
@@ -227,6 +228,7 @@ impl Session {
             child,
             stdin,
             serial,
+            stderr,
             readers,
             deadline: Instant::now() + boot.timeout,
             cursor: 0,
@@ -251,6 +253,11 @@ impl Session {
     /// The serial console output so far (complete once `wait_exit` has returned).
     pub fn output(&self) -> String {
         text(&self.serial)
+    }
+
+    /// What QEMU wrote to its stderr so far (its warnings and `-trace` lines).
+    pub fn stderr(&self) -> String {
+        text(&self.stderr)
     }
 
     /// Waits until the output after byte `from` contains `needle`; returns the end offset.

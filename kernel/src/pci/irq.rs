@@ -175,6 +175,24 @@ pub fn attach_intx(device: &Device, handler: Handler) -> Result<IntxRoute, PciEr
     Ok(route)
 }
 
+/// Removes `handler` (the same `Arc` given to [`attach_intx`]) from the INTx line `gsi`; the
+/// line is masked when no handler is left. Returns whether the handler was attached.
+pub fn detach_intx(gsi: u32, handler: &Handler) -> bool {
+    let lines = LINES.lock();
+    let Some(&vector) = lines.get(&gsi) else {
+        return false;
+    };
+    let mut vectors = VECTORS.lock();
+    let chain = &mut vectors[vector as usize];
+    let before = chain.len();
+    chain.retain(|attached| !Arc::ptr_eq(attached, handler));
+    let removed = chain.len() < before;
+    if removed && chain.is_empty() {
+        let _ = ioapic::set_masked(gsi, true);
+    }
+    removed
+}
+
 /// MSI-X in use by a device: the mapped table and the vector of each entry.
 #[derive(Debug)]
 pub struct MsixVectors {

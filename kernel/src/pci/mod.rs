@@ -5,7 +5,8 @@
 //! BARs, INTx pin and line, and capability list. The list never changes after boot (no hot-plug)
 //! and is read through [`devices`] and [`find`]. Drivers then use [`irq`] for interrupts and
 //! [`bar::BarRegion`] for registers. This module assigns no resources: it uses what the firmware
-//! (SeaBIOS under QEMU) programmed.
+//! (SeaBIOS under QEMU) programmed, and adds only what PC firmware does and SeaBIOS does not
+//! (`handoff.rs`: HD Audio controllers leave reset).
 //!
 //! May import: `arch`, `boot`, `console`, `firmware`, `mm`, `sync`, `time`.
 
@@ -14,6 +15,8 @@ pub mod bar;
 pub mod capability;
 #[deny(unsafe_code)]
 pub mod config;
+#[deny(unsafe_code)]
+mod handoff;
 #[deny(unsafe_code)]
 pub mod irq;
 #[deny(unsafe_code)]
@@ -115,6 +118,7 @@ pub fn init(platform: &crate::firmware::acpi::Platform) {
             Mechanism::Legacy => "ports 0xCF8/0xCFC",
         }
     );
+    handoff::run(&found);
     DEVICES.call_once(|| found);
 }
 

@@ -1,5 +1,5 @@
 //! The kernel as a rump *client*: it boots the linked rump kernel (`RUMP_COMPONENTS=DIR`),
-//! mounts through it and serves the shell's `rump` command.
+//! mounts through it, plays sound through it ([`audio`]) and serves the shell's `rump` command.
 //!
 //! Every call into the rump kernel runs on a client thread of its own ([`call`]) while the
 //! caller waits for it or for the rump kernel to halt: a rump panic parks the client thread
@@ -10,6 +10,7 @@
 //! Never the host below the rump kernel (`rumphost`): it tells this module that the rump kernel
 //! halted through [`halted`], which the start-up code registers with it.
 
+pub mod audio;
 #[cfg(rump_components)]
 pub mod bridge;
 #[cfg(rump_autoconf)]
@@ -274,23 +275,70 @@ pub fn shell(arguments: &str) {
         crate::println!("{}", status());
         return;
     }
-    if INIT_RESULT.load(Ordering::Acquire) != 0 {
-        crate::println!("rump: the rump kernel is not running");
-        return;
+    let command = alloc::format!("rump {}", words[0]);
+    shell_call(&command, move || subcommand(&words));
+}
+
+/// Runs `work` for the shell command `command` on a client thread with the shell's time limit
+/// (`rump_call_timeout`); says on the console why there is no result when there is none (the
+/// rump kernel halted, is not running, or is still busy with the call).
+pub fn shell_call<T: Send + 'static>(
+    command: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    if let Some(reason) = halt_reason() {
+        crate::println!("{command}: the rump kernel has halted ({reason})");
+        return None;
     }
-    let command = words[0].clone();
+    if LINKED && INIT_RESULT.load(Ordering::Acquire) != 0 {
+        crate::println!("{command}: the rump kernel is not running");
+        return None;
+    }
     let limit = shell_call_limit_nanos();
-    match call_with_limit("rump-client", Some(limit), move || subcommand(&words)) {
-        Ok(()) => {}
-        Err(CallFailure::Halted) => crate::println!(
-            "rump {command}: the rump kernel halted during the call ({})",
-            halt_reason().unwrap_or("no reason recorded")
-        ),
-        Err(CallFailure::StillRunning) => crate::println!(
-            "rump {command}: no answer from the rump kernel after {} s; the call goes on in the background (thread 'rump-client')",
-            limit / 1_000_000_000
-        ),
-        Err(CallFailure::NoThread) => crate::println!("rump {command}: no thread for the call"),
+    match call_with_limit("rump-client", Some(limit), work) {
+        Ok(value) => Some(value),
+        Err(CallFailure::Halted) => {
+            crate::println!(
+                "{command}: the rump kernel halted during the call ({})",
+                halt_reason().unwrap_or("no reason recorded")
+            );
+            None
+        }
+        Err(CallFailure::StillRunning) => {
+            crate::println!(
+                "{command}: no answer from the rump kernel after {} s; the call goes on in the background (thread 'rump-client')",
+                limit / 1_000_000_000
+            );
+            None
+        }
+        Err(CallFailure::NoThread) => {
+            crate::println!("{command}: no thread for the call");
+            None
+        }
+    }
+}
+
+/// Starts `work` on a client thread and returns at once (the shell's `... &`); false when the
+/// rump kernel cannot take calls. The work reports its own result.
+pub fn shell_call_in_background(command: &str, work: impl FnOnce() + Send + 'static) -> bool {
+    if let Some(reason) = halt_reason() {
+        crate::println!("{command}: the rump kernel has halted ({reason})");
+        return false;
+    }
+    if LINKED && INIT_RESULT.load(Ordering::Acquire) != 0 {
+        crate::println!("{command}: the rump kernel is not running");
+        return false;
+    }
+    match call_with_limit("rump-background", Some(0), work) {
+        Ok(()) | Err(CallFailure::StillRunning) => true,
+        Err(CallFailure::Halted) => {
+            crate::println!("{command}: the rump kernel halted");
+            false
+        }
+        Err(CallFailure::NoThread) => {
+            crate::println!("{command}: no thread for the call");
+            false
+        }
     }
 }
 

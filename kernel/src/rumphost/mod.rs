@@ -18,6 +18,10 @@ mod contract;
 mod files;
 pub mod halt;
 mod pci;
+#[cfg(rump_wrap_pci_glue)]
+mod pci_glue;
+#[cfg(rump_wrap_bus_space_write_2)]
+mod qemu_hda;
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -272,6 +276,10 @@ impl Host for KernelHost {
 
     fn pci_irq_done(&self, cookie: u32) {
         pci::irq_done(cookie)
+    }
+
+    fn pci_irq_detach(&self, cookie: u32) {
+        pci::irq_detach(cookie)
     }
 
     fn dma_alloc(&self, size: usize, align: usize) -> Result<(u64, NonNull<u8>), Errno> {

@@ -15,8 +15,21 @@ use crate::mm::mmio::MmioRegion;
 use crate::pci::config::{self, Address};
 use crate::sync::spin::IrqSpinLock;
 
-/// cookie → (device address, GSI once attached).
-static COOKIES: IrqSpinLock<BTreeMap<u32, (Address, Option<u32>)>> =
+/// An interrupt cookie of the rump kernel: its device, and its line once attached.
+#[derive(Clone)]
+struct Cookie {
+    address: Address,
+    attached: Option<(u32, crate::pci::irq::Handler)>,
+}
+
+impl Cookie {
+    fn gsi(&self) -> Option<u32> {
+        self.attached.as_ref().map(|(gsi, _)| *gsi)
+    }
+}
+
+/// cookie → its device and line.
+static COOKIES: IrqSpinLock<BTreeMap<u32, Cookie>> =
     IrqSpinLock::new("rump-pci-cookies", BTreeMap::new());
 /// Devices a rump driver has taken: it turned on their bus mastering (NetBSD's bus probe writes
 /// the configuration space of every function, so a write alone says nothing).
@@ -62,7 +75,7 @@ pub fn config_write(
 /// longer asserts it). Returns (lines masked, devices stopped).
 pub fn quiesce() -> (usize, usize) {
     let mut devices: BTreeSet<Address> = DRIVEN.lock().clone();
-    devices.extend(COOKIES.lock().values().map(|c| c.0));
+    devices.extend(COOKIES.lock().values().map(|c| c.address));
     for &address in &devices {
         let stopped = config::read_u16(address, config::COMMAND).and_then(|command| {
             let quiet = (command & !config::COMMAND_BUS_MASTER) | config::COMMAND_INTX_DISABLE;
@@ -72,8 +85,14 @@ pub fn quiesce() -> (usize, usize) {
             log::error!("rump halt: cannot stop {address}: {error}");
         }
     }
-    let lines: BTreeSet<u32> = COOKIES.lock().values().filter_map(|c| c.1).collect();
-    let rump_handlers = |gsi: u32| COOKIES.lock().values().filter(|c| c.1 == Some(gsi)).count();
+    let lines: BTreeSet<u32> = COOKIES.lock().values().filter_map(Cookie::gsi).collect();
+    let rump_handlers = |gsi: u32| {
+        COOKIES
+            .lock()
+            .values()
+            .filter(|c| c.gsi() == Some(gsi))
+            .count()
+    };
     let mut masked = 0;
     for gsi in lines {
         if crate::pci::irq::intx_handlers(gsi) > rump_handlers(gsi) {
@@ -94,6 +113,10 @@ pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
         Ok(region) => {
             let address = region.virtual_address();
             core::mem::forget(region); // rump never unmaps (docs/contract.md §9.5)
+            #[cfg(rump_wrap_bus_space_write_2)]
+            if registers_of_qemu_hda(physical) {
+                super::qemu_hda::register(address);
+            }
             NonNull::new(address as *mut c_void)
         }
         Err(error) => {
@@ -103,12 +126,27 @@ pub fn map_mmio(physical: u64, length: u64) -> Option<NonNull<c_void>> {
     }
 }
 
+/// Whether `physical` is the register BAR of QEMU's HD Audio controller.
+#[cfg(rump_wrap_bus_space_write_2)]
+fn registers_of_qemu_hda(physical: u64) -> bool {
+    crate::pci::devices().iter().any(|device| {
+        matches!(device.bars[0], Some(crate::pci::Bar::Memory { address, .. }) if address == physical)
+            && super::qemu_hda::is_qemu_hda(device)
+    })
+}
+
 pub fn irq_map(bus: u32, device: u32, function: u32, _line: i32, cookie: u32) -> Result<(), Errno> {
     let address = Address::new(bus as u8, device as u8, function as u8).ok_or(Errno::EINVAL)?;
     if bus > 255 || device > 31 || function > 7 {
         return Err(Errno::EINVAL);
     }
-    COOKIES.lock().insert(cookie, (address, None));
+    COOKIES.lock().insert(
+        cookie,
+        Cookie {
+            address,
+            attached: None,
+        },
+    );
     Ok(())
 }
 
@@ -116,7 +154,7 @@ pub fn irq_attach(cookie: u32, line: &'static IrqLine) -> Result<(), Errno> {
     let address = COOKIES
         .lock()
         .get(&cookie)
-        .map(|c| c.0)
+        .map(|c| c.address)
         .ok_or(Errno::ENXIO)?;
     let device = crate::pci::device_at(address).ok_or(Errno::ENXIO)?;
     let route = crate::pci::irq::intx_route(device).map_err(|_| Errno::ENXIO)?;
@@ -131,9 +169,9 @@ pub fn irq_attach(cookie: u32, line: &'static IrqLine) -> Result<(), Errno> {
         let _ = crate::pci::irq::set_intx_masked(gsi, true);
         line.raise();
     });
-    crate::pci::irq::attach_intx(device, handler).map_err(|_| Errno::ENXIO)?;
+    crate::pci::irq::attach_intx(device, Arc::clone(&handler)).map_err(|_| Errno::ENXIO)?;
     if let Some(entry) = COOKIES.lock().get_mut(&cookie) {
-        entry.1 = Some(gsi);
+        entry.attached = Some((gsi, handler));
     }
     Ok(())
 }
@@ -142,8 +180,23 @@ pub fn irq_done(cookie: u32) {
     if super::halt::is_halted() {
         return; // the line stays masked
     }
-    if let Some((_, Some(gsi))) = COOKIES.lock().get(&cookie).copied() {
+    if let Some(gsi) = COOKIES.lock().get(&cookie).and_then(Cookie::gsi) {
         let _ = crate::pci::irq::set_intx_masked(gsi, false);
+    }
+}
+
+/// The rump driver gave its interrupt up: the top half leaves the chain. The line is
+/// unmasked again unless no handler is left on it (the top half may have masked it just
+/// before), so a native driver sharing it keeps its interrupts.
+pub fn irq_detach(cookie: u32) {
+    let Some(entry) = COOKIES.lock().remove(&cookie) else {
+        return;
+    };
+    if let Some((gsi, handler)) = entry.attached {
+        crate::pci::irq::detach_intx(gsi, &handler);
+        if crate::pci::irq::intx_handlers(gsi) > 0 {
+            let _ = crate::pci::irq::set_intx_masked(gsi, false);
+        }
     }
 }
 

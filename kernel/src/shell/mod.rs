@@ -3,8 +3,10 @@
 //! May import: everything except `init` and `testing`.
 //!
 //! The commands of each subsystem live beside this file: `files` (the VFS), `disks` (block
-//! devices), `pci`; the rump commands are the rump client's own.
+//! devices), `pci`, `audio` (sound through the rump kernel); the rump commands are the rump
+//! client's own.
 
+mod audio;
 mod disks;
 mod files;
 mod pci;
@@ -171,6 +173,21 @@ const COMMANDS: &[Command] = &[
         name: "rump",
         help: "rump kernel: status | mount DEV PATH [rw] | umount PATH [DEV] | ls | cat | read | write PATH TEXT | mkdir | rm | mv FROM TO | disks | devices | read --bench PATH | panic",
         run: rump_command,
+    },
+    Command {
+        name: "tone",
+        help: "play a sine through the rump kernel's audio device: tone FREQ MS [VOLUME%] [&]",
+        run: audio::tone,
+    },
+    Command {
+        name: "play",
+        help: "play a PCM WAV file (initrd or disk) through the rump kernel: play PATH [&]",
+        run: audio::play,
+    },
+    Command {
+        name: "mixer",
+        help: "the rump kernel's mixer controls: mixer | mixer NAME LEVEL (0..255)",
+        run: audio::mixer,
     },
     Command {
         name: "reboot",

@@ -294,6 +294,13 @@ impl Host for HostedHost {
         Ok(())
     }
 
+    fn pci_irq_detach(&self, cookie: u32) {
+        self.irq_lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|line| line.cookie() != cookie);
+    }
+
     fn dma_alloc(&self, size: usize, align: usize) -> Result<(u64, NonNull<u8>), Errno> {
         let layout = Layout::from_size_align(size, align).map_err(|_| Errno::EINVAL)?;
         let virt = self.alloc(layout).ok_or(Errno::ENOMEM)?;

@@ -10,6 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Mutex;
 
+mod audio_analysis;
 mod bench;
 mod devices;
 mod ext2;
@@ -17,6 +18,7 @@ mod initrd;
 mod iso;
 mod machine;
 mod rump;
+mod rump_audio;
 mod rump_ext2;
 mod rump_halt;
 mod rump_usb;
@@ -32,6 +34,7 @@ use initrd::*;
 use iso::*;
 use machine::*;
 use rump::*;
+use rump_audio::*;
 use rump_ext2::*;
 use rump_halt::*;
 use rump_usb::*;
@@ -173,6 +176,31 @@ fn plan() -> Vec<(String, Plan)> {
     plan.push((
         "rump_usb_two_sticks".into(),
         usb(Box::new(usb_two_sticks_scenario)),
+    ));
+    let hda = |scenario: Scenario| match components_include_hda() {
+        true => Plan::Run(scenario),
+        false => Plan::Skip(NO_HDA_SET.into()),
+    };
+    for (cpus, codec) in [(1, "hda-output"), (4, "hda-duplex")] {
+        plan.push((
+            format!("rump_hda_attach_{codec}_smp{cpus}"),
+            hda(Box::new(move |k, a| hda_attach_scenario(k, a, cpus, codec))),
+        ));
+    }
+    plan.push((
+        "rump_hda_without_codec".into(),
+        hda(Box::new(hda_without_codec_scenario)),
+    ));
+    plan.push((
+        "rump_audio_capture".into(),
+        hda(Box::new(audio_capture_scenario)),
+    ));
+    plan.push((
+        "audio_without_the_hda_set".into(),
+        match components_include_hda() {
+            true => Plan::Skip("the HDA set is linked (rump_audio_capture covers it)".into()),
+            false => Plan::Run(Box::new(audio_without_hda_set_scenario)),
+        },
     ));
     plan.push(("rump_ext2_native_vs_rump".into(), match components {
         true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
