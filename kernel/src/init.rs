@@ -189,6 +189,9 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
         stop("unsupported CPU", &format_args!("it lacks {missing}"));
     }
     cpu::enable_vector_state(&features);
+    if features.hypervisor {
+        crate::sync::spin::prefer_unfair();
+    }
     let protections = cpu::enable_protections(&features);
     log::info!(
         "CPU protections: SMEP {}, SMAP {}, UMIP {}",

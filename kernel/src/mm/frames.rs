@@ -112,6 +112,42 @@ pub fn free(address: u64, count: u64) {
     }
 }
 
+/// Fills `frames` with single frames under one acquisition of the allocator's lock: fork and
+/// exit move hundreds of frames at once, and a lock taken per frame was where every CPU
+/// queued. On failure nothing stays allocated.
+pub fn allocate_each(frames: &mut [u64]) -> Result<(), MemoryError> {
+    let mut guard = FRAMES.lock();
+    let bitmap = guard.as_mut().ok_or(MemoryError::OutOfMemory)?;
+    if (frames.len() as u64) > bitmap.free_frames() {
+        return Err(MemoryError::OutOfMemory);
+    }
+    for index in 0..frames.len() {
+        match bitmap.allocate(1, 1, u64::MAX) {
+            Some(address) => frames[index] = address,
+            None => {
+                for &address in &frames[..index] {
+                    let _ = bitmap.free(address, 1);
+                }
+                return Err(MemoryError::OutOfMemory);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Frees single frames under one acquisition of the lock (see [`allocate_each`]). A double
+/// free panics with the address.
+pub fn free_each(frames: &[u64]) {
+    let mut guard = FRAMES.lock();
+    let Some(bitmap) = guard.as_mut() else { return };
+    for &address in frames {
+        if let Err(error) = bitmap.free(address, 1) {
+            drop(guard);
+            panic!("frame allocator: {error}");
+        }
+    }
+}
+
 /// (free frames, managed frames).
 pub fn statistics() -> (u64, u64) {
     FRAMES

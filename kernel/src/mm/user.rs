@@ -326,29 +326,23 @@ impl AddressSpace {
         }
     }
 
-    /// A copy of this address space: every page copied (fork).
+    /// A copy of this address space: every page copied (fork). The frames are taken from the
+    /// allocator in one batch.
     pub fn duplicate(&self) -> Result<AddressSpace, MemoryError> {
         let mut copy = AddressSpace::new()?;
-        let mut failure = None;
-        self.for_each_page(|virt, physical, access| {
-            if failure.is_some() {
-                return;
+        let mut pages = alloc::vec::Vec::with_capacity(self.pages);
+        self.for_each_page(|virt, physical, access| pages.push((virt, physical, access)));
+        let mut fresh = alloc::vec![0u64; pages.len()];
+        frames::allocate_each(&mut fresh)?;
+        for (index, &(virt, physical, access)) in pages.iter().enumerate() {
+            frame_bytes(fresh[index]).copy_from_slice(frame_bytes(physical));
+            if let Err(error) = copy.map_frame(virt, fresh[index], access) {
+                // The frames mapped so far go with `copy`; the rest were never mapped.
+                frames::free_each(&fresh[index..]);
+                return Err(error);
             }
-            match frames::allocate(1, 1, u64::MAX) {
-                Ok(new_frame) => {
-                    frame_bytes(new_frame).copy_from_slice(frame_bytes(physical));
-                    if let Err(error) = copy.map_frame(virt, new_frame, access) {
-                        frames::free(new_frame, 1);
-                        failure = Some(error);
-                    }
-                }
-                Err(error) => failure = Some(error),
-            }
-        });
-        match failure {
-            None => Ok(copy),
-            Some(error) => Err(error),
         }
+        Ok(copy)
     }
 }
 
@@ -359,12 +353,10 @@ fn table_at(physical: u64) -> &'static PageTable {
 
 impl Drop for AddressSpace {
     fn drop(&mut self) {
-        let mut pages = alloc::vec::Vec::new();
-        self.for_each_page(|_, physical, _| pages.push(physical));
-        for physical in pages {
-            frames::free(physical, 1);
-        }
-        // The lower half's tables, then the root (the upper half is the kernel's).
+        // Every user page, the lower half's tables and the root (the upper half is the
+        // kernel's), returned in one batch.
+        let mut released = alloc::vec::Vec::with_capacity(self.pages + 8);
+        self.for_each_page(|_, physical, _| released.push(physical));
         let pml4 = table_at(self.root);
         for e4 in pml4.iter().take(256) {
             if !e4.flags().contains(Flags::PRESENT) {
@@ -378,13 +370,14 @@ impl Drop for AddressSpace {
                 let pd = table_at(e3.addr().as_u64());
                 for e2 in pd.iter() {
                     if e2.flags().contains(Flags::PRESENT) {
-                        frames::free(e2.addr().as_u64(), 1);
+                        released.push(e2.addr().as_u64());
                     }
                 }
-                frames::free(e3.addr().as_u64(), 1);
+                released.push(e3.addr().as_u64());
             }
-            frames::free(e4.addr().as_u64(), 1);
+            released.push(e4.addr().as_u64());
         }
-        frames::free(self.root, 1);
+        released.push(self.root);
+        frames::free_each(&released);
     }
 }
