@@ -135,6 +135,52 @@ pub fn allocate_each(frames: &mut [u64]) -> Result<(), MemoryError> {
     Ok(())
 }
 
+/// Frames to free, gathered so that the lock is taken once per [`FreeBatch::CAPACITY`] frames.
+/// Needs no heap (an address space may be freed because memory ran out); flushes when full and
+/// when dropped.
+pub struct FreeBatch {
+    frames: [u64; Self::CAPACITY],
+    count: usize,
+}
+
+impl FreeBatch {
+    pub const CAPACITY: usize = 128;
+
+    pub const fn new() -> Self {
+        Self {
+            frames: [0; Self::CAPACITY],
+            count: 0,
+        }
+    }
+
+    /// Queues one frame.
+    pub fn push(&mut self, address: u64) {
+        if self.count == Self::CAPACITY {
+            self.flush();
+        }
+        self.frames[self.count] = address;
+        self.count += 1;
+    }
+
+    /// Frees what is queued.
+    pub fn flush(&mut self) {
+        free_each(&self.frames[..self.count]);
+        self.count = 0;
+    }
+}
+
+impl Default for FreeBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FreeBatch {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// Frees single frames under one acquisition of the lock (see [`allocate_each`]). A double
 /// free panics with the address.
 pub fn free_each(frames: &[u64]) {

@@ -126,7 +126,11 @@ impl KernelStack {
         let stack = Self { guard, pages: 0 };
         let mut stack = stack;
         let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
-        let mut fresh = alloc::vec![0u64; pages];
+        let mut fresh = Vec::new();
+        fresh
+            .try_reserve_exact(pages)
+            .map_err(|_| MemoryError::OutOfMemory)?;
+        fresh.resize(pages, 0);
         // On failure `stack` (no pages yet) hands its window back as it drops.
         frames::allocate_each(&mut fresh)?;
         for (i, &frame) in fresh.iter().enumerate() {
@@ -174,11 +178,10 @@ impl Drop for KernelStack {
                 return;
             }
         }
-        let mut released = Vec::with_capacity(self.pages);
+        let mut released = frames::FreeBatch::new();
         paging::unmap_range(self.guard + FRAME_SIZE, self.pages as u64, |_, frame| {
             released.push(frame)
         });
-        frames::free_each(&released);
         GUARDS.lock().retain(|g| g.page != self.guard);
         FREE_WINDOWS.lock().push((self.guard, self.pages));
     }

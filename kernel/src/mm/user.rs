@@ -326,23 +326,46 @@ impl AddressSpace {
         }
     }
 
-    /// A copy of this address space: every page copied (fork). The frames are taken from the
-    /// allocator in one batch.
+    /// A copy of this address space: every page copied (fork). Frames are taken from the
+    /// allocator in batches (one lock per batch, not per page), without heap memory.
     pub fn duplicate(&self) -> Result<AddressSpace, MemoryError> {
+        const BATCH: usize = 64;
         let mut copy = AddressSpace::new()?;
-        let mut pages = alloc::vec::Vec::with_capacity(self.pages);
-        self.for_each_page(|virt, physical, access| pages.push((virt, physical, access)));
-        let mut fresh = alloc::vec![0u64; pages.len()];
-        frames::allocate_each(&mut fresh)?;
-        for (index, &(virt, physical, access)) in pages.iter().enumerate() {
-            frame_bytes(fresh[index]).copy_from_slice(frame_bytes(physical));
-            if let Err(error) = copy.map_frame(virt, fresh[index], access) {
-                // The frames mapped so far go with `copy`; the rest were never mapped.
-                frames::free_each(&fresh[index..]);
-                return Err(error);
+        let mut pending = [(0u64, 0u64, Access::default()); BATCH];
+        let mut count = 0;
+        let mut failure = None;
+        let copy_pending = |pending: &[(u64, u64, Access)], copy: &mut AddressSpace| {
+            let mut fresh = [0u64; BATCH];
+            let fresh = &mut fresh[..pending.len()];
+            frames::allocate_each(fresh)?;
+            for (index, &(virt, physical, access)) in pending.iter().enumerate() {
+                frame_bytes(fresh[index]).copy_from_slice(frame_bytes(physical));
+                if let Err(error) = copy.map_frame(virt, fresh[index], access) {
+                    // The frames mapped so far go with `copy`; the rest were never mapped.
+                    frames::free_each(&fresh[index..]);
+                    return Err(error);
+                }
             }
+            Ok(())
+        };
+        self.for_each_page(|virt, physical, access| {
+            if failure.is_some() {
+                return;
+            }
+            pending[count] = (virt, physical, access);
+            count += 1;
+            if count == BATCH {
+                failure = copy_pending(&pending, &mut copy).err();
+                count = 0;
+            }
+        });
+        if failure.is_none() {
+            failure = copy_pending(&pending[..count], &mut copy).err();
         }
-        Ok(copy)
+        match failure {
+            None => Ok(copy),
+            Some(error) => Err(error),
+        }
     }
 }
 
@@ -354,8 +377,8 @@ fn table_at(physical: u64) -> &'static PageTable {
 impl Drop for AddressSpace {
     fn drop(&mut self) {
         // Every user page, the lower half's tables and the root (the upper half is the
-        // kernel's), returned in one batch.
-        let mut released = alloc::vec::Vec::with_capacity(self.pages + 8);
+        // kernel's), returned in batches.
+        let mut released = frames::FreeBatch::new();
         self.for_each_page(|_, physical, _| released.push(physical));
         let pml4 = table_at(self.root);
         for e4 in pml4.iter().take(256) {
@@ -378,6 +401,5 @@ impl Drop for AddressSpace {
             released.push(e4.addr().as_u64());
         }
         released.push(self.root);
-        frames::free_each(&released);
     }
 }
