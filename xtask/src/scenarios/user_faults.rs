@@ -411,7 +411,7 @@ fn script(guest: bool) -> String {
 }
 
 /// Archives the staging root as the kernel reads it: ustar, LZ4 with the content size.
-fn make_initrd(root: &Path) -> Result<PathBuf, String> {
+pub(super) fn make_initrd(root: &Path) -> Result<PathBuf, String> {
     let tar = root.with_file_name("initrd.tar");
     let image = root.with_file_name("initrd.tar.lz4");
     let status = Command::new("tar")
