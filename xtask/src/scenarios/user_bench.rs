@@ -284,7 +284,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.bytes.len() % 4 != 0 {
+        while !self.bytes.len().is_multiple_of(4) {
             self.bytes.push(0);
         }
     }
@@ -749,4 +749,137 @@ pub(super) fn user_bench(kernel: &Path, accel: Accel) -> Result<(), String> {
         ),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ELF64 relocatable file with `.shstrtab` and `.modinfo` sections.
+    fn module(modinfo: &[u8]) -> Vec<u8> {
+        let names = b"\0.shstrtab\0.modinfo\0";
+        let mut elf = vec![0u8; 64];
+        elf[0..5].copy_from_slice(b"\x7fELF\x02");
+        let names_at = elf.len();
+        elf.extend_from_slice(names);
+        let modinfo_at = elf.len();
+        elf.extend_from_slice(modinfo);
+        while !elf.len().is_multiple_of(8) {
+            elf.push(0);
+        }
+        let table = elf.len();
+        let mut section = |name: u32, offset: usize, size: usize| {
+            let mut header = [0u8; 64];
+            header[0..4].copy_from_slice(&name.to_le_bytes());
+            header[0x18..0x20].copy_from_slice(&(offset as u64).to_le_bytes());
+            header[0x20..0x28].copy_from_slice(&(size as u64).to_le_bytes());
+            elf.extend_from_slice(&header);
+        };
+        section(0, 0, 0);
+        section(1, names_at, names.len());
+        section(11, modinfo_at, modinfo.len());
+        elf[0x28..0x30].copy_from_slice(&(table as u64).to_le_bytes());
+        elf[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        elf[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        elf[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        elf
+    }
+
+    #[test]
+    fn modinfo_gives_the_dependencies() {
+        let elf = module(b"license=GPL\0depends=mbcache,crc16,jbd2\0name=ext4\0");
+        assert_eq!(
+            modinfo_field(&elf, "depends").as_deref(),
+            Some("mbcache,crc16,jbd2")
+        );
+        assert_eq!(modinfo_field(&elf, "name").as_deref(), Some("ext4"));
+        let none = module(b"license=GPL\0depends=\0");
+        assert_eq!(modinfo_field(&none, "depends").as_deref(), Some(""));
+        assert_eq!(modinfo_field(&none, "vermagic").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn modinfo_of_damaged_files_is_none_not_a_panic() {
+        let elf = module(b"depends=virtio,virtio_ring\0");
+        for length in 0..elf.len() {
+            let _ = modinfo_field(&elf[..length], "depends");
+        }
+        let mut state = 0x1234_5678_9abc_def1u64;
+        for round in 0..2000 {
+            let mut damaged = elf.clone();
+            for _ in 0..(round % 8 + 1) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let at = (state % damaged.len() as u64) as usize;
+                damaged[at] = (state >> 40) as u8;
+            }
+            let _ = modinfo_field(&damaged, "depends");
+        }
+        assert_eq!(modinfo_field(b"not an ELF file", "depends"), None);
+    }
+
+    #[test]
+    fn busybox_cpio_lists_the_initramfs() {
+        let mut cpio = Cpio::new();
+        cpio.directory("bin");
+        cpio.file("bin/busybox", 0o755, b"#!/bin/true\n");
+        cpio.symlink("bin/sh", "busybox");
+        cpio.character_device("console", 5, 1);
+        cpio.file("init", 0o755, b"odd length");
+        let archive = cpio.finish();
+        assert!(archive.len().is_multiple_of(4));
+        assert!(archive.starts_with(b"070701"));
+        let path = std::env::temp_dir().join(format!("xtask-cpio-{}.cpio", std::process::id()));
+        std::fs::write(&path, &archive).unwrap();
+        let listing = Command::new("/bin/busybox")
+            .args(["cpio", "-t", "-v", "-F"])
+            .arg(&path)
+            .output()
+            .expect("busybox (scripts/setup installs busybox-static)");
+        let _ = std::fs::remove_file(&path);
+        let text = String::from_utf8_lossy(&listing.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(
+            lines[0].starts_with('d') && lines[0].ends_with(" bin"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("-rwxr-xr-x") && lines[1].contains(" 12 "),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with('l') && lines[2].ends_with("bin/sh -> busybox"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with('c') && lines[3].ends_with(" console"),
+            "{text}"
+        );
+        assert!(
+            lines[4].ends_with(" init") && lines[4].contains(" 10 "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn figures_need_the_end_and_right_digests() {
+        let digest = "0123456789abcdef0123456789abcdef";
+        let good = format!(
+            "@system Linux 6.1.0\n@bench getpid ns 3.0\n@bench getpid ns 1.0\n\
+             @bench getpid ns 2.0\n{digest}  /mnt/big.bin\n@bench md5_cold ms 900.5\n\
+             @skip rump why\n@@@ end\n"
+        );
+        let figures = Figures::parse(&good, digest).unwrap();
+        assert_eq!(figures.system, "Linux 6.1.0");
+        assert_eq!(figures.median("getpid"), Some(2.0));
+        assert_eq!(figures.median("md5_cold"), Some(900.5));
+        assert_eq!(figures.skipped, ["rump why"]);
+        let wrong = good.replace(digest, "ffffffffffffffffffffffffffffffff");
+        assert!(Figures::parse(&wrong, digest).is_err());
+        assert!(Figures::parse(&good.replace("@@@ end", ""), digest).is_err());
+        let error = format!("{good}@bench-error pipe: short\n");
+        assert!(Figures::parse(&error, digest).is_err());
+    }
 }
