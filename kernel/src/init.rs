@@ -189,6 +189,9 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
         stop("unsupported CPU", &format_args!("it lacks {missing}"));
     }
     cpu::enable_vector_state(&features);
+    if features.hypervisor {
+        crate::sync::spin::prefer_unfair();
+    }
     let protections = cpu::enable_protections(&features);
     log::info!(
         "CPU protections: SMEP {}, SMAP {}, UMIP {}",
@@ -207,6 +210,10 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
         stop("page tables", &error);
     }
     mm::stack::register_guard(paging::kernel_sections().boot_stack_guard, "boot", 0);
+    if let Err(error) = mm::user::init_sharing() {
+        // Without it fork fails with ENOMEM; the kernel and its own threads are unaffected.
+        log::error!("no table of copy-on-write share counts: {error:?}");
+    }
 
     // 5. Descriptor tables: the TSS's IST stacks come from the heap and stack allocator.
     let tss = match load_descriptor_tables(0) {

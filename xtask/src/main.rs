@@ -258,7 +258,7 @@ fn main() {
             println!(
                 "cargo xtask test =NAME         only the scenario called NAME (--list names them)"
             );
-            println!("cargo xtask bench               boot time to the shell prompt, KVM and TCG");
+            println!("cargo xtask bench [rump|user]   boot time, in-kernel benchmarks, processes against Linux");
             Ok(())
         }
     };

@@ -112,6 +112,88 @@ pub fn free(address: u64, count: u64) {
     }
 }
 
+/// Fills `frames` with single frames under one acquisition of the allocator's lock: fork and
+/// exit move hundreds of frames at once, and a lock taken per frame was where every CPU
+/// queued. On failure nothing stays allocated.
+pub fn allocate_each(frames: &mut [u64]) -> Result<(), MemoryError> {
+    let mut guard = FRAMES.lock();
+    let bitmap = guard.as_mut().ok_or(MemoryError::OutOfMemory)?;
+    if (frames.len() as u64) > bitmap.free_frames() {
+        return Err(MemoryError::OutOfMemory);
+    }
+    for index in 0..frames.len() {
+        match bitmap.allocate(1, 1, u64::MAX) {
+            Some(address) => frames[index] = address,
+            None => {
+                for &address in &frames[..index] {
+                    let _ = bitmap.free(address, 1);
+                }
+                return Err(MemoryError::OutOfMemory);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Frames to free, gathered so that the lock is taken once per [`FreeBatch::CAPACITY`] frames.
+/// Needs no heap (an address space may be freed because memory ran out); flushes when full and
+/// when dropped.
+pub struct FreeBatch {
+    frames: [u64; Self::CAPACITY],
+    count: usize,
+}
+
+impl FreeBatch {
+    pub const CAPACITY: usize = 128;
+
+    pub const fn new() -> Self {
+        Self {
+            frames: [0; Self::CAPACITY],
+            count: 0,
+        }
+    }
+
+    /// Queues one frame.
+    pub fn push(&mut self, address: u64) {
+        if self.count == Self::CAPACITY {
+            self.flush();
+        }
+        self.frames[self.count] = address;
+        self.count += 1;
+    }
+
+    /// Frees what is queued.
+    pub fn flush(&mut self) {
+        free_each(&self.frames[..self.count]);
+        self.count = 0;
+    }
+}
+
+impl Default for FreeBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FreeBatch {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Frees single frames under one acquisition of the lock (see [`allocate_each`]). A double
+/// free panics with the address.
+pub fn free_each(frames: &[u64]) {
+    let mut guard = FRAMES.lock();
+    let Some(bitmap) = guard.as_mut() else { return };
+    for &address in frames {
+        if let Err(error) = bitmap.free(address, 1) {
+            drop(guard);
+            panic!("frame allocator: {error}");
+        }
+    }
+}
+
 /// (free frames, managed frames).
 pub fn statistics() -> (u64, u64) {
     FRAMES

@@ -24,6 +24,18 @@ static GUARDS: IrqSpinLock<Vec<Guard>> = IrqSpinLock::new("stack-guards", Vec::n
 /// Freed windows by size in pages, for reuse (stacks are created and destroyed constantly).
 static FREE_WINDOWS: IrqSpinLock<Vec<(u64, usize)>> = IrqSpinLock::new("stack-windows", Vec::new());
 static NEXT: AtomicU64 = AtomicU64::new(STACK_BASE);
+/// Freed stacks kept mapped, as (guard page, pages), for the next stack of the same size. Every
+/// process is a thread, so fork and exit create and free stacks constantly; reusing a mapped
+/// one saves the frames, the mapping and above all the TLB shootdown that unmapping costs (an
+/// interrupt that every other CPU must answer before the freeing CPU goes on).
+static CACHED: IrqSpinLock<Vec<(u64, usize)>> = IrqSpinLock::new("stack-cache", Vec::new());
+/// Stacks kept in `CACHED` at most (32 thread stacks of 16 pages: 2 MiB).
+const CACHE_LIMIT: usize = 32;
+
+/// Pages held by freed stacks kept for reuse (counted as in use by the frame allocator).
+pub fn cached_pages() -> usize {
+    CACHED.lock().iter().map(|&(_, pages)| pages).sum()
+}
 
 /// A kernel stack: `pages` mapped pages above one unmapped guard page.
 #[derive(Debug)]
@@ -78,6 +90,22 @@ impl KernelStack {
         if pages == 0 {
             return Err(MemoryError::InvalidRequest);
         }
+        let cached = {
+            let mut cached = CACHED.lock();
+            cached
+                .iter()
+                .position(|&(_, p)| p == pages)
+                .map(|i| cached.swap_remove(i).0)
+        };
+        if let Some(guard) = cached {
+            let (name, name_length) = copy_name(name);
+            if let Some(entry) = GUARDS.lock().iter_mut().find(|g| g.page == guard) {
+                entry.name = name;
+                entry.name_length = name_length;
+                entry.owner = owner;
+            }
+            return Ok(Self { guard, pages });
+        }
         let reused = {
             let mut free = FREE_WINDOWS.lock();
             free.iter()
@@ -98,10 +126,18 @@ impl KernelStack {
         let stack = Self { guard, pages: 0 };
         let mut stack = stack;
         let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
-        for i in 0..pages as u64 {
-            let frame = frames::allocate(1, 1, u64::MAX)?;
-            if let Err(error) = paging::map_page(guard + (i + 1) * FRAME_SIZE, frame, flags) {
-                frames::free(frame, 1);
+        let mut fresh = Vec::new();
+        fresh
+            .try_reserve_exact(pages)
+            .map_err(|_| MemoryError::OutOfMemory)?;
+        fresh.resize(pages, 0);
+        // On failure `stack` (no pages yet) hands its window back as it drops.
+        frames::allocate_each(&mut fresh)?;
+        for (i, &frame) in fresh.iter().enumerate() {
+            if let Err(error) = paging::map_page(guard + (i as u64 + 1) * FRAME_SIZE, frame, flags)
+            {
+                // The pages mapped so far go with `stack` (its drop unmaps them).
+                frames::free_each(&fresh[i..]);
                 return Err(error);
             }
             stack.pages += 1;
@@ -134,8 +170,17 @@ impl KernelStack {
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
+        {
+            let mut cached = CACHED.lock();
+            if self.pages > 0 && cached.len() < CACHE_LIMIT {
+                // Still mapped and its guard still registered; `new` renames it.
+                cached.push((self.guard, self.pages));
+                return;
+            }
+        }
+        let mut released = frames::FreeBatch::new();
         paging::unmap_range(self.guard + FRAME_SIZE, self.pages as u64, |_, frame| {
-            frames::free(frame, 1)
+            released.push(frame)
         });
         GUARDS.lock().retain(|g| g.page != self.guard);
         FREE_WINDOWS.lock().push((self.guard, self.pages));

@@ -17,45 +17,108 @@ use x86_64::structures::paging::{
 use x86_64::{PhysAddr, VirtAddr};
 
 use super::{frames, paging, phys_to_virt, MemoryError, DIRECT_MAP_BASE};
-use crate::sync::spin::IrqSpinLock;
-use alloc::collections::BTreeMap;
+use core::sync::atomic::{AtomicU16, Ordering};
+use x86_64::structures::paging::page_table::PageTableEntry;
 
 /// A software bit of a leaf entry: the page may be written, but its frame is (or was) shared
 /// since a fork, so the write bit stays clear until a write copies it.
 const COPY_ON_WRITE: Flags = Flags::BIT_9;
 
-/// Frames shared copy-on-write, with how many owners each has beyond the first (a frame not
-/// here has one owner).
-static SHARED: IrqSpinLock<BTreeMap<u64, u32>> = IrqSpinLock::new("cow-frames", BTreeMap::new());
+/// For every frame of RAM, how many owners it has beyond the first (0: one owner, or a frame
+/// no address space holds). Two bytes a frame, made once at start-up ([`init_sharing`]), so
+/// fork and exit need no heap. The process limit keeps the counts far below `u16::MAX`.
+static SHARE_COUNTS: spin::Once<&'static [AtomicU16]> = spin::Once::new();
 
-/// One more owner for `physical`.
-fn share_frame(physical: u64) {
-    *SHARED.lock().entry(physical).or_insert(0) += 1;
+fn frame_index(physical: u64) -> usize {
+    (physical / PAGE_SIZE) as usize
+}
+
+/// Makes the table of share counts over all RAM the frame allocator manages.
+pub fn init_sharing() -> Result<(), MemoryError> {
+    let (_, frame_count) = frames::statistics();
+    let pages = (frame_count * 2).div_ceil(PAGE_SIZE);
+    let start = frames::allocate(pages, 1, u64::MAX)?;
+    let base = phys_to_virt(start) as *mut u8;
+    // SAFETY: fresh frames reached through the direct map, owned by this table for good;
+    // zero is a valid `AtomicU16` (no frame shared), and the slice covers exactly the
+    // `frame_count` counts inside the allocation.
+    let counts = unsafe {
+        core::ptr::write_bytes(base, 0, (pages * PAGE_SIZE) as usize);
+        core::slice::from_raw_parts(base as *const AtomicU16, frame_count as usize)
+    };
+    SHARE_COUNTS.call_once(|| counts);
+    Ok(())
 }
 
 /// Whether `physical` has more than one owner.
 fn is_shared(physical: u64) -> bool {
-    SHARED.lock().contains_key(&physical)
+    SHARE_COUNTS
+        .get()
+        .is_some_and(|counts| counts[frame_index(physical)].load(Ordering::Acquire) > 0)
 }
 
-/// One owner fewer for `physical`; the last one frees it.
+/// One owner gives `physical` up: true if it was the last, who must free the frame.
+fn release_owner(physical: u64) -> bool {
+    let Some(counts) = SHARE_COUNTS.get() else {
+        return true;
+    };
+    counts[frame_index(physical)]
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |others| {
+            others.checked_sub(1)
+        })
+        .is_err()
+}
+
+/// One owner gives `physical` up; the last frees it.
 fn release_frame(physical: u64) {
-    let mut shared = SHARED.lock();
-    match shared.get_mut(&physical) {
-        Some(others) if *others > 1 => *others -= 1,
-        Some(_) => {
-            shared.remove(&physical);
-        }
-        None => {
-            drop(shared);
-            frames::free(physical, 1);
-        }
+    if release_owner(physical) {
+        frames::free(physical, 1);
     }
 }
 
-/// Frames shared copy-on-write now (for reports and tests).
+/// Frames shared copy-on-write now (for reports).
 pub fn shared_frames() -> usize {
-    SHARED.lock().len()
+    SHARE_COUNTS.get().map_or(0, |counts| {
+        counts
+            .iter()
+            .filter(|c| c.load(Ordering::Relaxed) > 0)
+            .count()
+    })
+}
+
+/// Calls `f(virtual, entry)` for every mapped user page under PML4 `root`, lowest first, with
+/// the leaf entry itself to change.
+fn for_each_entry(root: u64, mut f: impl FnMut(u64, &mut PageTableEntry)) {
+    let pml4 = table_at(root);
+    for (i4, e4) in pml4.iter().enumerate().take(256) {
+        if !e4.flags().contains(Flags::PRESENT) {
+            continue;
+        }
+        let pdpt = table_at(e4.addr().as_u64());
+        for (i3, e3) in pdpt.iter().enumerate() {
+            if !e3.flags().contains(Flags::PRESENT) {
+                continue;
+            }
+            let pd = table_at(e3.addr().as_u64());
+            for (i2, e2) in pd.iter().enumerate() {
+                if !e2.flags().contains(Flags::PRESENT) {
+                    continue;
+                }
+                // SAFETY: a last-level table of this address space, reached through the direct
+                // map; the caller holds the address space exclusively (`&mut self`).
+                let pt = unsafe { &mut *(phys_to_virt(e2.addr().as_u64()) as *mut PageTable) };
+                for (i1, e1) in pt.iter_mut().enumerate() {
+                    if e1.flags().contains(Flags::PRESENT) {
+                        let virt = ((i4 as u64) << 39)
+                            | ((i3 as u64) << 30)
+                            | ((i2 as u64) << 21)
+                            | ((i1 as u64) << 12);
+                        f(virt, e1);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Page size of user mappings.
@@ -430,30 +493,38 @@ impl AddressSpace {
 
     /// A copy of this address space for fork: every page shared copy-on-write. This address
     /// space's writable pages lose their write bit too, so it must be the one loaded on this
-    /// CPU or none (its entries are flushed from this CPU's TLB only).
+    /// CPU or none (its entries are flushed from this CPU's TLB only). Takes frames only for the
+    /// child's page tables, and no heap memory.
     pub fn duplicate(&mut self) -> Result<AddressSpace, MemoryError> {
+        let counts = SHARE_COUNTS.get().ok_or(MemoryError::OutOfMemory)?;
         let mut copy = AddressSpace::new()?;
-        let mut pages = alloc::vec::Vec::with_capacity(self.pages);
-        self.for_each_page(|virt, physical, flags| pages.push((virt, physical, flags)));
-        for (virt, physical, flags) in pages {
+        let mut failure = None;
+        let root = self.root;
+        for_each_entry(root, |virt, entry| {
+            if failure.is_some() {
+                return;
+            }
+            let (physical, flags) = (entry.addr().as_u64(), entry.flags());
             let shared = if flags.intersects(Flags::WRITABLE | COPY_ON_WRITE) {
                 (flags - Flags::WRITABLE) | COPY_ON_WRITE
             } else {
                 flags
             };
             // The child's entry first: if it cannot be made, this page stays as it was.
-            copy.map_frame_with(virt, physical, shared)?;
-            share_frame(physical);
-            if shared != flags {
-                let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-                let mut table = self.table();
-                // SAFETY: only the write bit of this address space's own page goes.
-                if let Ok(flush) = unsafe { table.update_flags(page, shared) } {
-                    flush.flush();
-                }
+            if let Err(error) = copy.map_frame_with(virt, physical, shared) {
+                failure = Some(error);
+                return;
             }
+            counts[frame_index(physical)].fetch_add(1, Ordering::AcqRel);
+            if shared != flags {
+                entry.set_flags(shared);
+                x86_64::instructions::tlb::flush(VirtAddr::new(virt));
+            }
+        });
+        match failure {
+            None => Ok(copy),
+            Some(error) => Err(error),
         }
-        Ok(copy)
     }
 }
 
@@ -464,12 +535,15 @@ fn table_at(physical: u64) -> &'static PageTable {
 
 impl Drop for AddressSpace {
     fn drop(&mut self) {
-        let mut pages = alloc::vec::Vec::new();
-        self.for_each_page(|_, physical, _| pages.push(physical));
-        for physical in pages {
-            release_frame(physical);
-        }
-        // The lower half's tables, then the root (the upper half is the kernel's).
+        // Every user page (the last owner's), the lower half's tables and the root (the upper
+        // half is the kernel's), returned in batches: no heap, so an address space can be freed
+        // when memory ran out.
+        let mut released = frames::FreeBatch::new();
+        self.for_each_page(|_, physical, _| {
+            if release_owner(physical) {
+                released.push(physical);
+            }
+        });
         let pml4 = table_at(self.root);
         for e4 in pml4.iter().take(256) {
             if !e4.flags().contains(Flags::PRESENT) {
@@ -483,13 +557,13 @@ impl Drop for AddressSpace {
                 let pd = table_at(e3.addr().as_u64());
                 for e2 in pd.iter() {
                     if e2.flags().contains(Flags::PRESENT) {
-                        frames::free(e2.addr().as_u64(), 1);
+                        released.push(e2.addr().as_u64());
                     }
                 }
-                frames::free(e3.addr().as_u64(), 1);
+                released.push(e3.addr().as_u64());
             }
-            frames::free(e4.addr().as_u64(), 1);
+            released.push(e4.addr().as_u64());
         }
-        frames::free(self.root, 1);
+        released.push(self.root);
     }
 }

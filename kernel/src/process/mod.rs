@@ -24,7 +24,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use crate::arch::traps::TrapFrame;
 use crate::sched::thread::Thread;
@@ -97,6 +97,29 @@ static TABLE: IrqSpinLock<BTreeMap<Pid, Arc<Process>>> =
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 /// Processes allowed at once (a fork bomb gets EAGAIN, the kernel stays responsive).
 pub const PROCESS_LIMIT: usize = 512;
+/// Entries of `TABLE` plus forks under way: a fork reserves its slot before copying the
+/// parent, so CPUs forking at once cannot overshoot the limit.
+static PROCESS_SLOTS: AtomicUsize = AtomicUsize::new(0);
+/// Serialises a process's exit (becoming a zombie and reading its parent) against the
+/// reparenting of its parent's children: whichever comes first, the process that must reap
+/// the zombie is the one woken.
+static FAMILY: IrqSpinLock<()> = IrqSpinLock::new("process-family", ());
+
+/// Takes a process slot; false at the limit.
+fn reserve_slot() -> bool {
+    PROCESS_SLOTS
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < PROCESS_LIMIT).then_some(n + 1)
+        })
+        .is_ok()
+}
+
+/// Removes `pid` from the table and gives its slot back.
+fn remove_from_table(pid: Pid) {
+    if TABLE.lock().remove(&pid).is_some() {
+        PROCESS_SLOTS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 impl Process {
     fn new(parent: Option<&Process>, memory: Arc<IrqSpinLock<memory::Memory>>) -> Arc<Self> {
@@ -225,10 +248,17 @@ pub fn current() -> Option<&'static Process> {
     thread.user.as_ref()?.owner()?.downcast_ref::<Process>()
 }
 
-/// The process running on this thread as a shared handle.
+/// The process running on this thread as a shared handle (from the thread's owner: every
+/// system call asks, and the process table's lock is global).
 pub fn current_arc() -> Option<Arc<Process>> {
-    let pid = current()?.pid;
-    lookup(pid)
+    let thread = crate::sched::current_thread();
+    thread
+        .user
+        .as_ref()?
+        .owner()?
+        .clone()
+        .downcast::<Process>()
+        .ok()
 }
 
 /// The process with `pid`, if it exists (zombies included).
@@ -313,6 +343,12 @@ pub fn start_init(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<
         }
     }
     tty::console().set_session(process.session(), process.process_group());
+    if !reserve_slot() {
+        return Err(StartError::Exec(
+            Errno::EAGAIN,
+            String::from("the process table is full"),
+        ));
+    }
     TABLE.lock().insert(process.pid, process.clone());
     let pid = process.pid;
     let starter = process.clone();
@@ -372,18 +408,20 @@ pub struct CloneRequest {
 
 /// `fork`/`vfork`/`clone` without threads: a new process resuming at `frame` with rax 0.
 pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, request: CloneRequest) -> Result<Pid, Errno> {
-    if TABLE.lock().len() >= PROCESS_LIMIT {
+    if !reserve_slot() {
         return Err(Errno::EAGAIN);
     }
     let memory = if request.share_memory {
         parent.memory()
     } else {
-        let copy = parent
-            .memory()
-            .lock()
-            .duplicate()
-            .map_err(|_| Errno::ENOMEM)?;
-        Arc::new(IrqSpinLock::new("memory", copy))
+        let copy = parent.memory().lock().duplicate();
+        match copy {
+            Ok(copy) => Arc::new(IrqSpinLock::new("memory", copy)),
+            Err(_) => {
+                PROCESS_SLOTS.fetch_sub(1, Ordering::AcqRel);
+                return Err(Errno::ENOMEM);
+            }
+        }
     };
     let root = memory.lock().root();
     let child = Process::new(Some(parent), memory);
@@ -428,7 +466,7 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, request: CloneRequest) -> 
     });
     if spawned.is_err() {
         parent.children.lock().retain(|c| c.pid != pid);
-        TABLE.lock().remove(&pid);
+        remove_from_table(pid);
         return Err(Errno::EAGAIN);
     }
     if request.vfork {
@@ -462,30 +500,44 @@ fn finish(process: &Arc<Process>, status: u32) {
         user.root.store(0, Ordering::Release);
     }
     crate::arch::user::activate_kernel();
-    *process.memory.lock() = Arc::new(IrqSpinLock::new("memory", memory::Memory::empty()));
+    let old = core::mem::replace(
+        &mut *process.memory.lock(),
+        Arc::new(IrqSpinLock::new("memory", memory::Memory::empty())),
+    );
+    // Freed after the lock is released: walking the tables takes a while.
+    drop(old);
     process.release_vfork_parent();
     tty::console().process_exited(process);
 
     // Orphans go to process 1, which reaps them.
-    let orphans: Vec<Arc<Process>> = core::mem::take(&mut *process.children.lock());
-    if !orphans.is_empty() {
-        if let Some(init) = lookup(1).filter(|i| i.pid != process.pid) {
-            for orphan in &orphans {
-                orphan.parent.store(1, Ordering::Relaxed);
+    let init = lookup(1).filter(|i| i.pid != process.pid);
+    let (parent, adopted) = {
+        let _family = FAMILY.lock();
+        let orphans: Vec<Arc<Process>> = core::mem::take(&mut *process.children.lock());
+        let adopted = init.is_some() && !orphans.is_empty();
+        match &init {
+            Some(init) if adopted => {
+                for orphan in &orphans {
+                    orphan.parent.store(1, Ordering::Relaxed);
+                }
+                init.children.lock().extend(orphans);
             }
-            init.children.lock().extend(orphans);
-            init.child_events.wake_all();
-        } else {
-            for orphan in orphans {
-                orphan.parent.store(0, Ordering::Relaxed);
-                if matches!(orphan.state(), RunState::Zombie { .. }) {
-                    TABLE.lock().remove(&orphan.pid);
+            _ => {
+                for orphan in orphans {
+                    orphan.parent.store(0, Ordering::Relaxed);
+                    if matches!(orphan.state(), RunState::Zombie { .. }) {
+                        remove_from_table(orphan.pid);
+                    }
                 }
             }
         }
+        *process.state.lock() = RunState::Zombie { status };
+        (process.parent(), adopted)
+    };
+    if let Some(init) = init.filter(|_| adopted) {
+        init.child_events.wake_all();
     }
-    *process.state.lock() = RunState::Zombie { status };
-    match lookup(process.parent()) {
+    match lookup(parent) {
         Some(parent) => {
             let code = signal::child_code(status);
             signal::send(
@@ -501,7 +553,7 @@ fn finish(process: &Arc<Process>, status: u32) {
         }
         None => {
             // No parent to reap it (process 1 itself, or an orphan of a dead init).
-            TABLE.lock().remove(&process.pid);
+            remove_from_table(process.pid);
             if process.pid == 1 {
                 log::warn!("process 1 exited with status {status:#x}");
                 tty::console().release();
@@ -605,7 +657,7 @@ pub fn wait_pass(
             RunState::Zombie { status } => {
                 drop(state);
                 parent.children.lock().retain(|c| c.pid != child.pid);
-                TABLE.lock().remove(&child.pid);
+                remove_from_table(child.pid);
                 return Ok(Waited::Reaped {
                     pid: child.pid,
                     status,

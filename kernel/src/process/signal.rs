@@ -249,9 +249,19 @@ pub fn wait_interruptible_until(
         if deadline.is_some_and(|d| now >= d) {
             return Ok(false);
         }
-        let recheck = now + SIGNAL_RECHECK_NANOS;
-        let until = deadline.map_or(recheck, |d| d.min(recheck));
-        queue.wait_once(Some(until), || {
+        // `Process::interrupt` wakes the process's own queues after a signal is made pending,
+        // and `wait_once` checks under the queue's lock, so there a wake-up cannot be missed
+        // and no periodic re-check is needed (hundreds of processes sleeping in `wait4` would
+        // otherwise wake twenty times a second each).
+        let own_queue = core::ptr::eq(queue, &process.child_events)
+            || core::ptr::eq(queue, &process.signal_events);
+        let until = if own_queue {
+            deadline
+        } else {
+            let recheck = now + SIGNAL_RECHECK_NANOS;
+            Some(deadline.map_or(recheck, |d| d.min(recheck)))
+        };
+        queue.wait_once(until, || {
             ready() || process.signals.lock().has_deliverable()
         });
     }

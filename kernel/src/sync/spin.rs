@@ -3,13 +3,28 @@
 //! Taking the lock disables interrupts on the local CPU until the guard drops, so the same lock
 //! may be taken by interrupt top halves and by threads without deadlocking against itself. Any
 //! context may take it; holders must not block or sleep. Locks are FIFO (ticket order), so no
-//! CPU starves under contention.
+//! CPU starves under contention — except under a hypervisor, where they are test-and-set (see
+//! [`prefer_unfair`]).
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::arch::cpu;
+
+/// Whether locks are taken in any order instead of ticket order (see [`prefer_unfair`]).
+static UNFAIR: AtomicBool = AtomicBool::new(false);
+
+/// Makes every [`IrqSpinLock`] go to whichever CPU finds it free rather than to the next ticket.
+/// For virtual machines: there the hypervisor may deschedule a virtual CPU while it waits in
+/// line, and a ticket lock then stays unusable for everyone until that CPU runs again — each
+/// hand-over of a busy lock costs a host time slice (a fork bomb on four TCG CPUs sharing two
+/// host cores ran fifty times slower than on one). Linux falls back to a test-and-set lock
+/// under hypervisors without paravirtual spin locks for the same reason. Fairness is lost;
+/// starvation needs a CPU to lose every race for as long as others keep retaking the lock.
+pub fn prefer_unfair() {
+    UNFAIR.store(true, Ordering::Relaxed);
+}
 
 /// A ticket spin lock that disables local interrupts while held.
 pub struct IrqSpinLock<T> {
@@ -49,9 +64,18 @@ impl<T> IrqSpinLock<T> {
     /// Disables interrupts and spins until the lock is ours.
     pub fn lock(&self) -> IrqSpinGuard<'_, T> {
         let interrupts_were_enabled = cpu::disable_interrupts();
-        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
-        while self.now_serving.load(Ordering::Acquire) != ticket {
-            core::hint::spin_loop();
+        if UNFAIR.load(Ordering::Relaxed) {
+            // Test and test-and-set: whichever running CPU sees the lock free takes it.
+            while !self.acquire_if_free() {
+                while self.is_locked() {
+                    core::hint::spin_loop();
+                }
+            }
+        } else {
+            let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+            while self.now_serving.load(Ordering::Acquire) != ticket {
+                core::hint::spin_loop();
+            }
         }
         IrqSpinGuard {
             lock: self,
@@ -59,12 +83,10 @@ impl<T> IrqSpinLock<T> {
         }
     }
 
-    /// Takes the lock only if it is free right now.
-    pub fn try_lock(&self) -> Option<IrqSpinGuard<'_, T>> {
-        let interrupts_were_enabled = cpu::disable_interrupts();
+    /// Takes the next ticket only if it is served at once (the lock is free, nobody queued).
+    fn acquire_if_free(&self) -> bool {
         let serving = self.now_serving.load(Ordering::Relaxed);
-        if self
-            .next_ticket
+        self.next_ticket
             .compare_exchange(
                 serving,
                 serving.wrapping_add(1),
@@ -72,7 +94,12 @@ impl<T> IrqSpinLock<T> {
                 Ordering::Relaxed,
             )
             .is_ok()
-        {
+    }
+
+    /// Takes the lock only if it is free right now.
+    pub fn try_lock(&self) -> Option<IrqSpinGuard<'_, T>> {
+        let interrupts_were_enabled = cpu::disable_interrupts();
+        if self.acquire_if_free() {
             Some(IrqSpinGuard {
                 lock: self,
                 interrupts_were_enabled,

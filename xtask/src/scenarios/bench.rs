@@ -16,7 +16,8 @@ pub(super) fn blk_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), St
     Ok(())
 }
 
-/// `cargo xtask bench [rump]`: everything, or only the rump USB comparison.
+/// `cargo xtask bench [rump|user]`: everything, or only the rump USB comparison, or only the
+/// user-space comparison with Linux.
 pub fn bench(arguments: &[String]) -> Result<(), String> {
     let kernel = crate::build_kernel(true)?;
     if arguments.iter().any(|a| a == "rump") {
@@ -28,6 +29,11 @@ pub fn bench(arguments: &[String]) -> Result<(), String> {
         accels.insert(0, Accel::Kvm);
     } else {
         println!("KVM figures skipped: {why}");
+    }
+    if arguments.iter().any(|a| a == "user") {
+        return accels
+            .into_iter()
+            .try_for_each(|accel| user_bench(&kernel, accel));
     }
     for accel in accels {
         let mut times = Vec::new();
@@ -49,6 +55,7 @@ pub fn bench(arguments: &[String]) -> Result<(), String> {
         blk_bench(&kernel, accel)?;
         ext2_bench(&kernel, accel)?;
         sched_bench(&kernel, accel)?;
+        user_bench(&kernel, accel)?;
     }
     // USB under emulation is slow whatever the accelerator; one TCG run is enough.
     rump_usb_bench(&kernel, Accel::Tcg)

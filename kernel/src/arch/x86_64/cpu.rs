@@ -26,6 +26,9 @@ pub struct Features {
     pub smap: bool,
     /// User-mode instruction prevention: SGDT, SIDT, SLDT, SMSW, STR fault in user mode.
     pub umip: bool,
+    /// Running under a hypervisor (CPUID's hypervisor bit): virtual CPUs may be descheduled
+    /// at any moment, even while holding or next in line for a spin lock.
+    pub hypervisor: bool,
     pub vendor: [u8; 12],
 }
 
@@ -72,6 +75,7 @@ pub fn features() -> Features {
         smep: bit(leaf7, 7),
         smap: bit(leaf7, 20),
         umip: bit(leaf7_ecx, 2),
+        hypervisor: bit(leaf1.ecx, 31),
         vendor,
     }
 }
