@@ -3,10 +3,11 @@
 //! May import: everything except `init` and `testing`.
 //!
 //! The commands of each subsystem live beside this file: `files` (the VFS), `disks` (block
-//! devices), `pci`; the rump commands are the rump client's own.
+//! devices), `pci`, `net` (both network stacks); the rump commands are the rump client's own.
 
 mod disks;
 mod files;
+mod net;
 mod pci;
 
 use alloc::string::String;
@@ -161,6 +162,31 @@ const COMMANDS: &[Command] = &[
         name: "blk",
         help: "block devices: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT",
         run: disks::blk,
+    },
+    Command {
+        name: "ifconfig",
+        help: "network interfaces of both stacks: addresses, link, counters",
+        run: net::ifconfig,
+    },
+    Command {
+        name: "ping",
+        help: "ICMP echo: ping [-s native|rump] [-c COUNT] [-l BYTES] HOST",
+        run: net::ping,
+    },
+    Command {
+        name: "http",
+        help: "HTTP/1.0 download, prints size, checksum and rate: http get [-s native|rump] HOST:PORT PATH",
+        run: net::http,
+    },
+    Command {
+        name: "tcp",
+        help: "serve a file or a generated stream: tcp serve [-s native|rump] PORT (FILE | --bytes N) [--connections N] [--backlog N]",
+        run: net::tcp,
+    },
+    Command {
+        name: "net",
+        help: "both stacks' ping, download and upload figures: net bench HOST:PORT PATH SINK_HOST:PORT [BYTES]",
+        run: net::net,
     },
     Command {
         name: "ps",
