@@ -102,12 +102,16 @@ fn format_mac(mac: &[u8; 6]) -> String {
 }
 
 fn print_interface(kind: StackKind, report: &InterfaceReport) {
+    let mac = if report.mac == [0; 6] {
+        String::new()
+    } else {
+        alloc::format!(", MAC {}", format_mac(&report.mac))
+    };
     println!(
-        "{} ({}): link {}, MAC {}",
+        "{} ({}): link {}{mac}",
         report.name,
         kind.name(),
         if report.link_up { "up" } else { "down" },
-        format_mac(&report.mac)
     );
     match report.address {
         Some((address, prefix)) => println!(
