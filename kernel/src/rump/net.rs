@@ -20,8 +20,10 @@ use rump_api::net as nb;
 
 use crate::net::socket::{InterfaceReport, NetError, Readiness, SocketKind, Stack, StackKind};
 
-/// The interface NetBSD's wm(4) driver attaches as.
-const INTERFACE: &[u8] = b"wm0";
+/// The interface NetBSD's wm(4) driver attaches first: it gets the address.
+const INTERFACE: &str = "wm0";
+/// Further e1000s attach as these; they are brought up without an address.
+const OTHER_INTERFACES: [&str; 3] = ["wm1", "wm2", "wm3"];
 /// QEMU's user network: our address, its prefix, and the gateway (the host).
 const ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
 const PREFIX: u8 = 24;
@@ -96,20 +98,30 @@ fn address_of(address: &nb::sockaddr) -> SocketAddrV4 {
 
 const SOCKADDR_LENGTH: nb::socklen_t = core::mem::size_of::<nb::sockaddr>() as nb::socklen_t;
 
-fn interface_name() -> [core::ffi::c_char; 16] {
+fn interface_name(interface: &str) -> [core::ffi::c_char; 16] {
     let mut name = [0 as core::ffi::c_char; 16];
-    for (slot, byte) in name.iter_mut().zip(INTERFACE) {
+    for (slot, byte) in name.iter_mut().zip(interface.bytes().take(15)) {
         *slot = *byte as core::ffi::c_char;
     }
     name
 }
 
-fn zeroed_ifreq() -> nb::ifreq {
+fn zeroed_ifreq(interface: &str) -> nb::ifreq {
     // SAFETY: `struct ifreq` is plain data (bytes, integers, a pointer in a union) for which
     // all-zero is a valid value.
     let mut request: nb::ifreq = unsafe { core::mem::zeroed() };
-    request.ifr_name = interface_name();
+    request.ifr_name = interface_name(interface);
     request
+}
+
+/// Sets `IFF_UP` on `interface`.
+fn bring_up(control: c_int, interface: &str) -> Result<(), NetError> {
+    let mut request = zeroed_ifreq(interface);
+    ioctl(control, nb::SIOCGIFFLAGS, &mut request)?;
+    // SAFETY: SIOCGIFFLAGS filled the union's `ifru_flags` member.
+    let flags = unsafe { request.ifr_ifru.ifru_flags };
+    request.ifr_ifru.ifru_flags = flags | nb::IFF_UP as i16;
+    ioctl(control, nb::SIOCSIFFLAGS, &mut request)
 }
 
 /// An `ioctl` on `fd` with `argument`.
@@ -153,19 +165,19 @@ pub fn configure() -> Result<(), NetError> {
     let mask = u32::MAX << (32 - PREFIX);
     let broadcast = Ipv4Addr::from(u32::from(ADDRESS) | !mask);
     let mut alias = nb::ifaliasreq {
-        ifra_name: interface_name(),
+        ifra_name: interface_name(INTERFACE),
         ifra_addr: sockaddr_of(SocketAddrV4::new(ADDRESS, 0)),
         ifra_broadaddr: sockaddr_of(SocketAddrV4::new(broadcast, 0)),
         ifra_mask: sockaddr_of(SocketAddrV4::new(Ipv4Addr::from(mask), 0)),
     };
     ioctl(control.0, nb::SIOCAIFADDR, &mut alias)?;
-    let mut request = zeroed_ifreq();
-    ioctl(control.0, nb::SIOCGIFFLAGS, &mut request)?;
-    // SAFETY: SIOCGIFFLAGS filled the union's `ifru_flags` member.
-    let flags = unsafe { request.ifr_ifru.ifru_flags };
-    request.ifr_ifru.ifru_flags = flags | nb::IFF_UP as i16;
-    ioctl(control.0, nb::SIOCSIFFLAGS, &mut request)?;
+    bring_up(control.0, INTERFACE)?;
     add_default_route(GATEWAY)?;
+    for other in OTHER_INTERFACES {
+        if bring_up(control.0, other).is_ok() {
+            log::info!("rump: {other} is up without an address");
+        }
+    }
     CONFIGURED.store(true, Ordering::Release);
     log::info!("rump: wm0 is {ADDRESS}/{PREFIX}, default route via {GATEWAY}");
     Ok(())
@@ -574,42 +586,53 @@ impl Stack for RumpStack {
         let Ok(control) = OwnedSocket::open(nb::AF_INET, nb::SOCK_DGRAM, 0) else {
             return Vec::new();
         };
-        // SAFETY: `struct ifdatareq` is integers and bytes; all-zero is valid.
-        let mut data: nb::ifdatareq = unsafe { core::mem::zeroed() };
-        data.ifdr_name = interface_name();
-        if ioctl(control.0, nb::SIOCGIFDATA, &mut data).is_err() {
-            return Vec::new();
-        }
-        let read_address = |request: u32| {
-            let mut query = zeroed_ifreq();
-            ioctl(control.0, request, &mut query).ok()?;
-            // SAFETY: the request filled the union's `ifru_addr` member.
-            Some(*address_of(unsafe { &query.ifr_ifru.ifru_addr }).ip())
-        };
-        let address = read_address(nb::SIOCGIFADDR).and_then(|address| {
-            let mask = read_address(nb::SIOCGIFNETMASK)?;
-            Some((address, u32::from(mask).leading_ones() as u8))
-        });
-        let statistics = data.ifdr_data;
-        vec![InterfaceReport {
-            name: "wm0".into(),
-            mac: [0; 6],
-            link_up: statistics.ifi_link_state == nb::LINK_STATE_UP as c_int,
-            address,
-            gateway: CONFIGURED.load(Ordering::Acquire).then_some(GATEWAY),
-            configured_by: "static, through SIOCAIFADDR and a routing socket",
-            received_frames: statistics.ifi_ipackets,
-            received_bytes: statistics.ifi_ibytes,
-            sent_frames: statistics.ifi_opackets,
-            sent_bytes: statistics.ifi_obytes,
-            receive_errors: statistics.ifi_ierrors,
-            send_errors: statistics.ifi_oerrors,
-            extra: vec![
-                ("input-drops", statistics.ifi_iqdrops),
-                ("unknown-protocol", statistics.ifi_noproto),
-                ("collisions", statistics.ifi_collisions),
-            ],
-            device: "NetBSD wm(4) through rump on an e1000 (rumpcomp_pci_*)".into(),
-        }]
+        core::iter::once(INTERFACE)
+            .chain(OTHER_INTERFACES)
+            .filter_map(|name| report(control.0, name))
+            .collect()
     }
+}
+
+/// `ifconfig`'s view of one interface, if it exists.
+fn report(control: c_int, name: &str) -> Option<InterfaceReport> {
+    // SAFETY: `struct ifdatareq` is integers and bytes; all-zero is valid.
+    let mut data: nb::ifdatareq = unsafe { core::mem::zeroed() };
+    data.ifdr_name = interface_name(name);
+    ioctl(control, nb::SIOCGIFDATA, &mut data).ok()?;
+    let read_address = |request: u32| {
+        let mut query = zeroed_ifreq(name);
+        ioctl(control, request, &mut query).ok()?;
+        // SAFETY: the request filled the union's `ifru_addr` member.
+        Some(*address_of(unsafe { &query.ifr_ifru.ifru_addr }).ip())
+    };
+    let address = read_address(nb::SIOCGIFADDR).and_then(|address| {
+        let mask = read_address(nb::SIOCGIFNETMASK)?;
+        Some((address, u32::from(mask).leading_ones() as u8))
+    });
+    let statistics = data.ifdr_data;
+    let primary = name == INTERFACE;
+    Some(InterfaceReport {
+        name: name.into(),
+        mac: [0; 6],
+        link_up: statistics.ifi_link_state == nb::LINK_STATE_UP as c_int,
+        address,
+        gateway: (primary && CONFIGURED.load(Ordering::Acquire)).then_some(GATEWAY),
+        configured_by: if primary {
+            "static, through SIOCAIFADDR and a routing socket"
+        } else {
+            "none"
+        },
+        received_frames: statistics.ifi_ipackets,
+        received_bytes: statistics.ifi_ibytes,
+        sent_frames: statistics.ifi_opackets,
+        sent_bytes: statistics.ifi_obytes,
+        receive_errors: statistics.ifi_ierrors,
+        send_errors: statistics.ifi_oerrors,
+        extra: vec![
+            ("input-drops", statistics.ifi_iqdrops),
+            ("unknown-protocol", statistics.ifi_noproto),
+            ("collisions", statistics.ifi_collisions),
+        ],
+        device: "NetBSD wm(4) through rump on an e1000 (rumpcomp_pci_*)".into(),
+    })
 }

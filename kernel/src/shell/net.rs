@@ -163,6 +163,12 @@ pub fn ifconfig(_: &str) {
         for report in &reports {
             print_interface(kind, report);
         }
+        if kind == StackKind::Native {
+            println!(
+                "native stack: {} polling passes",
+                crate::net::native_passes()
+            );
+        }
     }
     if !any {
         println!("ifconfig: no network stack (no virtio-net device, no rump net components)");
