@@ -100,6 +100,8 @@ struct Options {
     append: String,
     accel: Option<Accel>,
     timeout: Duration,
+    /// QEMU user networks: virtio-net (native stack) and e1000 (rump stack).
+    net: bool,
 }
 
 fn parse_options(arguments: &[String]) -> Result<Options, String> {
@@ -110,6 +112,7 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
         append: "log=info".into(),
         accel: None,
         timeout: Duration::from_secs(4 * 3600),
+        net: false,
     };
     let mut iter = arguments.iter();
     while let Some(argument) = iter.next() {
@@ -125,6 +128,7 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
             "--append" => options.append = value()?,
             "--tcg" => options.accel = Some(Accel::Tcg),
             "--kvm" => options.accel = Some(Accel::Kvm),
+            "--net" => options.net = true,
             "--timeout" => {
                 options.timeout =
                     Duration::from_secs(value()?.parse().map_err(|_| "--timeout needs seconds")?)
@@ -193,7 +197,21 @@ fn run(arguments: &[String]) -> Result<(), String> {
         boot.timeout,
         boot.append
     );
-    let command = boot.command();
+    let mut command = boot.command();
+    if options.net {
+        // Guest port 7000 of each stack, forwarded from the host's loopback only.
+        command.args([
+            "-netdev",
+            "user,id=net0,ipv6=off,hostfwd=tcp:127.0.0.1:8000-:7000",
+            "-device",
+            "virtio-net-pci,netdev=net0",
+            "-netdev",
+            "user,id=net1,ipv6=off,hostfwd=tcp:127.0.0.1:8001-:7000",
+            "-device",
+            "e1000,netdev=net1",
+        ]);
+        eprintln!("network: virtio-net (native, host 127.0.0.1:8000 -> guest 7000) and e1000 (rump, 127.0.0.1:8001 -> 7000)");
+    }
     // Interactive: the terminal is the serial console; mon:stdio gives Ctrl-A X.
     let arguments: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
     let mut interactive = Command::new("timeout");
@@ -237,13 +255,16 @@ fn main() {
             println!("cargo xtask iso [--release]     build build/kernel.iso (GRUB, Multiboot2) for PCs and -cdrom");
             println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release]");
             println!("                                boots to busybox sh (init=/bin/sh); --append init=kernel for the kernel shell");
+            println!("                                --net: virtio-net and e1000 on QEMU's user network (docs/network.md)");
             println!(
                 "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"
             );
             println!(
                 "cargo xtask test =NAME         only the scenario called NAME (--list names them)"
             );
-            println!("cargo xtask bench               boot time to the shell prompt, KVM and TCG");
+            println!("cargo xtask bench [rump|net]    boot time to the shell prompt, KVM and TCG, and the");
+            println!("                                in-kernel benchmarks; rump: the USB stick, net: both");
+            println!("                                network stacks");
             Ok(())
         }
     };

@@ -101,7 +101,7 @@ const SOCKADDR_LENGTH: nb::socklen_t = core::mem::size_of::<nb::sockaddr>() as n
 fn interface_name(interface: &str) -> [core::ffi::c_char; 16] {
     let mut name = [0 as core::ffi::c_char; 16];
     for (slot, byte) in name.iter_mut().zip(interface.bytes().take(15)) {
-        *slot = *byte as core::ffi::c_char;
+        *slot = byte as core::ffi::c_char;
     }
     name
 }

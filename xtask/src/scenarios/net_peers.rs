@@ -193,7 +193,16 @@ pub(super) fn sink_server() -> Result<Server, String> {
 /// Connects to a forwarded guest port and reads until the guest closes (or `limit` bytes,
 /// after which it drops the connection: a client vanishing mid-transfer).
 pub(super) fn fetch_forwarded(port: u16, limit: Option<usize>) -> Result<Vec<u8>, String> {
-    let deadline = Instant::now() + Duration::from_secs(240);
+    fetch_forwarded_within(port, limit, Duration::from_secs(240))
+}
+
+/// [`fetch_forwarded`] that retries empty streams only for `patience`.
+pub(super) fn fetch_forwarded_within(
+    port: u16,
+    limit: Option<usize>,
+    patience: Duration,
+) -> Result<Vec<u8>, String> {
+    let deadline = Instant::now() + patience;
     // hostfwd accepts at once; the guest may not be listening yet, which reads as an empty
     // stream: retry those.
     loop {

@@ -420,7 +420,7 @@ pub(super) fn network_faults_scenario(
                 &machine.session.output()[from..]
             ));
         }
-        let _ = fetch_forwarded(port, None);
+        let _ = fetch_forwarded_within(port, None, Duration::ZERO);
         sequential += 1;
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -461,4 +461,69 @@ pub(super) fn network_faults_scenario(
     )?;
     session.poweroff()?;
     Ok(report.join("; "))
+}
+
+/// `cargo xtask bench net` (and part of `cargo xtask bench`): `net bench` in one boot with both
+/// stacks when the net set is linked — ping round trip (median of 20), a 16 MiB download from
+/// the host's loopback and a 16 MiB upload to it — printed with the rump/native ratios.
+pub(super) fn network_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), String> {
+    const BYTES: usize = 16 << 20;
+    let body = Arc::new(random_bytes(BYTES, 0xbe5c));
+    let server = http_server(
+        HashMap::from([("/bench.bin".to_string(), Arc::clone(&body))]),
+        HashMap::new(),
+    )?;
+    let sink = sink_server()?;
+    let stack = if components_include_net() {
+        Stack::Rump
+    } else {
+        println!("network bench: rump figures skipped: {NET_SET_MISSING}");
+        Stack::Native
+    };
+    let mut machine = start_machine(kernel, accel, 2, stack, None, None)?;
+    let session = &mut machine.session;
+    let answer = session.ask(&format!(
+        "net bench 10.0.2.2:{} /bench.bin 10.0.2.2:{} {BYTES}",
+        server.port, sink.port
+    ))?;
+    session.poweroff()?;
+    let upload = format!(
+        "upload: {BYTES} bytes, checksum {:08x}",
+        checksum(&pattern(BYTES))
+    );
+    let uploads = sink.log_text();
+    if uploads.lines().filter(|l| *l == upload).count() != 1 + usize::from(stack == Stack::Rump) {
+        return Err(format!(
+            "the host sink did not get every upload whole (want '{upload}'):\n{uploads}\n{answer}"
+        ));
+    }
+    let mut figures: HashMap<(String, String), f64> = HashMap::new();
+    for line in answer.lines().filter_map(|l| l.strip_prefix("bench: ")) {
+        println!("network under {}: {line}", accel.name());
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let value = match words.as_slice() {
+            [_, "ping", ms, "ms", ..] => ms.parse().ok(),
+            [_, "download", _, "bytes", rate, "KB/s"] | [_, "upload", _, "bytes", rate, "KB/s"] => {
+                rate.parse().ok()
+            }
+            _ => None,
+        };
+        if let (Some(value), [which, what, ..]) = (value, words.as_slice()) {
+            figures.insert((which.to_string(), what.to_string()), value);
+        }
+    }
+    for what in ["download", "upload", "ping"] {
+        let pair = (
+            figures.get(&("rump".into(), what.into())),
+            figures.get(&("native".into(), what.into())),
+        );
+        if let (Some(rump), Some(native)) = pair {
+            println!(
+                "network under {}: {what} rump/native ratio {:.3} (one run)",
+                accel.name(),
+                rump / native
+            );
+        }
+    }
+    Ok(())
 }
