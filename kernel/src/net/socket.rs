@@ -1,7 +1,7 @@
 //! The socket API over both stacks: what the shell and, later, the process layer's socket
 //! system calls use, whichever stack serves them.
 //!
-//! A stack implements [`Stack`]; the native one (smoltcp, [`super::native`]) registers itself at
+//! A stack implements [`Stack`]; the native one (smoltcp, `net::native`) registers itself at
 //! start-up and the rump client registers NetBSD's through [`register`]. A [`Socket`] is a
 //! stack plus the stack's socket number, closed when dropped. Every call that may wait takes a
 //! deadline in monotonic nanoseconds: `None` waits for ever, a deadline already past makes the

@@ -500,7 +500,7 @@ pub fn tcp(arguments: &str) {
             Err(error) => return println!("tcp serve ({}): port {port}: {error}", kind.name()),
         };
         let what = match &content {
-            Content::File(path, _) => alloc::format!("{path}"),
+            Content::File(path, _) => path.clone(),
             Content::Generated(_) => String::from("a generated stream"),
         };
         println!(
