@@ -179,6 +179,11 @@ const COMMANDS: &[Command] = &[
         run: net::http,
     },
     Command {
+        name: "udp",
+        help: "send a datagram and print the answer: udp send [-s native|rump] HOST:PORT TEXT",
+        run: net::udp,
+    },
+    Command {
         name: "tcp",
         help: "serve a file or a generated stream: tcp serve [-s native|rump] PORT (FILE | --bytes N) [--connections N] [--backlog N]",
         run: net::tcp,

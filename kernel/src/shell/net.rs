@@ -642,3 +642,42 @@ pub fn net(arguments: &str) {
     }
     println!("bench: done");
 }
+
+/// `udp send [-s native|rump] HOST:PORT TEXT`: one datagram, then the first answer (5 s).
+pub fn udp(arguments: &str) {
+    let usage = "usage: udp send [-s native|rump] HOST:PORT TEXT";
+    let Some(rest) = arguments.strip_prefix("send") else {
+        return println!("{usage}");
+    };
+    let (kind, words) = match split_stack(rest) {
+        Ok(parsed) => parsed,
+        Err(error) => return println!("udp: {error}"),
+    };
+    let (Some(target), [_, text @ ..]) =
+        (words.first().and_then(|w| parse_endpoint(w)), &words[..])
+    else {
+        return println!("{usage}");
+    };
+    let text = text.join(" ");
+    on_stack(kind, CALL_NANOS, move || {
+        if let Err(error) = ready(kind) {
+            return println!("udp ({}): {error}", kind.name());
+        }
+        let socket = match Socket::open(kind, SocketKind::Datagram) {
+            Ok(socket) => socket,
+            Err(error) => return println!("udp ({}): socket: {error}", kind.name()),
+        };
+        if let Err(error) = socket.send_to(text.as_bytes(), target, Some(now() + CALL_NANOS)) {
+            return println!("udp ({}): send to {target}: {error}", kind.name());
+        }
+        let mut buffer = vec![0u8; 2048];
+        match socket.receive_from(&mut buffer, Some(now() + 5_000_000_000)) {
+            Ok((length, from)) => println!(
+                "udp ({}): {length} bytes from {from}: {}",
+                kind.name(),
+                String::from_utf8_lossy(&buffer[..length])
+            ),
+            Err(error) => println!("udp ({}): no answer from {target}: {error}", kind.name()),
+        }
+    });
+}

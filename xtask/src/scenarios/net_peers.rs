@@ -190,6 +190,47 @@ pub(super) fn sink_server() -> Result<Server, String> {
     })
 }
 
+/// A UDP server on 127.0.0.1 that answers each datagram with `echo: ` and the datagram.
+pub(super) struct UdpEcho {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub(super) fn udp_echo() -> Result<UdpEcho, String> {
+    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = socket.local_addr().map_err(|e| e.to_string())?.port();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| e.to_string())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let thread = std::thread::spawn(move || {
+        let mut buffer = [0u8; 2048];
+        while !stopping.load(Ordering::Relaxed) {
+            if let Ok((length, from)) = socket.recv_from(&mut buffer) {
+                let mut answer = b"echo: ".to_vec();
+                answer.extend_from_slice(&buffer[..length]);
+                let _ = socket.send_to(&answer, from);
+            }
+        }
+    });
+    Ok(UdpEcho {
+        port,
+        stop,
+        thread: Some(thread),
+    })
+}
+
+impl Drop for UdpEcho {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Connects to a forwarded guest port and reads until the guest closes (or `limit` bytes,
 /// after which it drops the connection: a client vanishing mid-transfer).
 pub(super) fn fetch_forwarded(port: u16, limit: Option<usize>) -> Result<Vec<u8>, String> {

@@ -3,7 +3,7 @@
 //! on virtio-net) and, with `RUMP_COMPONENTS` holding the net set, through NetBSD's (wm(4) on
 //! an e1000, with the native stack on virtio-net in the same boot).
 //!
-//! Each stack: ping, a 32 MiB random file fetched from a server on the host's loopback with
+//! Each stack: ping, a UDP exchange with an echo server, a 32 MiB random file fetched from a server on the host's loopback with
 //! matching checksums, a file fetched by the host from the guest's `tcp serve`, an idle check
 //! (the native polling thread sleeps), on 1 and 4 CPUs. Faults: garbage, truncated and
 //! oversized frames sent from the host through a socket network, the link taken down and up
@@ -192,6 +192,12 @@ pub(super) fn network_scenario(
         &format!("ping {flag}-c 3 10.0.2.2"),
         "3 sent, 3 received",
     )?;
+    let echo = udp_echo()?;
+    expect(
+        session,
+        &format!("udp send {flag}10.0.2.2:{} over UDP", echo.port),
+        &format!("bytes from 10.0.2.2:{}: echo: over UDP", echo.port),
+    )?;
     let fetched = expect(
         session,
         &format!("http get {flag}10.0.2.2:{} /random.bin", server.port),
@@ -254,7 +260,7 @@ pub(super) fn network_scenario(
         .unwrap_or("?")
         .to_string();
     Ok(format!(
-        "{}: ping {round_trip}, 32 MiB down at {rate}, 3 MiB served to the host, {} idle polling passes in 3 s",
+        "{}: ping {round_trip}, UDP echo, 32 MiB down at {rate}, 3 MiB served to the host, {} idle polling passes in 3 s",
         stack.name(),
         after - before
     ))

@@ -165,19 +165,30 @@ fn poll_loop() -> u64 {
 impl Native {
     /// One pass over every interface; returns microseconds until smoltcp wants the next one.
     fn poll(&mut self) -> u64 {
-        let timestamp = now();
         let mut delay = u64::MAX;
         for interface in self.interfaces.iter_mut() {
-            let mut adapter = frames::Adapter::new(&*interface.device);
-            interface
-                .interface
-                .poll(timestamp, &mut adapter, &mut interface.sockets);
-            interface.update_dhcp();
-            if let Some(next) = interface
-                .interface
-                .poll_delay(timestamp, &interface.sockets)
-            {
-                delay = delay.min(next.total_micros());
+            // smoltcp sends at most one segment per socket and pass: go round again while
+            // frames move and it wants to (a full ring stops the frames, and the loop).
+            for _ in 0..MAX_ROUNDS {
+                let moved = interface.frames_moved();
+                let timestamp = now();
+                let mut adapter = frames::Adapter::new(&*interface.device);
+                interface
+                    .interface
+                    .poll(timestamp, &mut adapter, &mut interface.sockets);
+                interface.update_dhcp();
+                let next = interface
+                    .interface
+                    .poll_delay(timestamp, &interface.sockets);
+                if next.is_some_and(|next| next.total_micros() == 0)
+                    && interface.frames_moved() != moved
+                {
+                    continue;
+                }
+                if let Some(next) = next {
+                    delay = delay.min(next.total_micros());
+                }
+                break;
             }
         }
         self.watch_listeners();
@@ -264,7 +275,17 @@ impl Native {
     }
 }
 
+/// How often one pass may run smoltcp over an interface whose frames keep moving.
+const MAX_ROUNDS: usize = 64;
+
 impl NativeInterface {
+    /// Frames sent and received so far (to tell whether a smoltcp round did anything).
+    fn frames_moved(&self) -> u64 {
+        let counters = self.device.counters();
+        counters.sent_frames.load(Ordering::Relaxed)
+            + counters.received_frames.load(Ordering::Relaxed)
+    }
+
     /// Applies what the DHCP client learnt.
     fn update_dhcp(&mut self) {
         let event = self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll();
