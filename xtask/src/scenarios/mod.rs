@@ -141,10 +141,16 @@ fn plan() -> Vec<(String, Plan)> {
         plan.push((
             format!("net_native_smp{cpus}"),
             Plan::Run(Box::new(move |k, a| {
-                network_scenario(k, a, cpus, Stack::Native)
+                network_scenario(k, a, cpus, Stack::Native, "")
             })),
         ));
     }
+    plan.push((
+        "net_native_intx".into(),
+        Plan::Run(Box::new(|k, a| {
+            network_scenario(k, a, 2, Stack::Native, "pci=nomsi")
+        })),
+    ));
     plan.push((
         "net_native_faults".into(),
         Plan::Run(Box::new(|k, a| {
@@ -157,7 +163,7 @@ fn plan() -> Vec<(String, Plan)> {
             format!("net_rump_smp{cpus}"),
             match net_set {
                 true => Plan::Run(Box::new(move |k, a| {
-                    network_scenario(k, a, cpus, Stack::Rump)
+                    network_scenario(k, a, cpus, Stack::Rump, "")
                 })),
                 false => Plan::Skip(NET_SET_MISSING.into()),
             },

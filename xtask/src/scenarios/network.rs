@@ -75,6 +75,7 @@ fn start_machine(
     stack: Stack,
     bad_frames: Option<(u16, u16)>,
     initrd: Option<std::path::PathBuf>,
+    append: &str,
 ) -> Result<Machine, String> {
     let forwarded = [free_port()?, free_port()?];
     let mut extra: Vec<String> = vec![
@@ -111,7 +112,13 @@ fn start_machine(
     }
     let monitor = crate::root().join(format!("build/net-monitor-{}-{cpus}.sock", stack.name()));
     extra.extend(qemu::monitor_arguments(&monitor));
-    let mut machine = boot(kernel, accel, "1G", cpus, "log=info init=kernel");
+    let mut machine = boot(
+        kernel,
+        accel,
+        "1G",
+        cpus,
+        &format!("log=info init=kernel {append}"),
+    );
     machine.timeout = Duration::from_secs(900);
     machine.initrd = initrd;
     let mut session = Session::start_with(&machine, &extra)?;
@@ -177,13 +184,14 @@ pub(super) fn network_scenario(
     accel: Accel,
     cpus: u32,
     stack: Stack,
+    append: &'static str,
 ) -> Result<String, String> {
     let big = Arc::new(random_bytes(32 << 20, 0xb16 + cpus as u64));
     let big_sum = checksum(&big);
     let files = HashMap::from([("/random.bin".to_string(), Arc::clone(&big))]);
     let server = http_server(files, HashMap::new())?;
     let (initrd, served) = served_file_initrd(cpus, stack)?;
-    let mut machine = start_machine(kernel, accel, cpus, stack, None, Some(initrd))?;
+    let mut machine = start_machine(kernel, accel, cpus, stack, None, Some(initrd), append)?;
     let session = &mut machine.session;
     let flag = stack.flag();
 
@@ -234,6 +242,19 @@ pub(super) fn network_scenario(
         ));
     }
 
+    // The interrupt mode asked for (pci=nomsi: INTx) is the one in use, and it fired.
+    let interfaces = session.ask("ifconfig")?;
+    let mode = if append.contains("pci=nomsi") {
+        "INTx"
+    } else {
+        "MSI-X"
+    };
+    if !interfaces.contains(mode) || counter(&interfaces, "interrupts").unwrap_or(0) == 0 {
+        return Err(format!(
+            "eth0 does not run on {mode} interrupts:\n{interfaces}"
+        ));
+    }
+
     // Idle: the native polling thread must sleep (timers only), not spin.
     let passes = |session: &mut Session| -> Result<u64, String> {
         let answer = expect(session, "ifconfig", "native stack:")?;
@@ -281,7 +302,15 @@ pub(super) fn network_faults_scenario(
     ]);
     let server = http_server(files, HashMap::from([("/cut.bin".to_string(), 1 << 20)]))?;
     let (guest_side, host_side) = (free_udp_port()?, free_udp_port()?);
-    let mut machine = start_machine(kernel, accel, 2, stack, Some((guest_side, host_side)), None)?;
+    let mut machine = start_machine(
+        kernel,
+        accel,
+        2,
+        stack,
+        Some((guest_side, host_side)),
+        None,
+        "",
+    )?;
     let flag = stack.flag();
     let small_ok = format!("{} bytes, checksum {:08x}", small.len(), checksum(&small));
     let mut report = Vec::new();
@@ -486,7 +515,7 @@ pub(super) fn network_bench(kernel: &std::path::Path, accel: Accel) -> Result<()
         println!("network bench: rump figures skipped: {NET_SET_MISSING}");
         Stack::Native
     };
-    let mut machine = start_machine(kernel, accel, 2, stack, None, None)?;
+    let mut machine = start_machine(kernel, accel, 2, stack, None, None, "")?;
     let session = &mut machine.session;
     let answer = session.ask(&format!(
         "net bench 10.0.2.2:{} /bench.bin 10.0.2.2:{} {BYTES}",
