@@ -3,12 +3,13 @@
 //! May import: everything except `init` and `testing`.
 //!
 //! The commands of each subsystem live beside this file: `files` (the VFS), `disks` (block
-//! devices), `pci`, `net` (both network stacks); the rump commands are the rump client's own.
+//! devices), `pci`, `net` and `transfer` (both network stacks); the rump commands are the rump client's own.
 
 mod disks;
 mod files;
 mod net;
 mod pci;
+mod transfer;
 
 use alloc::string::String;
 
@@ -176,7 +177,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "http",
         help: "HTTP/1.0 download, prints size, checksum and rate: http get [-s native|rump] HOST:PORT PATH",
-        run: net::http,
+        run: transfer::http,
     },
     Command {
         name: "udp",
@@ -186,12 +187,12 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "tcp",
         help: "serve a file or a generated stream: tcp serve [-s native|rump] PORT (FILE | --bytes N) [--connections N] [--backlog N]",
-        run: net::tcp,
+        run: transfer::tcp,
     },
     Command {
         name: "net",
         help: "both stacks' ping, download and upload figures: net bench HOST:PORT PATH SINK_HOST:PORT [BYTES]",
-        run: net::net,
+        run: transfer::net,
     },
     Command {
         name: "ps",

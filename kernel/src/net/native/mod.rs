@@ -5,13 +5,15 @@
 //! interrupt, a socket call or one of smoltcp's timers asks for it, and sleeps otherwise; after
 //! each pass it wakes the callers waiting on sockets ([`wait_for`]).
 //!
-//! Frames are checked on their way in ([`frames`]): runts, oversized, malformed IPv4 and
+//! The socket API is in `sockets`, ping and the `ifconfig` reports in `report`. Frames are
+//! checked on their way in (`frames`): runts, oversized, malformed IPv4 and
 //! unknown protocols are counted per interface and dropped before smoltcp sees them.
 //!
 //! Lock order: [`STATE`] (a sleeping mutex) → a driver's ring lock. The polling thread and the
 //! socket calls take `STATE`; interrupt handlers never do (they only call [`kick`]).
 
 mod frames;
+mod report;
 mod sockets;
 
 use alloc::collections::BTreeMap;
