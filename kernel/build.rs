@@ -7,6 +7,7 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(rump_autoconf)");
     println!("cargo:rustc-check-cfg=cfg(rump_wrap_bus_space_write_2)");
     println!("cargo:rustc-check-cfg=cfg(rump_wrap_pci_glue)");
+    println!("cargo:rustc-check-cfg=cfg(rump_net)");
     println!("cargo:rerun-if-env-changed=RUMP_COMPONENTS");
     if target_os == "none" {
         // The suite plays the rump kernel itself (its own rumpuser_init and a fake
@@ -114,6 +115,14 @@ fn link_components() {
                 .any(|archive| archive.defined.contains("rumpns_deviter_first"))
             {
                 println!("cargo:rustc-cfg=rump_autoconf");
+            }
+            // NetBSD's IPv4 (librumpnet_net) is linked: the rump network stack comes up.
+            if report
+                .archives
+                .iter()
+                .any(|archive| archive.defined.contains("rumpns_in_control"))
+            {
+                println!("cargo:rustc-cfg=rump_net");
             }
             let script = std::fs::read_to_string("linker.ld").unwrap_or_default();
             let missing = report.link_sets_missing_from_script(&script);

@@ -300,6 +300,7 @@ pub extern "C" fn kernel_entry(boot_information: u64, loader_magic: u64) -> ! {
     // Devices: PCI enumeration and drivers (after interrupts, before the root file system).
     crate::pci::init(platform);
     crate::block::init();
+    crate::net::init();
 
     // 10. The root file system: needs the heap for its index.
     crate::rootfs::init(info);

@@ -27,6 +27,9 @@ pub mod init;
 #[deny(unsafe_code)]
 pub mod interrupts;
 #[cfg(target_os = "none")]
+#[deny(unsafe_code)]
+pub mod net;
+#[cfg(target_os = "none")]
 pub mod pci;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
@@ -56,3 +59,5 @@ pub mod time;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod vfs;
+#[cfg(target_os = "none")]
+pub mod virtio;

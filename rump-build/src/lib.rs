@@ -19,6 +19,7 @@ mod error;
 mod header;
 mod order;
 mod report;
+pub mod sets;
 mod symbols;
 mod variant;
 

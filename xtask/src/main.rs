@@ -102,6 +102,8 @@ struct Options {
     timeout: Duration,
     /// `--audio FILE`: an HD Audio controller and codec whose output QEMU records into FILE.
     audio: Option<PathBuf>,
+    /// QEMU user networks: virtio-net (native stack) and e1000 (rump stack).
+    net: bool,
 }
 
 fn parse_options(arguments: &[String]) -> Result<Options, String> {
@@ -113,6 +115,7 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
         accel: None,
         timeout: Duration::from_secs(4 * 3600),
         audio: None,
+        net: false,
     };
     let mut iter = arguments.iter();
     while let Some(argument) = iter.next() {
@@ -129,6 +132,7 @@ fn parse_options(arguments: &[String]) -> Result<Options, String> {
             "--tcg" => options.accel = Some(Accel::Tcg),
             "--audio" => options.audio = Some(PathBuf::from(value()?)),
             "--kvm" => options.accel = Some(Accel::Kvm),
+            "--net" => options.net = true,
             "--timeout" => {
                 options.timeout =
                     Duration::from_secs(value()?.parse().map_err(|_| "--timeout needs seconds")?)
@@ -209,6 +213,20 @@ fn run(arguments: &[String]) -> Result<(), String> {
             "hda-output,audiodev=snd0",
         ]);
     }
+    if options.net {
+        // Guest port 7000 of each stack, forwarded from the host's loopback only.
+        command.args([
+            "-netdev",
+            "user,id=net0,ipv6=off,hostfwd=tcp:127.0.0.1:8000-:7000",
+            "-device",
+            "virtio-net-pci,netdev=net0",
+            "-netdev",
+            "user,id=net1,ipv6=off,hostfwd=tcp:127.0.0.1:8001-:7000",
+            "-device",
+            "e1000,netdev=net1",
+        ]);
+        eprintln!("network: virtio-net (native, host 127.0.0.1:8000 -> guest 7000) and e1000 (rump, 127.0.0.1:8001 -> 7000)");
+    }
     // Interactive: the terminal is the serial console; mon:stdio gives Ctrl-A X.
     let arguments: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
     let mut interactive = Command::new("timeout");
@@ -252,13 +270,16 @@ fn main() {
             println!("cargo xtask iso [--release]     build build/kernel.iso (GRUB, Multiboot2) for PCs and -cdrom");
             println!("cargo xtask run [--smp N] [--memory SIZE] [--append ARGS] [--tcg|--kvm] [--release] [--audio FILE.wav]");
             println!("                                boots to busybox sh (init=/bin/sh); --append init=kernel for the kernel shell");
+            println!("                                --net: virtio-net and e1000 on QEMU's user network (docs/network.md)");
             println!(
                 "cargo xtask test [FILTER]       boot the kernel's QEMU test suite and scenarios"
             );
             println!(
                 "cargo xtask test =NAME         only the scenario called NAME (--list names them)"
             );
-            println!("cargo xtask bench [rump|user]   boot time, in-kernel benchmarks, processes against Linux");
+            println!("cargo xtask bench [rump|user|net] boot time to the shell prompt, KVM and TCG, and the");
+            println!("                                in-kernel benchmarks; rump: the USB stick, user: processes");
+            println!("                                against Linux, net: both network stacks");
             Ok(())
         }
     };

@@ -4,18 +4,15 @@
 //! checked against the device (range, alignment, read-only) and must call the request's
 //! completion exactly once, usually from its interrupt handler. Everything else — names, range
 //! checks, blocking helpers — is shared and lives in [`registry`] and [`completion`]. Drivers:
-//! [`virtio_blk`] over the modern virtio PCI transport in [`virtio_pci`] and [`virtqueue`].
+//! [`virtio_blk`] over the modern virtio PCI transport and split virtqueue of `crate::virtio`.
 //!
-//! May import: `arch`, `console`, `mm`, `pci`, `sched`, `sync`, `testing`, `time`.
+//! May import: `arch`, `console`, `mm`, `pci`, `sched`, `sync`, `testing`, `time`, `virtio`.
 
 #[deny(unsafe_code)]
 pub mod completion;
 pub mod registry;
 #[deny(unsafe_code)]
 pub mod virtio_blk;
-#[deny(unsafe_code)]
-pub mod virtio_pci;
-pub mod virtqueue;
 
 #[deny(unsafe_code)]
 mod bench;

@@ -19,13 +19,13 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use spin::Once;
 
-use super::virtio_pci::{self, Transport, VirtioError};
-use super::virtqueue::{Segment, Virtqueue};
 use super::{registry, BlockDevice, BlockError, Operation, Request};
 use crate::mm::dma::{DmaBuffer, DmaLimit};
 use crate::pci::irq::{self, MsixVectors};
 use crate::pci::{self, Device};
 use crate::sync::spin::IrqSpinLock;
+use crate::virtio::transport::{self as virtio_pci, Transport, VirtioError};
+use crate::virtio::virtqueue::{Segment, Virtqueue};
 
 /// PCI IDs: transitional and modern virtio-blk.
 pub const PCI_VENDOR: u16 = 0x1af4;

@@ -5,7 +5,7 @@
 //! caller waits for it or for the rump kernel to halt: a rump panic parks the client thread
 //! (docs/contract.md §13), and the caller — the boot thread or the shell — carries on.
 //!
-//! May import: `sched`, `sync`, `time`, `block`, `console`, `boot`, `vfs`.
+//! May import: `sched`, `sync`, `time`, `block`, `console`, `boot`, `vfs`, `net`, `arch`.
 //!
 //! Never the host below the rump kernel (`rumphost`): it tells this module that the rump kernel
 //! halted through [`halted`], which the start-up code registers with it.
@@ -17,6 +17,8 @@ pub mod bridge;
 mod devices;
 #[cfg(rump_components)]
 mod fs;
+#[cfg(rump_net)]
+pub mod net;
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -220,12 +222,24 @@ pub fn boot() {
                 if result == 0 {
                     log::info!("rump: rump_init() returned 0; the rump kernel is up");
                     bridge::register();
+                    #[cfg(rump_net)]
+                    start_network();
                 } else {
                     log::error!("rump: rump_init() failed with error {result}");
                 }
             }
             None => log::error!("rump: the rump kernel halted during rump_init()"),
         }
+    }
+}
+
+/// Configures NetBSD's `wm0` and offers its stack to the kernel's socket API.
+#[cfg(rump_net)]
+fn start_network() {
+    match call("rump-net", net::configure) {
+        Some(Ok(())) => crate::net::socket::register(&net::RUMP),
+        Some(Err(error)) => log::error!("rump: wm0 not configured: {error}"),
+        None => log::error!("rump: the rump kernel halted while configuring wm0"),
     }
 }
 

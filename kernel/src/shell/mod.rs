@@ -3,13 +3,15 @@
 //! May import: everything except `init` and `testing`.
 //!
 //! The commands of each subsystem live beside this file: `files` (the VFS), `disks` (block
-//! devices), `pci`, `audio` (sound through the rump kernel); the rump commands are the rump
-//! client's own.
+//! devices), `pci`, `audio` (sound through the rump kernel), `net` and `transfer` (both network
+//! stacks); the rump commands are the rump client's own.
 
 mod audio;
 mod disks;
 mod files;
+mod net;
 mod pci;
+mod transfer;
 
 use alloc::string::String;
 
@@ -163,6 +165,36 @@ const COMMANDS: &[Command] = &[
         name: "blk",
         help: "block devices: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT",
         run: disks::blk,
+    },
+    Command {
+        name: "ifconfig",
+        help: "network interfaces of both stacks: addresses, link, counters",
+        run: net::ifconfig,
+    },
+    Command {
+        name: "ping",
+        help: "ICMP echo: ping [-s native|rump] [-c COUNT] [-l BYTES] HOST",
+        run: net::ping,
+    },
+    Command {
+        name: "http",
+        help: "HTTP/1.0 download, prints size, checksum and rate: http get [-s native|rump] HOST:PORT PATH",
+        run: transfer::http,
+    },
+    Command {
+        name: "udp",
+        help: "send a datagram and print the answer: udp send [-s native|rump] HOST:PORT TEXT",
+        run: net::udp,
+    },
+    Command {
+        name: "tcp",
+        help: "serve a file or a generated stream: tcp serve [-s native|rump] PORT (FILE | --bytes N) [--connections N] [--backlog N]",
+        run: transfer::tcp,
+    },
+    Command {
+        name: "net",
+        help: "both stacks' ping, download and upload figures: net bench HOST:PORT PATH SINK_HOST:PORT [BYTES]",
+        run: transfer::net,
     },
     Command {
         name: "ps",

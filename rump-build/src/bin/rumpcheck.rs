@@ -1,6 +1,8 @@
 //! `rumpcheck DIR`: prints whether the kernel can host the rump component archives in DIR.
 //!
-//! Exit status: 0 when the set can be hosted, 1 when it cannot (or an archive is unreadable),
+//! It also names the known component sets (network, USB, ext2) the directory holds part of, and
+//! the archives each lacks. Exit status: 0 when the set can be hosted and no known set is
+//! incomplete, 1 when it cannot (or an archive is unreadable),
 //! 2 for usage errors (no directory, no archives).
 
 #![forbid(unsafe_code)]
@@ -26,7 +28,20 @@ fn main() -> ExitCode {
     match check_dir(&dir) {
         Ok(report) => {
             print!("{report}");
-            if report.is_hostable() {
+            let present = |name: &str| report.archives.iter().any(|a| a.name == name);
+            let mut incomplete = false;
+            for (set, missing) in rump_build::sets::incomplete_sets(present) {
+                if missing.is_empty() {
+                    println!("\nset: {}: complete", set.name);
+                    continue;
+                }
+                incomplete = true;
+                println!("\nset: {}: missing", set.name);
+                for (archive, why) in missing {
+                    println!("  {archive} ({why})");
+                }
+            }
+            if report.is_hostable() && !incomplete {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -16,12 +16,15 @@ pub(super) fn blk_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), St
     Ok(())
 }
 
-/// `cargo xtask bench [rump|user]`: everything, or only the rump USB comparison, or only the
-/// user-space comparison with Linux.
+/// `cargo xtask bench [rump | user | net]`: everything, or only the rump USB comparison, or only
+/// the user-space comparison with Linux, or only the two network stacks.
 pub fn bench(arguments: &[String]) -> Result<(), String> {
     let kernel = crate::build_kernel(true)?;
     if arguments.iter().any(|a| a == "rump") {
         return rump_usb_bench(&kernel, Accel::Tcg);
+    }
+    if arguments.iter().any(|a| a == "net") {
+        return network_bench(&kernel, Accel::Tcg);
     }
     let mut accels = vec![Accel::Tcg];
     let (preferred, why) = qemu::choose_accel(&kernel);
@@ -57,6 +60,8 @@ pub fn bench(arguments: &[String]) -> Result<(), String> {
         sched_bench(&kernel, accel)?;
         user_bench(&kernel, accel)?;
     }
+    // Both network stacks in one boot (rump's only with the net set); one TCG run.
+    network_bench(&kernel, Accel::Tcg)?;
     // USB under emulation is slow whatever the accelerator; one TCG run is enough.
     rump_usb_bench(&kernel, Accel::Tcg)
 }

@@ -17,6 +17,8 @@ mod ext2;
 mod initrd;
 mod iso;
 mod machine;
+mod net_peers;
+mod network;
 mod rump;
 mod rump_audio;
 mod rump_ext2;
@@ -34,6 +36,7 @@ use ext2::*;
 use initrd::*;
 use iso::*;
 use machine::*;
+use network::*;
 use rump::*;
 use rump_audio::*;
 use rump_ext2::*;
@@ -139,6 +142,45 @@ fn plan() -> Vec<(String, Plan)> {
             },
         ));
     }
+    for cpus in [1, 4] {
+        plan.push((
+            format!("net_native_smp{cpus}"),
+            Plan::Run(Box::new(move |k, a| {
+                network_scenario(k, a, cpus, Stack::Native, "")
+            })),
+        ));
+    }
+    plan.push((
+        "net_native_intx".into(),
+        Plan::Run(Box::new(|k, a| {
+            network_scenario(k, a, 2, Stack::Native, "pci=nomsi")
+        })),
+    ));
+    plan.push((
+        "net_native_faults".into(),
+        Plan::Run(Box::new(|k, a| {
+            network_faults_scenario(k, a, Stack::Native)
+        })),
+    ));
+    let net_set = components_include_net();
+    for cpus in [1, 4] {
+        plan.push((
+            format!("net_rump_smp{cpus}"),
+            match net_set {
+                true => Plan::Run(Box::new(move |k, a| {
+                    network_scenario(k, a, cpus, Stack::Rump, "")
+                })),
+                false => Plan::Skip(NET_SET_MISSING.into()),
+            },
+        ));
+    }
+    plan.push((
+        "net_rump_faults".into(),
+        match net_set {
+            true => Plan::Run(Box::new(|k, a| network_faults_scenario(k, a, Stack::Rump))),
+            false => Plan::Skip(NET_SET_MISSING.into()),
+        },
+    ));
     let components = std::env::var_os("RUMP_COMPONENTS").is_some();
     plan.push((
         "rump_components_boot".into(),

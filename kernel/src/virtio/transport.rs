@@ -56,7 +56,7 @@ pub enum VirtioError {
     FeaturesRefused,
     /// The device lacks `VIRTIO_F_VERSION_1`.
     NotModern,
-    /// Queue `0` does not exist or is already enabled.
+    /// The queue does not exist or is already enabled.
     QueueUnavailable(u16),
     /// The device refused the MSI-X vector.
     VectorRefused,
@@ -193,6 +193,15 @@ impl Transport {
         self.common.write_u16(CONFIG_MSIX_VECTOR, NO_VECTOR);
     }
 
+    /// Sends configuration-change interrupts to MSI-X table entry `entry`.
+    pub fn set_config_vector(&self, entry: u16) -> Result<(), VirtioError> {
+        self.common.write_u16(CONFIG_MSIX_VECTOR, entry);
+        if self.common.read_u16(CONFIG_MSIX_VECTOR) != entry {
+            return Err(VirtioError::VectorRefused);
+        }
+        Ok(())
+    }
+
     /// Size the device proposes for queue `index` (0: no such queue).
     pub fn queue_size(&self, index: u16) -> u16 {
         self.common.write_u16(QUEUE_SELECT, index);
@@ -235,6 +244,16 @@ impl Transport {
     /// Reads and clears the ISR status (acknowledges INTx); bit 0 = a queue was used.
     pub fn read_isr(&self) -> u8 {
         self.isr.read_u8(0)
+    }
+
+    /// Reads a byte of the device-specific configuration.
+    pub fn device_u8(&self, offset: usize) -> u8 {
+        self.device_config.read_u8(offset)
+    }
+
+    /// Reads a 16-bit field of the device-specific configuration.
+    pub fn device_u16(&self, offset: usize) -> u16 {
+        self.device_config.read_u16(offset)
     }
 
     /// Reads a 32-bit field of the device-specific configuration.

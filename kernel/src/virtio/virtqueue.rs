@@ -163,6 +163,13 @@ impl Virtqueue {
         Some(head)
     }
 
+    /// Finished chains the device has put on the used ring that [`Self::pop_used`] has not
+    /// taken yet.
+    pub fn used_pending(&self) -> usize {
+        self.read_u16(self.used_offset + 2)
+            .wrapping_sub(self.last_used) as usize
+    }
+
     /// Takes the next finished chain off the used ring, frees its descriptors and returns its
     /// head and the number of bytes the device wrote.
     pub fn pop_used(&mut self) -> Option<(u16, u32)> {
