@@ -33,6 +33,8 @@ pub enum FileKind {
         end: PipeEnd,
     },
     Tty(Arc<Tty>),
+    /// An IPv4 socket of one of the network stacks.
+    Socket(Arc<super::syscalls::net::SocketFile>),
     Null,
     Zero,
     Random,
@@ -90,7 +92,7 @@ impl OpenFile {
             FileKind::Zero => Some("/dev/zero"),
             FileKind::Random => Some("/dev/urandom"),
             FileKind::Generated { path, .. } => Some(path),
-            FileKind::Pipe { .. } => None,
+            FileKind::Pipe { .. } | FileKind::Socket(_) => None,
         }
     }
 }
@@ -404,10 +406,30 @@ pub fn open_file_status(file: &OpenFile) -> Result<FileStatus, Errno> {
         | FileKind::Directory { path }
         | FileKind::Generated { path, .. } => stat_path(path, true),
         FileKind::Pipe { pipe, .. } => Ok(pipe_status(pipe)),
+        FileKind::Socket(socket) => Ok(FileStatus {
+            mode: 0o140777,
+            inode: Arc::as_ptr(socket) as u64 & 0xffff_ffff,
+            ..pipe_status_blank()
+        }),
         FileKind::Tty(_) => Ok(device_status("console", 5, 1)),
         FileKind::Null => Ok(device_status("null", 1, 3)),
         FileKind::Zero => Ok(device_status("zero", 1, 5)),
         FileKind::Random => Ok(device_status("urandom", 1, 9)),
+    }
+}
+
+fn pipe_status_blank() -> FileStatus {
+    FileStatus {
+        device: 4,
+        inode: 0,
+        links: 1,
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        size: 0,
+        blocks: 0,
+        mtime: 0,
     }
 }
 

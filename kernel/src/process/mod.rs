@@ -7,7 +7,7 @@
 //! record is the thread's owner, so the current process is found without locks.
 //!
 //! May import: `arch`, `sync`, `mm`, `time`, `sched`, `console`, `interrupts`, `vfs`, `boot`,
-//! `rootfs`, `firmware`, `qemu`, `block`.
+//! `rootfs`, `firmware`, `qemu`, `block`, `net`.
 
 pub mod exec;
 pub mod files;

@@ -28,6 +28,7 @@ mod smp;
 mod user_bench;
 mod user_faults;
 mod user_jobs;
+mod user_net;
 mod userspace;
 
 pub use bench::bench;
@@ -46,6 +47,7 @@ use smp::*;
 use user_bench::*;
 use user_faults::*;
 use user_jobs::*;
+use user_net::*;
 use userspace::*;
 
 pub(super) fn boot(
@@ -283,6 +285,24 @@ fn plan() -> Vec<(String, Plan)> {
                 busybox_rump_scenario(k, a, Storage::RumpUsb)
             })),
             (false, _) => Plan::Skip("RUMP_COMPONENTS does not name a directory with the USB set (librumpdev_pci_usbhc, librumpdev_usb, librumpdev_umass, librumpdev_scsipi, librumpfs_ext2fs and their dependencies)".into()),
+            (_, Some(why)) => Plan::Skip(why),
+        },
+    ));
+    plan.push((
+        "user_sockets_native".into(),
+        match userland_missing(false) {
+            None => Plan::Run(Box::new(|k, a| user_sockets_scenario(k, a, "native"))),
+            Some(why) => Plan::Skip(why),
+        },
+    ));
+    plan.push((
+        "user_sockets_rump".into(),
+        match (components_include_net(), userland_missing(false)) {
+            (true, None) => Plan::Run(Box::new(|k, a| user_sockets_scenario(k, a, "rump"))),
+            (false, _) => Plan::Skip(
+                "RUMP_COMPONENTS does not name a directory with the network set (librumpnet_netinet, librumpdev_pci_if_wm and their dependencies)"
+                    .into(),
+            ),
             (_, Some(why)) => Plan::Skip(why),
         },
     ));

@@ -17,7 +17,7 @@ use crate::process::Process;
 use crate::vfs;
 
 /// Largest transfer one read or write does (Linux caps at 0x7ffff000).
-const MAX_TRANSFER: usize = 1 << 20;
+pub(super) const MAX_TRANSFER: usize = 1 << 20;
 
 fn vfs_error(error: vfs::VfsError) -> Errno {
     Errno::from_vfs(&error)
@@ -237,6 +237,14 @@ pub fn read_file(
             pipe.read(process, buffer, file.non_blocking())
         }
         FileKind::Tty(tty) => tty.read(process, buffer, file.non_blocking()),
+        FileKind::Socket(socket) => {
+            if at.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            socket
+                .read(process, buffer, file.non_blocking())
+                .map(|count| count as usize)
+        }
         FileKind::Generated { data, .. } => {
             let mut offset = file.offset.lock();
             let position = at.unwrap_or(*offset).min(data.len() as u64) as usize;
@@ -320,6 +328,14 @@ pub fn write_file(
             pipe.write(process, data, file.non_blocking())
         }
         FileKind::Tty(tty) => tty.write(process, data),
+        FileKind::Socket(socket) => {
+            if at.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            socket
+                .write(process, data, file.non_blocking())
+                .map(|count| count as usize)
+        }
         FileKind::Null | FileKind::Zero | FileKind::Random => Ok(data.len()),
         FileKind::Generated { .. } => Err(Errno::EBADF),
     }
@@ -488,7 +504,9 @@ pub fn lseek(call: &mut Call<'_>) -> SysResult {
         FileKind::Directory { .. } => 0,
         FileKind::Generated { data, .. } => data.len() as i64,
         FileKind::Null | FileKind::Zero | FileKind::Random => return Ok(0),
-        FileKind::Pipe { .. } | FileKind::Tty(_) => return Err(Errno::ESPIPE),
+        FileKind::Pipe { .. } | FileKind::Tty(_) | FileKind::Socket(_) => {
+            return Err(Errno::ESPIPE)
+        }
     };
     let mut current = file.offset.lock();
     let new = match whence {

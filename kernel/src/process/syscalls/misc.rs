@@ -390,6 +390,7 @@ fn readiness(file: &OpenFile) -> (bool, bool, bool, bool) {
             let (readable, writable) = tty.poll_state();
             (readable, writable, false, false)
         }
+        FileKind::Socket(socket) => socket.poll_state(),
         _ => (true, true, false, false),
     }
 }
@@ -397,13 +398,20 @@ fn readiness(file: &OpenFile) -> (bool, bool, bool, bool) {
 /// One poll pass: fills `revents`, returns how many are ready.
 fn poll_once(process: &Process, entries: &mut [(i32, i16, i16)]) -> usize {
     let mut ready = 0;
-    let table = process.files.lock();
-    for (fd, events, revents) in entries.iter_mut() {
+    // The files first, then their states outside the table's spin lock (a socket's may sleep).
+    let files: Vec<Option<Arc<OpenFile>>> = {
+        let table = process.files.lock();
+        entries
+            .iter()
+            .map(|(fd, _, _)| (*fd >= 0).then(|| table.get(i64::from(*fd)).ok()).flatten())
+            .collect()
+    };
+    for ((fd, events, revents), file) in entries.iter_mut().zip(files) {
         *revents = 0;
         if *fd < 0 {
             continue;
         }
-        let Ok(file) = table.get(i64::from(*fd)) else {
+        let Some(file) = file else {
             *revents = io::POLLNVAL;
             ready += 1;
             continue;
@@ -428,6 +436,18 @@ fn poll_once(process: &Process, entries: &mut [(i32, i16, i16)]) -> usize {
     ready
 }
 
+/// How often `poll` looks at sockets again.
+const SOCKET_POLL_NANOS: u64 = 5_000_000;
+
+fn has_socket(process: &Process, entries: &[(i32, i16, i16)]) -> bool {
+    let table = process.files.lock();
+    entries.iter().any(|(fd, _, _)| {
+        table
+            .get(i64::from(*fd))
+            .is_ok_and(|file| matches!(file.kind, FileKind::Socket(_)))
+    })
+}
+
 /// Polls until something is ready, the deadline passes, or a signal arrives.
 fn poll_wait(
     process: &Arc<Process>,
@@ -443,7 +463,14 @@ fn poll_wait(
         if deadline.is_some_and(|d| crate::time::monotonic_nanos() >= d) {
             return Ok(0);
         }
-        let woke = wait_interruptible_until(process, &pollers::POLLERS, deadline, || {
+        // Sockets do not wake pollers: with one in the set, look again every few milliseconds.
+        let until = if has_socket(process, entries) {
+            let soon = crate::time::monotonic_nanos() + SOCKET_POLL_NANOS;
+            Some(deadline.map_or(soon, |d| d.min(soon)))
+        } else {
+            deadline
+        };
+        let woke = wait_interruptible_until(process, &pollers::POLLERS, until, || {
             pollers::generation() != generation
         });
         match woke {

@@ -6,6 +6,7 @@ pub mod fs;
 pub mod futex;
 pub mod mem;
 pub mod misc;
+pub mod net;
 pub mod proc;
 
 use alloc::sync::Arc;
@@ -31,7 +32,8 @@ macro_rules! errnos {
 
 errnos!(EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES
     EFAULT EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY EFBIG ENOSPC
-    ESPIPE EROFS EMLINK EPIPE ERANGE ENAMETOOLONG ENOSYS ENOTEMPTY ELOOP ETIMEDOUT EOPNOTSUPP);
+    ESPIPE EROFS EMLINK EPIPE ERANGE ENAMETOOLONG ENOSYS ENOTEMPTY ELOOP ETIMEDOUT EOPNOTSUPP
+    ENOTSOCK EAFNOSUPPORT EPROTONOSUPPORT EISCONN EINPROGRESS EMSGSIZE ENOTCONN ECONNREFUSED);
 
 impl Errno {
     pub fn name(self) -> &'static str {
@@ -233,6 +235,21 @@ pub static TABLE: &[(usize, Handler, Support)] = &[
     (nr::FSTATFS, fs::fstatfs, Partial),
     (nr::SYMLINK, fs::symlink, Full),
     (nr::SYMLINKAT, fs::symlinkat, Full),
+    (nr::SOCKET, net::socket, Partial),
+    (nr::CONNECT, net::connect, Partial),
+    (nr::ACCEPT, net::accept, Full),
+    (nr::ACCEPT4, net::accept4, Full),
+    (nr::SENDTO, net::sendto, Partial),
+    (nr::RECVFROM, net::recvfrom, Partial),
+    (nr::SENDMSG, net::sendmsg, Partial),
+    (nr::RECVMSG, net::recvmsg, Partial),
+    (nr::SHUTDOWN, net::shutdown, Partial),
+    (nr::BIND, net::bind, Full),
+    (nr::LISTEN, net::listen, Full),
+    (nr::GETSOCKNAME, net::getsockname, Full),
+    (nr::GETPEERNAME, net::getpeername, Full),
+    (nr::SETSOCKOPT, net::setsockopt, Partial),
+    (nr::GETSOCKOPT, net::getsockopt, Partial),
 ];
 
 /// Numbers already reported as unimplemented (one bit each for 0..512).
