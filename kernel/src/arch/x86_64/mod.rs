@@ -29,6 +29,14 @@ core::arch::global_asm!(include_str!("switch.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("user.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("trampoline.S"), options(att_syntax));
 
+/// Inter-processor interrupts, named the same on every architecture.
+pub mod ipi {
+    /// Sends `vector` to the CPU whose hardware ID (local APIC ID) is `hardware_id`.
+    pub fn send(hardware_id: u32, vector: u8) {
+        super::lapic::send_ipi(hardware_id, super::lapic::IpiKind::Fixed(vector));
+    }
+}
+
 /// Port I/O in one place so that every `in`/`out` has the same safety argument.
 pub mod port {
     use x86_64::instructions::port::Port;
