@@ -1,0 +1,161 @@
+//! The aarch64 suite (`cargo xtask test --arch aarch64`) and benchmark: the same in-kernel tests
+//! and fault scenarios as on x86_64, booted on QEMU's `virt` board, with the fault reports'
+//! aarch64 wording (exception class, ESR and FAR instead of vectors and CR2).
+
+use super::*;
+
+/// The aarch64 scenarios, in running order.
+pub(super) fn plan() -> Vec<(String, Plan)> {
+    let mut plan: Vec<(String, Plan)> = Vec::new();
+    let mut run = |name: String, scenario: Scenario| plan.push((name, Plan::Run(scenario)));
+    for (memory, cpus) in [("512M", 1), ("1G", 4)] {
+        run(
+            format!("aarch64_kernel_tests_{memory}_smp{cpus}"),
+            Box::new(move |k, a| kernel_tests(k, a, memory, cpus)),
+        );
+    }
+    for &(fault, expected) in FAULTS {
+        run(
+            format!("aarch64_fault_report_{fault}"),
+            Box::new(move |k, a| fault_scenario(k, a, fault, expected)),
+        );
+    }
+    plan
+}
+
+/// Deliberate faults (`fault=NAME`) and lines their aarch64 reports must contain.
+const FAULTS: &[(&str, &[&str])] = &[
+    (
+        "guard-page",
+        &[
+            "CPU EXCEPTION: data abort (EC 0x25)",
+            "fault address (FAR_EL1)",
+            "translation fault (page not mapped) at level 3, write",
+            "guard page of stack 'boot'",
+            "in thread 'main'",
+            "ELR ",
+        ],
+    ),
+    (
+        "stack-overflow",
+        &[
+            "data abort (EC 0x25)",
+            "stack overflow",
+            "guard page of stack 'overflow-test'",
+        ],
+    ),
+    (
+        "write-text",
+        &[
+            "data abort (EC 0x25)",
+            "permission fault at level 3, write",
+            "the page is mapped (read-only, executable)",
+        ],
+    ),
+    (
+        "write-text-alias",
+        &[
+            "data abort (EC 0x25)",
+            "permission fault",
+            "the page is mapped (read-only, no-execute)",
+        ],
+    ),
+    (
+        "general-protection",
+        &[
+            "data abort (EC 0x25)",
+            "fault address (FAR_EL1): 0x8000000000000000",
+            "outside both translation ranges",
+        ],
+    ),
+    (
+        "panic",
+        &[
+            "KERNEL PANIC on cpu 0",
+            "deliberate test panic",
+            "kernel/src/testing/mod.rs",
+        ],
+    ),
+    (
+        "thread-stack-overflow",
+        &[
+            "data abort (EC 0x25)",
+            "in thread 'deep-recursion'",
+            "guard page of stack 'deep-recursion'",
+        ],
+    ),
+    (
+        "mutex-unlock-not-owner",
+        &[
+            "KERNEL PANIC",
+            "mutex 'shared-state': unlocked by thread 'main'",
+            "but owned by id",
+        ],
+    ),
+    (
+        "mutex-recursive",
+        &[
+            "KERNEL PANIC",
+            "mutex 'config': recursive lock by thread 'main'",
+        ],
+    ),
+    (
+        "mutex-destroy-with-waiters",
+        &[
+            "KERNEL PANIC",
+            "mutex 'doomed' destroyed while 1 threads wait for it",
+        ],
+    ),
+    (
+        "sleep-in-spinlock",
+        &[
+            "KERNEL PANIC",
+            "thread 'main' would sleep",
+            "interrupts disabled",
+        ],
+    ),
+];
+
+/// The `bench:` lines of the in-kernel scheduler and lock benchmark on 2 CPUs under TCG.
+fn sched_figures(kernel: &std::path::Path) -> Result<Vec<String>, String> {
+    let (code, output) = qemu::run_to_exit(&boot(
+        kernel,
+        Accel::Tcg,
+        "512M",
+        2,
+        "test=bench_sched log=warn",
+    ))?;
+    if code != qemu::EXIT_SUCCESS {
+        return Err(format!("bench_sched failed ({code}):\n{output}"));
+    }
+    Ok(output
+        .lines()
+        .filter_map(|l| l.strip_prefix("bench: "))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// `cargo xtask bench --arch aarch64`: the scheduler and lock figures of both architectures,
+/// each kernel booted under TCG on this machine, one after the other, side by side. Emulating
+/// aarch64 costs more than emulating x86_64 on an x86_64 host, so the ratio says more about
+/// QEMU than about the kernel; both columns come from the same run for that reason.
+pub fn bench(_arguments: &[String]) -> Result<(), String> {
+    use crate::arch::Arch;
+    Arch::X86_64.select();
+    let x86_kernel = crate::build_kernel(true)?;
+    let x86 = sched_figures(&x86_kernel)?;
+    Arch::Aarch64.select();
+    let arm_kernel = crate::build_kernel(true)?;
+    let arm = sched_figures(&arm_kernel)?;
+    println!("scheduler and locks, 2 CPUs, TCG, same machine and run:");
+    let width = x86.iter().map(|l| l.len()).max().unwrap_or(0).max(6);
+    println!("{:<width$}  | aarch64", "x86_64");
+    for index in 0..x86.len().max(arm.len()) {
+        println!(
+            "{:<width$}  | {}",
+            x86.get(index).map_or("", String::as_str),
+            arm.get(index).map_or("", String::as_str)
+        );
+    }
+    Ok(())
+}
