@@ -265,15 +265,32 @@ pub extern "C" fn kernel_entry(device_tree: u64) -> ! {
         total
     );
 
-    // 9. What to run: a deliberate fault, the test suite, or the shell.
+    // 9. Devices: PCI through the device tree's ECAM window, then drivers (after interrupts,
+    // before the root file system).
+    crate::pci::init(platform.pci.as_ref());
+    crate::block::init();
+
+    // 10. The root file system: needs the heap for its index.
+    crate::rootfs::init(info);
+
+    // 11. The rump hypercall host (threads, files and PCI are all up by now).
+    crate::rumphost::install();
+    crate::rumphost::halt::set_listener(crate::rump::halted);
+    crate::rump::boot();
+
+    // 12. What to run: a deliberate fault, the test suite, or the shell. User processes are an
+    // x86_64 feature for now, so `init=` has nothing to start here.
     if let Some(fault) = info.option("fault") {
         crate::testing::trigger_fault(fault);
     }
     if let Some(filter) = info.option("test") {
         crate::testing::run(filter);
     }
-    println!("no shell on aarch64 yet; idling");
-    loop {
-        crate::sched::sleep_until(time::monotonic_nanos() + 1_000_000_000);
+    if let Some(path) = info
+        .option("init")
+        .filter(|p| !p.is_empty() && *p != "kernel")
+    {
+        println!("init {path}: user processes run on x86_64 only for now; kernel shell instead");
     }
+    crate::shell::run()
 }

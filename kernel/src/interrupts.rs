@@ -45,6 +45,10 @@ static SERIAL_WAITERS: crate::sched::wait::WaitQueue =
 /// Waits for console input: sleeps until the receive interrupt (re-checking every 10 ms in
 /// case the line could not be routed); before threads exist it halts instead.
 pub fn wait_for_serial_input() {
+    // The PL011's receive line is level-triggered: its handler masks it, and the reader
+    // re-arms it before each wait.
+    #[cfg(target_arch = "aarch64")]
+    crate::console::enable_receive_interrupt();
     if crate::sched::is_running() {
         let deadline = crate::time::monotonic_nanos() + 10_000_000;
         SERIAL_WAITERS.wait_once(Some(deadline), crate::console::input_pending);
@@ -159,13 +163,21 @@ pub fn start_timer_this_cpu() -> u32 {
     period.min(u64::from(u32::MAX)) as u32
 }
 
+/// The PL011 keeps its receive line raised while bytes wait: mask it at the UART until the
+/// reader has read them and waits again.
+#[cfg(target_arch = "aarch64")]
+fn on_serial_level(vector: u8) {
+    crate::arch::serial::Uart::com1().mask_receive_interrupt();
+    on_serial(vector);
+}
+
 /// Routes the PL011's interrupt (GIC `intid`) to the boot CPU so the shell can sleep between
 /// keystrokes.
 #[cfg(target_arch = "aarch64")]
 pub fn route_serial(intid: u32) -> Result<(), &'static str> {
     let vector = traps::allocate_vector().ok_or("no free vector")?;
     traps::bind(vector, intid);
-    traps::set_handler(vector, on_serial);
+    traps::set_handler(vector, on_serial_level);
     gic::set_enabled(intid, true);
     crate::console::enable_receive_interrupt();
     Ok(())

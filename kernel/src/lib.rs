@@ -2,8 +2,8 @@
 //!
 //! The modules that need bare metal only build for `target_os = "none"`; the pure ones (boot
 //! information parsing, the frame bitmap) also build and test on the host with `cargo test`.
-//! On aarch64 the modules that still speak only x86 (ACPI firmware tables, user processes and
-//! the rump client and host that sit on them) are left out; docs/architecture.md lists them.
+//! On aarch64 the modules that still speak only x86 (ACPI firmware tables, user processes) are
+//! left out; docs/architecture.md says so.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -14,7 +14,7 @@ pub mod mm;
 
 #[cfg(target_os = "none")]
 pub mod arch;
-#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+#[cfg(target_os = "none")]
 pub mod block;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
@@ -31,7 +31,7 @@ pub mod init;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod interrupts;
-#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+#[cfg(target_os = "none")]
 pub mod pci;
 #[cfg(all(target_os = "none", target_arch = "x86_64"))]
 #[deny(unsafe_code)]
@@ -39,16 +39,16 @@ pub mod process;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod qemu;
-#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+#[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod rootfs;
-#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+#[cfg(target_os = "none")]
 pub mod rump;
-#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+#[cfg(target_os = "none")]
 pub mod rumphost;
 #[cfg(target_os = "none")]
 pub mod sched;
-#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+#[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod shell;
 #[cfg(target_os = "none")]
@@ -58,6 +58,6 @@ pub mod testing;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod time;
-#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+#[cfg(target_os = "none")]
 #[deny(unsafe_code)]
 pub mod vfs;

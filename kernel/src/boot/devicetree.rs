@@ -232,11 +232,13 @@ pub fn platform(bytes: &[u8]) -> Result<Platform, BootError> {
         }
     }
     platform.rtc = tree.find_compatible(&["arm,pl031"]).and_then(first_reg).map(|r| r.0);
-    platform.pci = tree.find_compatible(&["pci-host-ecam-generic"]).and_then(pci_host);
+    platform.pci = tree
+        .find_compatible(&["pci-host-ecam-generic"])
+        .and_then(|node| pci_host(&tree, node));
     Ok(platform)
 }
 
-fn pci_host(node: fdt::node::FdtNode<'_, '_>) -> Option<PciHost> {
+fn pci_host(tree: &fdt::Fdt<'_>, node: fdt::node::FdtNode<'_, '_>) -> Option<PciHost> {
     let ecam = first_reg(node)?;
     let buses = node
         .property("bus-range")
@@ -275,9 +277,11 @@ fn pci_host(node: fdt::node::FdtNode<'_, '_>) -> Option<PciHost> {
     // parent interrupt: 3) per entry; device 0's four pins give the base of the swizzle.
     if let Some(map) = node.property("interrupt-map") {
         let c = cells(map.value).collect::<heapless_cells::Cells>();
-        let parent_address_cells = node
-            .interrupt_parent()
-            .and_then(|p| p.property("#address-cells"))
+        // The parent's unit address is as wide as its own #address-cells (2 for QEMU's GICv3).
+        let parent_address_cells = c
+            .get(4)
+            .and_then(|phandle| tree.find_phandle(phandle))
+            .and_then(|parent| parent.property("#address-cells"))
             .and_then(|p| p.as_usize())
             .unwrap_or(0);
         let entry = 3 + 1 + 1 + parent_address_cells + 3;

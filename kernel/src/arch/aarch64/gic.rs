@@ -250,3 +250,82 @@ pub fn send_sgi(hardware_id: u32, sgi: u8) {
         );
     }
 }
+
+/// Shared peripheral interrupts as interrupt lines, with the functions the x86_64 I/O APIC
+/// offers for its pins (the PCI layer routes INTx through either). A line's number is its GIC
+/// interrupt ID; every SPI is delivered to the boot CPU.
+pub mod lines {
+    /// Trigger mode and polarity of a line.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Polarity {
+        /// Level-triggered (true) or edge-triggered.
+        pub level_triggered: bool,
+        /// Active low: the GIC only sees active-high lines (the board inverts PCI's INTx#), so
+        /// this is recorded but changes nothing.
+        pub active_low: bool,
+    }
+
+    /// ISA defaults (kept for the shared interface): edge-triggered, active high.
+    pub const ISA_DEFAULT: Polarity = Polarity {
+        level_triggered: false,
+        active_low: false,
+    };
+    /// PCI defaults: level-triggered, active low.
+    pub const PCI_DEFAULT: Polarity = Polarity {
+        level_triggered: true,
+        active_low: true,
+    };
+
+    /// Why a line could not be routed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RouteError {
+        /// Not a shared peripheral interrupt this GIC has.
+        NoSuchLine(u32),
+    }
+
+    impl core::fmt::Display for RouteError {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            match self {
+                RouteError::NoSuchLine(intid) => {
+                    write!(f, "GIC interrupt {intid} is not a shared peripheral interrupt")
+                }
+            }
+        }
+    }
+
+    fn check(intid: u32) -> Result<(), RouteError> {
+        if (32..1020).contains(&intid) {
+            Ok(())
+        } else {
+            Err(RouteError::NoSuchLine(intid))
+        }
+    }
+
+    /// Delivers line `intid` to kernel `vector` (on the boot CPU; `_destination` is the x86_64
+    /// interface's APIC ID) with the given trigger mode. The line stays masked.
+    pub fn route(
+        intid: u32,
+        vector: u8,
+        _destination: u32,
+        polarity: Polarity,
+    ) -> Result<(), RouteError> {
+        check(intid)?;
+        super::set_enabled(intid, false);
+        super::set_edge_triggered(intid, !polarity.level_triggered);
+        super::super::traps::bind(vector, intid);
+        Ok(())
+    }
+
+    /// Masks or unmasks line `intid` at the distributor.
+    pub fn set_masked(intid: u32, masked: bool) -> Result<(), RouteError> {
+        check(intid)?;
+        super::set_enabled(intid, !masked);
+        Ok(())
+    }
+
+    /// Whether line `intid` is masked.
+    pub fn is_masked(intid: u32) -> Result<bool, RouteError> {
+        check(intid)?;
+        Ok(super::is_masked(intid))
+    }
+}

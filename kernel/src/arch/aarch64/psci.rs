@@ -5,6 +5,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 const CPU_ON_64: u64 = 0xc400_0003;
 const SYSTEM_OFF: u64 = 0x8400_0008;
+const SYSTEM_RESET: u64 = 0x8400_0009;
 const PSCI_VERSION: u64 = 0x8400_0000;
 
 static USE_SMC: AtomicBool = AtomicBool::new(false);
@@ -52,4 +53,9 @@ pub unsafe fn cpu_on(mpidr: u64, entry: u64, context: u64) -> Result<(), i64> {
 /// Powers the machine off; returns only if the firmware refused.
 pub fn system_off() {
     call(SYSTEM_OFF, 0, 0, 0);
+}
+
+/// Resets the machine; returns only if the firmware refused.
+pub fn system_reset() {
+    call(SYSTEM_RESET, 0, 0, 0);
 }

@@ -86,4 +86,9 @@ impl Uart {
         self.write(INTERRUPT_CLEAR, 0x7ff);
         self.write(INTERRUPT_MASK, RECEIVE_INTERRUPTS);
     }
+
+    /// Stops receive interrupts (the line stays raised while bytes wait).
+    pub fn mask_receive_interrupt(&self) {
+        self.write(INTERRUPT_MASK, 0);
+    }
 }
