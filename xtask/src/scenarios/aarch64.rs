@@ -14,6 +14,32 @@ pub(super) fn plan() -> Vec<(String, Plan)> {
             Box::new(move |k, a| kernel_tests(k, a, memory, cpus)),
         );
     }
+    for (memory, cpus) in [(512, 1), (2048, 4)] {
+        run(
+            format!("aarch64_shell_mem_cpus_{memory}M_smp{cpus}"),
+            Box::new(move |k, a| shell_scenario(k, a, memory, cpus)),
+        );
+    }
+    run("aarch64_initrd_root".into(), Box::new(initrd_scenario));
+    run("aarch64_pci_lspci".into(), Box::new(lspci_scenario));
+    run(
+        "aarch64_blk_device_tests_intx".into(),
+        Box::new(|k, a| blk_tests_scenario(k, a, true)),
+    );
+    run("aarch64_blk_shell".into(), Box::new(blk_shell_scenario));
+    run("aarch64_ext2_vfs_roundtrip".into(), Box::new(ext2_vfs_scenario));
+    run(
+        "aarch64_ext2_vfs_bad_disks".into(),
+        Box::new(ext2_vfs_bad_disks_scenario),
+    );
+    run(
+        "aarch64_ext2_damage_and_large_directories".into(),
+        Box::new(ext2_damage_and_large_directories_scenario),
+    );
+    run(
+        "aarch64_rump_panic_halts_rump_only".into(),
+        Box::new(rump_panic_scenario),
+    );
     for &(fault, expected) in FAULTS {
         run(
             format!("aarch64_fault_report_{fault}"),
@@ -21,6 +47,50 @@ pub(super) fn plan() -> Vec<(String, Plan)> {
         );
     }
     plan
+}
+
+/// The shell against what QEMU was given: `mem` and `cpus` report the machine's memory and CPU
+/// count, and `cpus` names the aarch64 protections the kernel turned on.
+fn shell_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+    memory_mib: u64,
+    cpus: u32,
+) -> Result<String, String> {
+    let mut session = Session::start(&boot(
+        kernel,
+        accel,
+        &format!("{memory_mib}M"),
+        cpus,
+        "log=warn",
+    ))?;
+    session.wait_prompt()?;
+    let mem = session.ask("mem")?;
+    let expected = format!("memory: {memory_mib} MiB installed");
+    if !mem.contains(&expected) {
+        return Err(format!("'mem' should report '{expected}', said:\n{mem}"));
+    }
+    let answer = session.ask("cpus")?;
+    for expected in [
+        format!("cpus: {cpus} present, {cpus} online"),
+        "protections: W^X (SCTLR_EL1.WXN) on, kernel never executes user pages (PXN) on".into(),
+        "timer generic timer (EL1 virtual)".into(),
+    ] {
+        if !answer.contains(&expected) {
+            return Err(format!("'cpus' should report '{expected}', said:\n{answer}"));
+        }
+    }
+    for index in 0..cpus {
+        if !answer.contains(&format!("cpu{index}: apic id {index}, online")) {
+            return Err(format!("'cpus' does not show cpu{index} online:\n{answer}"));
+        }
+    }
+    let uptime = session.ask("uptime")?;
+    if !uptime.contains("up ") || !uptime.contains("UTC") {
+        return Err(format!("'uptime' answer malformed:\n{uptime}"));
+    }
+    session.poweroff()?;
+    Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
 }
 
 /// Deliberate faults (`fault=NAME`) and lines their aarch64 reports must contain.
