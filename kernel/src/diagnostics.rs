@@ -5,10 +5,10 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use crate::arch::cpu;
 #[cfg(target_arch = "x86_64")]
 use crate::arch::lapic;
 use crate::arch::traps::{exception_name, TrapFrame};
-use crate::arch::cpu;
 use crate::console::emergency_print;
 use crate::qemu::{self, ExitStatus};
 

@@ -29,14 +29,18 @@ pub fn platform() -> &'static Platform {
 
 /// The device tree's bytes, through the boot tables' direct map of the first 2 GiB.
 fn device_tree_bytes(physical: u64) -> Result<&'static [u8], BootError> {
-    let header_end = physical.checked_add(8).ok_or(BootError::Unreadable(physical))?;
-    if physical == 0 || header_end > mm::BOOT_DIRECT_MAP_LIMIT || physical % 8 != 0 {
+    let header_end = physical
+        .checked_add(8)
+        .ok_or(BootError::Unreadable(physical))?;
+    if physical == 0 || header_end > mm::BOOT_DIRECT_MAP_LIMIT || !physical.is_multiple_of(8) {
         return Err(BootError::Unreadable(physical));
     }
     // SAFETY: the header lies in RAM below the boot direct-map limit (checked above).
     let header = unsafe { core::slice::from_raw_parts(mm::phys_to_virt(physical) as *const u8, 8) };
-    let size = u64::from(u32::from_be_bytes([header[4], header[5], header[6], header[7]]));
-    if size < 8 || size > MAX_DEVICE_TREE || physical + size > mm::BOOT_DIRECT_MAP_LIMIT {
+    let size = u64::from(u32::from_be_bytes([
+        header[4], header[5], header[6], header[7],
+    ]));
+    if !(8..=MAX_DEVICE_TREE).contains(&size) || physical + size > mm::BOOT_DIRECT_MAP_LIMIT {
         return Err(BootError::Unreadable(physical));
     }
     // SAFETY: as above for the whole tree; `frames::init` keeps it out of the allocator
@@ -97,8 +101,8 @@ fn start_other_cpus(platform: &Platform) -> usize {
         let stack = KernelStack::new(8, "ap-boot", index).ok()?;
         let top = stack.top();
         core::mem::forget(stack); // becomes that CPU's boot thread stack for good
-        // The block is read with the MMU on but before the kernel tables' direct map is in
-        // TTBR0: it must sit in the boot identity map (below 2 GiB).
+                                  // The block is read with the MMU on but before the kernel tables' direct map is in
+                                  // TTBR0: it must sit in the boot identity map (below 2 GiB).
         let block = frames::allocate(1, 1, mm::BOOT_DIRECT_MAP_LIMIT).ok()?;
         Some((
             top,

@@ -5,11 +5,11 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::arch::traps;
 #[cfg(target_arch = "aarch64")]
 use crate::arch::{gic, timer};
 #[cfg(target_arch = "x86_64")]
 use crate::arch::{ioapic, lapic, serial};
-use crate::arch::traps;
 #[cfg(target_arch = "x86_64")]
 use crate::firmware::acpi::Platform;
 

@@ -58,7 +58,11 @@ pub fn take_arch_option(arguments: &mut Vec<String>) -> Result<Arch, String> {
         chosen = match name.as_str() {
             "x86_64" | "x86-64" | "amd64" => Arch::X86_64,
             "aarch64" | "arm64" => Arch::Aarch64,
-            other => return Err(format!("unknown architecture '{other}' (x86_64 or aarch64)")),
+            other => {
+                return Err(format!(
+                    "unknown architecture '{other}' (x86_64 or aarch64)"
+                ))
+            }
         };
         arguments.drain(position..position + 2);
     }
@@ -89,8 +93,7 @@ fn field(bytes: &[u8], offset: usize, size: usize) -> Result<u64, String> {
 /// The flat image of an ELF64 little-endian executable's PT_LOAD segments (file bytes only),
 /// placed by physical address.
 pub fn arm64_image_from_elf(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    if bytes.get(..4) != Some(b"\x7fELF") || bytes.get(4) != Some(&2) || bytes.get(5) != Some(&1)
-    {
+    if bytes.get(..4) != Some(b"\x7fELF") || bytes.get(4) != Some(&2) || bytes.get(5) != Some(&1) {
         return Err("the kernel is not a 64-bit little-endian ELF file".into());
     }
     let program_headers = field(bytes, 0x20, 8)? as usize;

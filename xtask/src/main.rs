@@ -239,9 +239,7 @@ fn main() {
         "iso" => build_iso(rest.iter().any(|a| a == "--release")),
         "run" => run(rest),
         "test" => scenarios::test(rest),
-        "bench" if arch::Arch::current() == arch::Arch::Aarch64 => {
-            scenarios::aarch64_bench(rest)
-        }
+        "bench" if arch::Arch::current() == arch::Arch::Aarch64 => scenarios::aarch64_bench(rest),
         "bench" => scenarios::bench(rest),
         _ => {
             println!("every command takes --arch x86_64|aarch64 (default x86_64)");

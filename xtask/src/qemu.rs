@@ -449,7 +449,10 @@ pub fn run_to_exit_with(boot: &Boot, extra: &[String]) -> Result<(i32, String), 
 /// Picks KVM when it is usable and really faster than emulation; says why.
 pub fn choose_accel(kernel: &Path) -> (Accel, String) {
     if crate::arch::Arch::current() == crate::arch::Arch::Aarch64 {
-        return (Accel::Tcg, "aarch64 guests run under TCG on this host".into());
+        return (
+            Accel::Tcg,
+            "aarch64 guests run under TCG on this host".into(),
+        );
     }
     if let Ok(forced) = std::env::var("ACCEL") {
         return match forced.as_str() {

@@ -57,7 +57,10 @@ pub fn parse(bytes: &[u8], physical_address: u64) -> Result<BootInfo, BootError>
             }
         }
     }
-    info.boot_data = Some((physical_address, physical_address + tree.total_size() as u64));
+    info.boot_data = Some((
+        physical_address,
+        physical_address + tree.total_size() as u64,
+    ));
     info.finish()?;
     Ok(info)
 }
@@ -137,7 +140,10 @@ fn cells(value: &[u8]) -> impl Iterator<Item = u32> + '_ {
 
 fn first_reg(node: fdt::node::FdtNode<'_, '_>) -> Option<(u64, u64)> {
     let region = node.reg()?.next()?;
-    Some((region.starting_address as u64, region.size.unwrap_or(0) as u64))
+    Some((
+        region.starting_address as u64,
+        region.size.unwrap_or(0) as u64,
+    ))
 }
 
 /// A GIC interrupt ID from a three-cell `interrupts` specifier (type, number, flags).
@@ -165,7 +171,10 @@ pub fn platform(bytes: &[u8]) -> Result<Platform, BootError> {
     let uart = tree
         .chosen()
         .stdout()
-        .filter(|n| n.compatible().is_some_and(|c| c.all().any(|c| c == "arm,pl011")))
+        .filter(|n| {
+            n.compatible()
+                .is_some_and(|c| c.all().any(|c| c == "arm,pl011"))
+        })
         .or_else(|| tree.find_compatible(&["arm,pl011"]));
     if let Some(node) = uart {
         if let Some((address, _)) = first_reg(node) {
@@ -231,7 +240,10 @@ pub fn platform(bytes: &[u8]) -> Result<Platform, BootError> {
             }
         }
     }
-    platform.rtc = tree.find_compatible(&["arm,pl031"]).and_then(first_reg).map(|r| r.0);
+    platform.rtc = tree
+        .find_compatible(&["arm,pl031"])
+        .and_then(first_reg)
+        .map(|r| r.0);
     platform.pci = tree
         .find_compatible(&["pci-host-ecam-generic"])
         .and_then(|node| pci_host(&tree, node));
@@ -257,9 +269,13 @@ fn pci_host(tree: &fdt::Fdt<'_>, node: fdt::node::FdtNode<'_, '_>) -> Option<Pci
     if let Some(ranges) = node.property("ranges") {
         let c = cells(ranges.value).collect::<heapless_cells::Cells>();
         let mut i = 0;
-        while let (Some(space), Some(cpu_high), Some(cpu_low), Some(size_high), Some(size_low)) =
-            (c.get(i), c.get(i + 3), c.get(i + 4), c.get(i + 5), c.get(i + 6))
-        {
+        while let (Some(space), Some(cpu_high), Some(cpu_low), Some(size_high), Some(size_low)) = (
+            c.get(i),
+            c.get(i + 3),
+            c.get(i + 4),
+            c.get(i + 5),
+            c.get(i + 6),
+        ) {
             let window = (
                 (u64::from(cpu_high) << 32) | u64::from(cpu_low),
                 (u64::from(size_high) << 32) | u64::from(size_low),

@@ -139,7 +139,11 @@ fn map_in(root: u64, virt: u64, phys: u64, flags: Flags, block: bool) -> Result<
         return Err(MemoryError::MappingFailed);
     }
     let kind = if block { VALID } else { VALID | TABLE_OR_PAGE };
-    write_entry(table, slot, (phys & ADDRESS_MASK) | attributes(flags) | kind);
+    write_entry(
+        table,
+        slot,
+        (phys & ADDRESS_MASK) | attributes(flags) | kind,
+    );
     Ok(())
 }
 
@@ -277,7 +281,12 @@ pub fn init(info: &BootInfo, device_pages: &[u64]) -> Result<(), MemoryError> {
     }
 
     let sections = kernel_sections();
-    map_image_range(root, sections.text.0, sections.text.1, Flags::PRESENT | Flags::GLOBAL)?;
+    map_image_range(
+        root,
+        sections.text.0,
+        sections.text.1,
+        Flags::PRESENT | Flags::GLOBAL,
+    )?;
     map_image_range(
         root,
         sections.rodata.0,

@@ -225,7 +225,10 @@ fn legacy_read(_address: Address, _offset: u16) -> u32 {
 #[cfg(not(target_arch = "x86_64"))]
 fn legacy_write(_address: Address, _offset: u16, _value: u32) {}
 
-#[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "the port mechanism is x86's"))]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    expect(dead_code, reason = "the port mechanism is x86's")
+)]
 fn legacy_address(address: Address, offset: u16) -> u32 {
     0x8000_0000
         | (address.bus as u32) << 16

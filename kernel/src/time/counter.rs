@@ -27,9 +27,7 @@ pub fn monotonic_nanos() -> u64 {
     if hz == 0 {
         return 0;
     }
-    ticks_to_nanos(
-        cpu::read_counter().saturating_sub(COUNTER_AT_BOOT.load(Ordering::Relaxed)),
-    )
+    ticks_to_nanos(cpu::read_counter().saturating_sub(COUNTER_AT_BOOT.load(Ordering::Relaxed)))
 }
 
 /// Converts counter ticks to nanoseconds.

@@ -17,13 +17,13 @@ pub mod rtc;
 pub mod tsc;
 
 #[cfg(target_arch = "aarch64")]
+/// The cycle clock under the name the x86_64 code uses.
+pub use counter as tsc;
+#[cfg(target_arch = "aarch64")]
 pub use counter::monotonic_nanos;
 #[cfg(target_arch = "aarch64")]
 /// The real-time clock under the name the x86_64 code uses.
 pub use pl031 as rtc;
-#[cfg(target_arch = "aarch64")]
-/// The cycle clock under the name the x86_64 code uses.
-pub use counter as tsc;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 

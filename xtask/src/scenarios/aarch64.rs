@@ -27,7 +27,10 @@ pub(super) fn plan() -> Vec<(String, Plan)> {
         Box::new(|k, a| blk_tests_scenario(k, a, true)),
     );
     run("aarch64_blk_shell".into(), Box::new(blk_shell_scenario));
-    run("aarch64_ext2_vfs_roundtrip".into(), Box::new(ext2_vfs_scenario));
+    run(
+        "aarch64_ext2_vfs_roundtrip".into(),
+        Box::new(ext2_vfs_scenario),
+    );
     run(
         "aarch64_ext2_vfs_bad_disks".into(),
         Box::new(ext2_vfs_bad_disks_scenario),
@@ -77,7 +80,9 @@ fn shell_scenario(
         "timer generic timer (EL1 virtual)".into(),
     ] {
         if !answer.contains(&expected) {
-            return Err(format!("'cpus' should report '{expected}', said:\n{answer}"));
+            return Err(format!(
+                "'cpus' should report '{expected}', said:\n{answer}"
+            ));
         }
     }
     for index in 0..cpus {

@@ -71,7 +71,9 @@ pub fn hardware_id() -> u32 {
 pub fn read_counter() -> u64 {
     let value: u64;
     // SAFETY: the ISB orders the read after earlier instructions; reading has no side effects.
-    unsafe { asm!("isb", "mrs {}, cntvct_el0", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("isb", "mrs {}, cntvct_el0", out(reg) value, options(nomem, nostack, preserves_flags))
+    };
     value
 }
 
@@ -129,7 +131,13 @@ pub fn enable_interrupts_and_halt() {
 pub fn halt_forever() -> ! {
     loop {
         // SAFETY: masks everything and waits; nothing resumes this CPU.
-        unsafe { asm!("msr daifset, #0xf", "wfi", options(nostack, preserves_flags)) };
+        unsafe {
+            asm!(
+                "msr daifset, #0xf",
+                "wfi",
+                options(nostack, preserves_flags)
+            )
+        };
     }
 }
 

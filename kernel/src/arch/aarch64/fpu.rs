@@ -98,10 +98,14 @@ impl Default for FpuState {
 /// switch threads): the in-kernel test of FP/SIMD state across context switches.
 pub fn v0_round_trip(value: u64, between: impl FnOnce()) -> u64 {
     // SAFETY: only v0 of a thread that owns an FP/SIMD save area is written.
-    unsafe { core::arch::asm!(".arch_extension fp", ".arch_extension simd", "fmov d0, {}", in(reg) value, options(nostack, nomem)) };
+    unsafe {
+        core::arch::asm!(".arch_extension fp", ".arch_extension simd", "fmov d0, {}", in(reg) value, options(nostack, nomem))
+    };
     between();
     let back: u64;
     // SAFETY: reads v0.
-    unsafe { core::arch::asm!(".arch_extension fp", ".arch_extension simd", "fmov {}, d0", out(reg) back, options(nostack, nomem)) };
+    unsafe {
+        core::arch::asm!(".arch_extension fp", ".arch_extension simd", "fmov {}, d0", out(reg) back, options(nostack, nomem))
+    };
     back
 }

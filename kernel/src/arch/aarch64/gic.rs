@@ -138,7 +138,10 @@ pub fn init_this_cpu() {
     let distributor = DISTRIBUTOR.load(Ordering::Acquire);
     if version() == 3 {
         let Some(redistributor) = this_redistributor() else {
-            log::error!("no GIC redistributor for CPU {:#x}", super::cpu::hardware_id());
+            log::error!(
+                "no GIC redistributor for CPU {:#x}",
+                super::cpu::hardware_id()
+            );
             return;
         };
         let waker = redistributor + 0x14;
@@ -205,7 +208,9 @@ pub fn acknowledge() -> Option<u32> {
     let intid = if version() == 3 {
         let value: u64;
         // SAFETY: reading ICC_IAR1_EL1 acknowledges the interrupt; the caller ends it.
-        unsafe { core::arch::asm!("mrs {}, s3_0_c12_c12_0", out(reg) value, options(nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("mrs {}, s3_0_c12_c12_0", out(reg) value, options(nostack, preserves_flags))
+        };
         (value & 0xff_ffff) as u32
     } else {
         read32(SECOND_REGION.load(Ordering::Acquire) + 0xc) & 0x3ff
@@ -287,7 +292,10 @@ pub mod lines {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
             match self {
                 RouteError::NoSuchLine(intid) => {
-                    write!(f, "GIC interrupt {intid} is not a shared peripheral interrupt")
+                    write!(
+                        f,
+                        "GIC interrupt {intid} is not a shared peripheral interrupt"
+                    )
                 }
             }
         }

@@ -80,7 +80,9 @@ pub fn init_this_cpu(index: usize, hardware_id: u32) -> &'static PerCpu {
     let block: &'static mut PerCpu = Box::leak(Box::new(PerCpu::new(index, hardware_id)));
     block.self_pointer = block as *const PerCpu;
     // SAFETY: the block lives forever (leaked); TPIDR_EL1 is used for nothing else.
-    unsafe { asm!("msr tpidr_el1, {}", in(reg) block as *const PerCpu as u64, options(nostack, preserves_flags)) };
+    unsafe {
+        asm!("msr tpidr_el1, {}", in(reg) block as *const PerCpu as u64, options(nostack, preserves_flags))
+    };
     ALL[index].store(block as *mut PerCpu, Ordering::Release);
     block
 }
@@ -88,7 +90,9 @@ pub fn init_this_cpu(index: usize, hardware_id: u32) -> &'static PerCpu {
 fn base() -> *const PerCpu {
     let pointer: *const PerCpu;
     // SAFETY: reads a system register; no memory is touched.
-    unsafe { asm!("mrs {}, tpidr_el1", out(reg) pointer, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("mrs {}, tpidr_el1", out(reg) pointer, options(nomem, nostack, preserves_flags))
+    };
     pointer
 }
 

@@ -95,7 +95,10 @@ pub unsafe fn start_secondary_processors(parameters: StartParameters<'_>) -> usi
                     .compare_exchange(index as u64, u64::MAX, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    log::error!("cpu {index} did not start within {} s; given up", DEADLINE_NANOS / 1_000_000_000);
+                    log::error!(
+                        "cpu {index} did not start within {} s; given up",
+                        DEADLINE_NANOS / 1_000_000_000
+                    );
                     return cpus::online_count();
                 }
                 if !ARRIVED.load(Ordering::Acquire) {

@@ -23,5 +23,11 @@ pub fn set_countdown(ticks: u64) {
 /// Stops the timer on this CPU.
 pub fn stop() {
     // SAFETY: disables this CPU's virtual timer.
-    unsafe { asm!("msr cntv_ctl_el0, xzr", "isb", options(nostack, preserves_flags)) };
+    unsafe {
+        asm!(
+            "msr cntv_ctl_el0, xzr",
+            "isb",
+            options(nostack, preserves_flags)
+        )
+    };
 }

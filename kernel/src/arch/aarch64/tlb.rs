@@ -10,7 +10,9 @@ pub fn flush_local(start: u64, pages: u64) {
     for page in 0..pages {
         let operand = ((start + page * 4096) >> 12) & ((1 << 44) - 1);
         // SAFETY: TLB invalidation by address has no effect beyond dropping cached entries.
-        unsafe { core::arch::asm!("tlbi vaae1, {}", in(reg) operand, options(nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("tlbi vaae1, {}", in(reg) operand, options(nostack, preserves_flags))
+        };
     }
     // SAFETY: barriers only.
     unsafe { core::arch::asm!("dsb nsh", "isb", options(nostack, preserves_flags)) };
@@ -28,7 +30,9 @@ pub fn shootdown(start: u64, pages: u64) {
         for page in 0..pages {
             let operand = ((start + page * 4096) >> 12) & ((1 << 44) - 1);
             // SAFETY: as in `flush_local`, broadcast to the inner-shareable domain.
-            unsafe { core::arch::asm!("tlbi vaae1is, {}", in(reg) operand, options(nostack, preserves_flags)) };
+            unsafe {
+                core::arch::asm!("tlbi vaae1is, {}", in(reg) operand, options(nostack, preserves_flags))
+            };
         }
     }
     // SAFETY: barriers only; DSB ISH completes the broadcast invalidation on all CPUs.
