@@ -349,3 +349,128 @@ mod heapless_cells {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The device tree QEMU's `virt` board gives a guest with these options (its `dumpdtb`
+    /// machine option writes it and exits), or `None` when QEMU for aarch64 is not installed.
+    fn qemu_tree(memory: &str, cpus: u32, gic: u8, extra: &[&str]) -> Option<Vec<u8>> {
+        let path = std::env::temp_dir().join(format!(
+            "kernel-devicetree-{}-{memory}-{cpus}-{gic}.dtb",
+            std::process::id()
+        ));
+        let machine = format!("virt,gic-version={gic},dumpdtb={}", path.display());
+        let status = std::process::Command::new("qemu-system-aarch64")
+            .args(["-machine", &machine, "-cpu", "cortex-a72", "-m", memory])
+            .args(["-smp", &cpus.to_string(), "-display", "none"])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        match status {
+            Ok(status) if status.success() => {}
+            Ok(status) => panic!("qemu-system-aarch64 -machine {machine} failed: {status}"),
+            Err(_) => {
+                println!(
+                    "SKIPPED: qemu-system-aarch64 is not installed (scripts/setup installs it)"
+                );
+                return None;
+            }
+        }
+        let bytes = std::fs::read(&path).expect("QEMU wrote the device tree");
+        let _ = std::fs::remove_file(&path);
+        Some(bytes)
+    }
+
+    #[test]
+    fn qemu_virt_tree_gives_memory_command_line_and_initrd() {
+        let initrd = std::env::temp_dir().join(format!("kernel-dt-initrd-{}", std::process::id()));
+        std::fs::write(&initrd, vec![0x5a; 12345]).unwrap();
+        let kernel = std::env::temp_dir().join(format!("kernel-dt-image-{}", std::process::id()));
+        // A minimal arm64 Image: the header QEMU checks, nothing to run (dumpdtb exits first).
+        let mut image = vec![0u8; 4096];
+        image[0x38..0x3c].copy_from_slice(b"ARM\x64");
+        std::fs::write(&kernel, image).unwrap();
+        let tree = qemu_tree(
+            "768M",
+            3,
+            3,
+            &[
+                "-kernel",
+                &kernel.to_string_lossy(),
+                "-initrd",
+                &initrd.to_string_lossy(),
+                "-append",
+                "log=debug test=sched",
+            ],
+        );
+        let _ = std::fs::remove_file(&initrd);
+        let _ = std::fs::remove_file(&kernel);
+        let Some(tree) = tree else { return };
+        let info = parse(&tree, 0x4800_0000).expect("QEMU's tree parses");
+        assert_eq!(info.protocol, "device tree");
+        assert_eq!(info.usable_bytes(), 768 << 20);
+        assert_eq!(
+            info.regions()[0].start,
+            0x4000_0000,
+            "virt's RAM starts at 1 GiB"
+        );
+        assert_eq!(info.command_line(), "log=debug test=sched");
+        assert_eq!(info.option("test"), Some("sched"));
+        let modules = info.modules();
+        assert_eq!(modules.len(), 1, "the initrd is the one module");
+        assert_eq!(modules[0].length, 12345);
+        assert!((0x4000_0000..0x7000_0000).contains(&modules[0].start));
+        let (start, end) = info.boot_data.expect("the tree itself is boot data");
+        assert_eq!(start, 0x4800_0000);
+        assert_eq!(end - start, tree.len() as u64);
+    }
+
+    #[test]
+    fn qemu_virt_tree_gives_the_hardware_on_gicv3_and_gicv2() {
+        for (gic, cpus) in [(3u8, 4u32), (2, 2)] {
+            let Some(tree) = qemu_tree("512M", cpus, gic, &[]) else {
+                return;
+            };
+            let platform = platform(&tree).expect("QEMU's tree parses");
+            let found = platform.gic.expect("a GIC");
+            assert_eq!(found.version, gic);
+            assert_eq!(found.distributor.0, 0x0800_0000);
+            assert_eq!(
+                found.second.0,
+                if gic == 3 { 0x080a_0000 } else { 0x0801_0000 }
+            );
+            assert_eq!(platform.cpus(), &(0..cpus).collect::<Vec<u32>>()[..]);
+            assert_eq!(platform.uart, Some((0x0900_0000, 33)));
+            assert_eq!(platform.virtual_timer_intid, 27);
+            assert_eq!(platform.psci, Some(PsciMethod::Hypervisor));
+            assert_eq!(platform.rtc, Some(0x0901_0000));
+            let pci = platform.pci.expect("the PCIe host bridge");
+            assert_eq!(
+                pci.ecam.1 >> 20,
+                u64::from(pci.buses.1) + 1,
+                "1 MiB per bus"
+            );
+            assert_eq!(pci.memory32, Some((0x1000_0000, 0x2eff_0000)));
+            assert!(pci.memory64.is_some() && pci.io.is_some());
+            // virt wires INTA..INTD of slot 0 to SPIs 3..6.
+            assert_eq!(pci.intx, [35, 36, 37, 38]);
+        }
+    }
+
+    #[test]
+    fn damaged_trees_are_refused_without_a_panic() {
+        assert!(parse(&[], 0).is_err());
+        assert!(platform(&[0u8; 64]).is_err());
+        let Some(tree) = qemu_tree("256M", 1, 3, &[]) else {
+            return;
+        };
+        // A truncated tree and one with a wrong magic are errors, not panics.
+        assert!(parse(&tree[..100], 0).is_err());
+        let mut wrong = tree.clone();
+        wrong[0] ^= 0xff;
+        assert!(matches!(parse(&wrong, 0), Err(BootError::BadMagic(_))));
+    }
+}

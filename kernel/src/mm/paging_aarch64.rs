@@ -4,7 +4,7 @@
 //! as on x86_64 (see `mm`), and so is this module's interface.
 //!
 //! Built once on the boot CPU to replace the boot tables; every CPU then loads the same root.
-//! Every kernel mapping is privileged-only (AP[1] = 0) and never user-executable (UXN); only the
+//! Every kernel mapping is privileged-only (AP bit 1 clear) and never user-executable (UXN); only the
 //! kernel text lacks PXN, and SCTLR_EL1.WXN makes any writable page non-executable as well.
 
 use core::sync::atomic::{AtomicU64, Ordering};

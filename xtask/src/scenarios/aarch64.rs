@@ -14,6 +14,14 @@ pub(super) fn plan() -> Vec<(String, Plan)> {
             Box::new(move |k, a| kernel_tests(k, a, memory, cpus)),
         );
     }
+    run(
+        "aarch64_kernel_tests_gicv2_smp4".into(),
+        Box::new(|k, a| kernel_tests_on(k, a, 4, &["-machine", "gic-version=2"], "GICv2")),
+    );
+    run(
+        "aarch64_kernel_tests_cpu_max_smp2".into(),
+        Box::new(|k, a| kernel_tests_on(k, a, 2, &["-cpu", "max"], "PAN true, RNDR true")),
+    );
     for (memory, cpus) in [(512, 1), (2048, 4)] {
         run(
             format!("aarch64_shell_mem_cpus_{memory}M_smp{cpus}"),
@@ -50,6 +58,30 @@ pub(super) fn plan() -> Vec<(String, Plan)> {
         );
     }
     plan
+}
+
+/// The in-kernel tests on a variant of the machine (QEMU takes the last `-machine` property and
+/// `-cpu` given); `shows` must appear in the boot log, proving the variant was booted.
+fn kernel_tests_on(
+    kernel: &std::path::Path,
+    accel: Accel,
+    cpus: u32,
+    extra: &[&str],
+    shows: &str,
+) -> Result<String, String> {
+    let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    let (code, output) =
+        qemu::run_to_exit_with(&boot(kernel, accel, "512M", cpus, "test log=info"), &extra)?;
+    let counts = test_counts(&output);
+    match (code, counts) {
+        (qemu::EXIT_SUCCESS, Ok(counts)) if output.contains(shows) => Ok(counts),
+        (_, counts) => Err(format!(
+            "exit code {code} (want {}), {}, '{shows}' {}in the log; output:\n{output}",
+            qemu::EXIT_SUCCESS,
+            counts.unwrap_or_else(|e| e),
+            if output.contains(shows) { "" } else { "not " }
+        )),
+    }
 }
 
 /// The shell against what QEMU was given: `mem` and `cpus` report the machine's memory and CPU
