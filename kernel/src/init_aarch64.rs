@@ -117,6 +117,7 @@ fn start_other_cpus(platform: &Platform) -> usize {
         delay_nanos: &time::busy_wait_nanos,
         now_nanos: &time::monotonic_nanos,
         continuation: secondary_processor_main,
+        late_cpu: boot::info().option("late_cpu").and_then(|v| v.parse().ok()),
     };
     // SAFETY: the kernel root maps the image at its linked addresses; each block is a fresh
     // frame used by nothing else.

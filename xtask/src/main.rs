@@ -179,7 +179,11 @@ fn run(arguments: &[String]) -> Result<(), String> {
         disk,
         memory: options.memory,
         cpus: options.cpus,
-        append: with_default_init(&options.append),
+        // User processes are x86_64 only for now: aarch64 boots to the kernel shell.
+        append: match arch::Arch::current() {
+            arch::Arch::X86_64 => with_default_init(&options.append),
+            arch::Arch::Aarch64 => options.append.clone(),
+        },
         accel,
         timeout: options.timeout,
         cdrom: None,

@@ -28,6 +28,14 @@ pub(super) fn plan() -> Vec<(String, Plan)> {
             Box::new(move |k, a| shell_scenario(k, a, memory, cpus)),
         );
     }
+    run(
+        "aarch64_smp_late_cpu_given_up".into(),
+        Box::new(late_cpu_scenario),
+    );
+    run(
+        "aarch64_smp_50_boots_under_load".into(),
+        Box::new(smp_boots_under_load_scenario),
+    );
     run("aarch64_initrd_root".into(), Box::new(initrd_scenario));
     run("aarch64_pci_lspci".into(), Box::new(lspci_scenario));
     run(
@@ -82,6 +90,31 @@ fn kernel_tests_on(
             if output.contains(shows) { "" } else { "not " }
         )),
     }
+}
+
+/// `late_cpu=2`: CPU 2 reaches the kernel only after the boot CPU gave up on it. The boot CPU
+/// must say so, give up on the CPU after it too, and reach the shell on the two that started;
+/// the late CPU halts itself.
+fn late_cpu_scenario(kernel: &std::path::Path, accel: Accel) -> Result<String, String> {
+    let mut session = Session::start(&boot(kernel, accel, "512M", 4, "log=info late_cpu=2"))?;
+    session.wait_prompt()?;
+    let log = session.output();
+    let expected = "cpu 2 (MPIDR 0x2) did not reach the kernel within 5 s; running without it and the 1 CPU(s) after it";
+    if !log.contains(expected) {
+        return Err(format!("the boot log lacks '{expected}':\n{log}"));
+    }
+    let cpus = session.ask("cpus")?;
+    for needle in ["cpus: 4 present, 2 online", "cpu2: apic id 2, not started"] {
+        if !cpus.contains(needle) {
+            return Err(format!("'cpus' should report '{needle}':\n{cpus}"));
+        }
+    }
+    let threads = session.ask("ps")?;
+    if !threads.contains("main") {
+        return Err(format!("'ps' answer malformed:\n{threads}"));
+    }
+    session.poweroff()?;
+    Ok("late CPU given up on, reported, and halted by itself; shell on 2 CPUs".into())
 }
 
 /// The shell against what QEMU was given: `mem` and `cpus` report the machine's memory and CPU

@@ -203,9 +203,17 @@ pub fn set_edge_triggered(intid: u32, edge: bool) {
     write32(register, value | (u32::from(edge) << shift));
 }
 
+/// An acknowledged interrupt: its ID, and the acknowledge register's whole value, which the
+/// end-of-interrupt write must repeat (on GICv2 an SGI's value also names the sending CPU).
+#[derive(Debug, Clone, Copy)]
+pub struct Acknowledged {
+    pub intid: u32,
+    raw: u32,
+}
+
 /// Acknowledges the highest-priority pending interrupt; `None` when it was spurious.
-pub fn acknowledge() -> Option<u32> {
-    let intid = if version() == 3 {
+pub fn acknowledge() -> Option<Acknowledged> {
+    let raw = if version() == 3 {
         let value: u64;
         // SAFETY: reading ICC_IAR1_EL1 acknowledges the interrupt; the caller ends it.
         unsafe {
@@ -213,17 +221,18 @@ pub fn acknowledge() -> Option<u32> {
         };
         (value & 0xff_ffff) as u32
     } else {
-        read32(SECOND_REGION.load(Ordering::Acquire) + 0xc) & 0x3ff
+        read32(SECOND_REGION.load(Ordering::Acquire) + 0xc) & 0x1fff
     };
-    (intid < 1020).then_some(intid)
+    let intid = if version() == 3 { raw } else { raw & 0x3ff };
+    (intid < 1020).then_some(Acknowledged { intid, raw })
 }
 
-/// Ends interrupt `intid` (priority drop and deactivation).
-pub fn end_of_interrupt(intid: u32) {
+/// Ends an acknowledged interrupt (priority drop and deactivation).
+pub fn end_of_interrupt(interrupt: Acknowledged) {
     if version() == 3 {
-        write_icc!("s3_0_c12_c12_1", intid); // ICC_EOIR1_EL1
+        write_icc!("s3_0_c12_c12_1", interrupt.raw); // ICC_EOIR1_EL1
     } else {
-        write32(SECOND_REGION.load(Ordering::Acquire) + 0x10, intid);
+        write32(SECOND_REGION.load(Ordering::Acquire) + 0x10, interrupt.raw);
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Each CPU has its own block, so a slow CPU (a busy host delays a virtual CPU for seconds)
 //! never reads another CPU's parameters. The boot CPU waits for each CPU in turn; a CPU that
-//! does not arrive in time is given up, and one that turns up later halts itself.
+//! does not arrive in time is given up (with the CPUs after it), and one that turns up later
+//! halts itself: the same handshake as x86_64's AP start-up.
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -22,11 +23,19 @@ pub struct SecondaryStart {
 }
 
 static READY: AtomicBool = AtomicBool::new(false);
-/// The index of the CPU being started, or `u64::MAX` once it was given up.
-static EXPECTED: AtomicU64 = AtomicU64::new(u64::MAX);
-static ARRIVED: AtomicBool = AtomicBool::new(false);
-/// How long a CPU may take to reach the kernel and finish its set-up.
-const DEADLINE_NANOS: u64 = 10_000_000_000;
+/// The start-up handshake: a state in the high half, the CPU index in the low half. The new
+/// CPU turns `STARTING(i)` into `ARRIVED(i)` as its first act in Rust, or the boot CPU, at its
+/// deadline, turns it into `ABANDONED(i)`: one compare-and-swap settles which happened.
+static HANDSHAKE: AtomicU64 = AtomicU64::new(0);
+const STARTING: u64 = 1 << 32;
+const ARRIVED: u64 = 2 << 32;
+const ABANDONED: u64 = 3 << 32;
+/// How long a CPU may take to reach the kernel after `CPU_ON`.
+const ARRIVAL_DEADLINE_NANOS: u64 = 5_000_000_000;
+/// How long a CPU that reached the kernel may take to finish its set-up.
+const ONLINE_DEADLINE_NANOS: u64 = 10_000_000_000;
+/// The CPU index told to arrive late (`usize::MAX` = none).
+static LATE_CPU: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// The continuation of a new CPU, as a `fn(usize) -> !` (set before the first start-up).
 static CONTINUATION: AtomicUsize = AtomicUsize::new(0);
 
@@ -50,6 +59,8 @@ pub struct StartParameters<'a> {
     pub now_nanos: &'a dyn Fn() -> u64,
     /// Where each new CPU continues, with its index, once its exception vectors are loaded.
     pub continuation: fn(usize) -> !,
+    /// A CPU to hold back until the boot CPU gave up on it (`late_cpu=N`, for tests).
+    pub late_cpu: Option<usize>,
 }
 
 /// Starts every CPU of the CPU table; returns how many CPUs are online.
@@ -59,6 +70,7 @@ pub struct StartParameters<'a> {
 /// out by `prepare` must stay untouched by anything else until the CPU reports online.
 pub unsafe fn start_secondary_processors(parameters: StartParameters<'_>) -> usize {
     CONTINUATION.store(parameters.continuation as usize, Ordering::Release);
+    LATE_CPU.store(parameters.late_cpu.unwrap_or(usize::MAX), Ordering::Release);
     let entry = secondary_entry as *const () as u64 - parameters.kernel_virtual_offset;
     for index in 1..cpus::cpu_count() {
         let Some(hardware_id) = cpus::apic_id_of(index) else {
@@ -77,8 +89,7 @@ pub unsafe fn start_secondary_processors(parameters: StartParameters<'_>) -> usi
             })
         };
         READY.store(false, Ordering::Release);
-        ARRIVED.store(false, Ordering::Release);
-        EXPECTED.store(index as u64, Ordering::Release);
+        HANDSHAKE.store(STARTING | index as u64, Ordering::Release);
         // SAFETY: the block is written and cleaned to memory by the DSB before the CPU starts
         // with its caches off; `secondary_entry` runs with the MMU off.
         unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
@@ -89,22 +100,38 @@ pub unsafe fn start_secondary_processors(parameters: StartParameters<'_>) -> usi
             continue;
         }
         let start = (parameters.now_nanos)();
-        while !READY.load(Ordering::Acquire) {
-            if (parameters.now_nanos)() > start + DEADLINE_NANOS {
-                if EXPECTED
-                    .compare_exchange(index as u64, u64::MAX, Ordering::AcqRel, Ordering::Acquire)
+        let tag = index as u64;
+        // First the arrival, settled by one compare-and-swap with the new CPU.
+        while HANDSHAKE.load(Ordering::Acquire) == STARTING | tag {
+            if (parameters.now_nanos)() > start + ARRIVAL_DEADLINE_NANOS
+                && HANDSHAKE
+                    .compare_exchange(
+                        STARTING | tag,
+                        ABANDONED | tag,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
                     .is_ok()
-                {
-                    log::error!(
-                        "cpu {index} did not start within {} s; given up",
-                        DEADLINE_NANOS / 1_000_000_000
-                    );
-                    return cpus::online_count();
-                }
-                if !ARRIVED.load(Ordering::Acquire) {
-                    break;
-                }
-                panic!("cpu {index} entered the kernel but did not finish its start-up");
+            {
+                // Given up: it halts by itself if it ever arrives. Later CPUs are not started
+                // either, so a half-started CPU never shares the machine with a new one.
+                let later = cpus::cpu_count() - index - 1;
+                log::error!(
+                    "cpu {index} (MPIDR {mpidr:#x}) did not reach the kernel within {} s; running without it and the {later} CPU(s) after it",
+                    ARRIVAL_DEADLINE_NANOS / 1_000_000_000
+                );
+                return cpus::online_count();
+            }
+            (parameters.delay_nanos)(100_000);
+        }
+        // Then its set-up, which cannot be abandoned half-way.
+        let arrival = (parameters.now_nanos)();
+        while !READY.load(Ordering::Acquire) {
+            if (parameters.now_nanos)() > arrival + ONLINE_DEADLINE_NANOS {
+                panic!(
+                    "cpu {index} (MPIDR {mpidr:#x}) entered the kernel but did not finish its start-up within {} s",
+                    ONLINE_DEADLINE_NANOS / 1_000_000_000
+                );
             }
             (parameters.delay_nanos)(100_000);
         }
@@ -121,11 +148,24 @@ pub fn report_online() {
 
 #[no_mangle]
 extern "C" fn secondary_kernel_entry(index: u64) -> ! {
-    // Claim the start-up before touching anything shared.
-    if EXPECTED.load(Ordering::Acquire) != index {
+    if LATE_CPU.load(Ordering::Acquire) == index as usize {
+        while HANDSHAKE.load(Ordering::Acquire) != ABANDONED | index {
+            core::hint::spin_loop();
+        }
+    }
+    // Claim the start-up before touching anything shared: if the boot CPU gave up on this CPU,
+    // it must not run on (or fault in) a kernel that no longer expects it.
+    if HANDSHAKE
+        .compare_exchange(
+            STARTING | index,
+            ARRIVED | index,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
         cpu::halt_forever();
     }
-    ARRIVED.store(true, Ordering::Release);
     super::traps::load_vectors_this_cpu();
     cpu::disable_low_half();
     let continuation = CONTINUATION.load(Ordering::Acquire);

@@ -191,9 +191,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
 }
 
 fn handle_irq() {
-    let Some(intid) = gic::acknowledge() else {
+    let Some(interrupt) = gic::acknowledge() else {
         return;
     };
+    let intid = interrupt.intid;
     let vector = VECTOR_OF_INTID
         .get(intid as usize)
         .map_or(0, |v| v.load(Ordering::Acquire));
@@ -209,7 +210,7 @@ fn handle_irq() {
     } else {
         UNEXPECTED_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
     }
-    gic::end_of_interrupt(intid);
+    gic::end_of_interrupt(interrupt);
     // The end-of-interrupt is out: switching threads now never holds back other interrupts.
     let preempt = PREEMPT.load(Ordering::Acquire);
     if preempt != 0 {
