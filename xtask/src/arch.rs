@@ -82,8 +82,9 @@ pub fn make_arm64_image(elf: &Path) -> Result<PathBuf, String> {
 }
 
 fn field(bytes: &[u8], offset: usize, size: usize) -> Result<u64, String> {
-    let slice = bytes
-        .get(offset..offset + size)
+    let slice = offset
+        .checked_add(size)
+        .and_then(|end| bytes.get(offset..end))
         .ok_or("the kernel ELF is truncated")?;
     let mut value = [0u8; 8];
     value[..size].copy_from_slice(slice);
@@ -101,7 +102,10 @@ pub fn arm64_image_from_elf(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let count = field(bytes, 0x38, 2)? as usize;
     let mut segments = Vec::new();
     for i in 0..count {
-        let header = program_headers + i * entry_size;
+        let header = i
+            .checked_mul(entry_size)
+            .and_then(|at| at.checked_add(program_headers))
+            .ok_or("the kernel ELF's program headers are out of range")?;
         if field(bytes, header, 4)? != 1 {
             continue; // not PT_LOAD
         }
@@ -109,8 +113,9 @@ pub fn arm64_image_from_elf(bytes: &[u8]) -> Result<Vec<u8>, String> {
         let physical = field(bytes, header + 0x18, 8)?;
         let file_size = field(bytes, header + 0x20, 8)? as usize;
         if file_size > 0 {
-            let data = bytes
-                .get(offset..offset + file_size)
+            let data = offset
+                .checked_add(file_size)
+                .and_then(|end| bytes.get(offset..end))
                 .ok_or("a segment lies outside the kernel ELF")?;
             segments.push((physical, data));
         }
@@ -122,7 +127,7 @@ pub fn arm64_image_from_elf(bytes: &[u8]) -> Result<Vec<u8>, String> {
         .ok_or("the kernel ELF has no loadable segment")?;
     let end = segments
         .iter()
-        .map(|(p, d)| p + d.len() as u64)
+        .map(|(p, d)| p.saturating_add(d.len() as u64))
         .max()
         .unwrap_or(base);
     if end - base > 256 << 20 {
@@ -137,4 +142,66 @@ pub fn arm64_image_from_elf(bytes: &[u8]) -> Result<Vec<u8>, String> {
         return Err("the kernel image lacks the arm64 Image header (boot.S)".into());
     }
     Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arm64_image_from_elf;
+
+    /// A little ELF64 file with `segments` as (type, physical address, bytes) program headers.
+    fn elf(segments: &[(u32, u64, &[u8])]) -> Vec<u8> {
+        let headers = 64;
+        let mut data_offset = headers + 56 * segments.len();
+        let mut file = vec![0u8; data_offset];
+        file[..4].copy_from_slice(b"\x7fELF");
+        file[4] = 2; // 64-bit
+        file[5] = 1; // little endian
+        file[0x20..0x28].copy_from_slice(&(headers as u64).to_le_bytes());
+        file[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        file[0x38..0x3a].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+        for (i, (kind, physical, bytes)) in segments.iter().enumerate() {
+            let header = headers + 56 * i;
+            file[header..header + 4].copy_from_slice(&kind.to_le_bytes());
+            file[header + 8..header + 16].copy_from_slice(&(data_offset as u64).to_le_bytes());
+            file[header + 0x18..header + 0x20].copy_from_slice(&physical.to_le_bytes());
+            file[header + 0x20..header + 0x28].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+            file.extend_from_slice(bytes);
+            data_offset += bytes.len();
+        }
+        file
+    }
+
+    #[test]
+    fn segments_are_laid_out_by_physical_address_from_the_header() {
+        let mut text = vec![0x11u8; 0x40];
+        text[0x38..0x3c].copy_from_slice(b"ARM\x64");
+        let data = [0x22u8; 8];
+        let note = [0x33u8; 4];
+        let file = elf(&[
+            (1, 0x4020_0000, &text),
+            (4, 0x0, &note), // PT_NOTE: not loaded
+            (1, 0x4020_1000, &data),
+        ]);
+        let image = arm64_image_from_elf(&file).expect("a valid image");
+        assert_eq!(image.len(), 0x1008);
+        assert_eq!(&image[..0x40], &text[..]);
+        assert!(
+            image[0x40..0x1000].iter().all(|&b| b == 0),
+            "the gap is zero"
+        );
+        assert_eq!(&image[0x1000..], &data);
+    }
+
+    #[test]
+    fn files_that_are_not_the_kernel_are_refused() {
+        assert!(arm64_image_from_elf(b"not an elf").is_err());
+        let headerless = elf(&[(1, 0x4020_0000, &[0u8; 0x40])]);
+        let error = arm64_image_from_elf(&headerless).unwrap_err();
+        assert!(error.contains("arm64 Image header"), "{error}");
+        let mut truncated = elf(&[(1, 0x4020_0000, &[0u8; 0x40])]);
+        truncated.truncate(100);
+        assert!(arm64_image_from_elf(&truncated).is_err());
+        let spread = elf(&[(1, 0x4000_0000, &[1u8; 4]), (1, 0x8000_0000, &[1u8; 4])]);
+        assert!(arm64_image_from_elf(&spread).is_err());
+    }
 }
