@@ -148,6 +148,7 @@ pub extern "C" fn kernel_entry(device_tree: u64) -> ! {
     }
     console::init();
     traps::set_fatal_exception_handler(crate::diagnostics::fatal_exception);
+    cpu::unmask_system_errors();
     println!("\nkernel {} booting (aarch64)", env!("CARGO_PKG_VERSION"));
 
     // 2. Boot information and the hardware description, while the boot direct map exists.

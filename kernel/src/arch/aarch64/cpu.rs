@@ -228,3 +228,10 @@ pub fn random_fill(buffer: &mut [u8]) {
         chunk.copy_from_slice(&random_u64().to_le_bytes()[..chunk.len()]);
     }
 }
+
+/// Unmasks SError interrupts (asynchronous aborts) so that they are reported, not lost. IRQs
+/// stay as they are; FIQs are not used.
+pub fn unmask_system_errors() {
+    // SAFETY: the vector table is installed before this is called, and its SError slots report.
+    unsafe { asm!("msr daifclr, #4", options(nostack, preserves_flags)) };
+}

@@ -167,6 +167,7 @@ extern "C" fn secondary_kernel_entry(index: u64) -> ! {
         cpu::halt_forever();
     }
     super::traps::load_vectors_this_cpu();
+    cpu::unmask_system_errors();
     cpu::disable_low_half();
     let continuation = CONTINUATION.load(Ordering::Acquire);
     // SAFETY: CONTINUATION holds the `fn(usize) -> !` stored before any CPU was started.

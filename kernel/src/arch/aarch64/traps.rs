@@ -73,8 +73,11 @@ static INTID_OF_VECTOR: [AtomicU16; 256] = [const { AtomicU16::new(u16::MAX) }; 
 /// Installs `handler` for `vector`. Vectors are data: the vector table never changes.
 pub fn set_handler(vector: u8, handler: IrqHandler) {
     HANDLERS[vector as usize].store(handler as usize, Ordering::Release);
+    // SGIs are banked per CPU: each CPU installs its IPI handlers for itself (the scheduler
+    // does on every CPU), which enables that SGI on the calling CPU.
     if let Some(sgi) = sgi_of_vector(vector) {
         bind(vector, u32::from(sgi));
+        gic::set_enabled(u32::from(sgi), true);
     }
 }
 
