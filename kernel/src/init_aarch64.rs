@@ -79,6 +79,38 @@ fn give_emergency_stack(per_cpu: &percpu::PerCpu) {
     }
 }
 
+/// `count` zeroed frames aligned to `align` frames, for good: (physical, virtual).
+fn zeroed_frames_for_good(count: u64, align: u64) -> Result<(u64, usize), MemoryError> {
+    let physical = frames::allocate(count, align, u64::MAX)?;
+    let virtual_address = mm::phys_to_virt(physical) as usize;
+    // SAFETY: fresh frames, reached through the direct map, owned by the caller from now on.
+    unsafe { core::ptr::write_bytes(virtual_address as *mut u8, 0, (count * 4096) as usize) };
+    Ok((physical, virtual_address))
+}
+
+/// Maps the GICv3 ITS and gives it its tables (docs/aarch64.md, "Interrupts").
+fn start_interrupt_translation(its: (u64, u64)) -> Result<(), alloc::string::String> {
+    use crate::arch::its::{self, ItsMemory};
+    const TRANSLATION_TABLES: u64 = 16;
+    let registers =
+        map_registers_for_good(its.0, its.1.max(0x2_0000)).map_err(|e| alloc::format!("{e}"))?;
+    let memory = (|| -> Result<ItsMemory, MemoryError> {
+        let tables = zeroed_frames_for_good(TRANSLATION_TABLES, 1)?;
+        Ok(ItsMemory {
+            configuration: zeroed_frames_for_good(2, 1)?,
+            pending: zeroed_frames_for_good(16, 16)?,
+            commands: zeroed_frames_for_good(1, 1)?,
+            devices: zeroed_frames_for_good(1, 1)?,
+            collections: zeroed_frames_for_good(1, 1)?,
+            translation_tables: (tables.0, tables.1, TRANSLATION_TABLES as usize),
+        })
+    })()
+    .map_err(|e| alloc::format!("{e}"))?;
+    // SAFETY: an uncached mapping of the ITS registers kept for good, and zeroed frames that
+    // belong to the ITS from now on.
+    unsafe { its::init(registers, its.0, memory) }.map_err(|e| alloc::format!("{e}"))
+}
+
 /// Where each secondary CPU continues once its MMU and vectors are on.
 fn secondary_processor_main(index: usize) -> ! {
     gic::init_this_cpu();
@@ -220,9 +252,17 @@ pub extern "C" fn kernel_entry(device_tree: u64) -> ! {
                 d,
                 s,
                 gic_description.second.1 as usize,
+                gic_description.second.0,
             )
         },
         (Err(error), _) | (_, Err(error)) => stop("GIC registers", &error),
+    }
+    // MSIs need the ITS; without it (GICv2, or a failure) devices keep their INTx lines.
+    if let Some(its) = gic_description.its {
+        match start_interrupt_translation(its) {
+            Ok(()) => log::info!("GICv3 ITS at {:#x}: MSI and MSI-X available", its.0),
+            Err(error) => log::warn!("GICv3 ITS at {:#x} unusable ({error}); INTx only", its.0),
+        }
     }
     let boot_id = cpu::hardware_id();
     let cpu_count = cpus::register_cpus(boot_id, platform.cpus().iter().copied());

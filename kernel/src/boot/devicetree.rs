@@ -89,6 +89,8 @@ pub struct Gic {
     pub distributor: (u64, u64),
     /// GICv3: the redistributor region; GICv2: the CPU interface (address, size).
     pub second: (u64, u64),
+    /// GICv3's Interrupt Translation Service, for MSIs (address, size).
+    pub its: Option<(u64, u64)>,
 }
 
 /// The PCI host bridge behind an ECAM window (`pci-host-ecam-generic`).
@@ -193,6 +195,9 @@ pub fn platform(bytes: &[u8]) -> Result<Platform, BootError> {
                 version: 3,
                 distributor: (d.starting_address as u64, d.size.unwrap_or(0) as u64),
                 second: (r.starting_address as u64, r.size.unwrap_or(0) as u64),
+                its: tree
+                    .find_compatible(&["arm,gic-v3-its"])
+                    .and_then(first_reg),
             });
         }
     } else if let Some(node) =
@@ -204,6 +209,7 @@ pub fn platform(bytes: &[u8]) -> Result<Platform, BootError> {
                 version: 2,
                 distributor: (d.starting_address as u64, d.size.unwrap_or(0) as u64),
                 second: (c.starting_address as u64, c.size.unwrap_or(0) as u64),
+                its: None,
             });
         }
     }
@@ -444,6 +450,11 @@ mod tests {
             assert_eq!(
                 found.second.0,
                 if gic == 3 { 0x080a_0000 } else { 0x0801_0000 }
+            );
+            assert_eq!(
+                found.its,
+                (gic == 3).then_some((0x0808_0000, 0x2_0000)),
+                "virt's GICv3 has an ITS"
             );
             assert_eq!(platform.cpus(), &(0..cpus).collect::<Vec<u32>>()[..]);
             assert_eq!(platform.uart, Some((0x0900_0000, 33)));

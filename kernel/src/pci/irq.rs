@@ -7,7 +7,7 @@
 //! what happened and return; they never block. The trap dispatcher sends the EOI.
 //!
 //! On aarch64 the same lines are the GIC's shared peripheral interrupts (`arch::gic::lines`), and
-//! INTx only (no MSI there yet).
+//! MSI/MSI-X messages go through the GICv3 ITS (`arch::msi`).
 //!
 //! INTx uses the firmware's interrupt-line register, level-triggered, active-low. A line below 16
 //! is an ISA IRQ number (SeaBIOS programs the chipset's PIRQ routers to IRQs 10/11 and writes
@@ -224,7 +224,7 @@ pub fn enable_msix(device: &Device, handlers: Vec<Handler>) -> Result<MsixVector
     let mut vectors = Vec::with_capacity(handlers.len());
     for (entry, handler) in handlers.into_iter().enumerate() {
         let vector = new_vector(handler)?;
-        table.set_entry(entry as u16, vector, destination());
+        table.set_entry(entry as u16, vector, destination())?;
         vectors.push(vector);
     }
     table.enable()?;
@@ -245,10 +245,10 @@ pub fn enable_msi(device: &Device, handler: Handler) -> Result<u8, PciError> {
 }
 
 /// Whether the command line forbids message-signalled interrupts (`pci=nomsi`).
-/// On aarch64 message-signalled interrupts would need the GIC's ITS, which the kernel does not
-/// drive yet: devices use INTx there.
+/// Message-signalled interrupts also need the architecture to deliver them (on aarch64 a GICv3
+/// ITS); without, devices use INTx.
 pub fn msi_forbidden() -> bool {
-    cfg!(target_arch = "aarch64") || crate::boot::info().option("pci") == Some("nomsi")
+    !crate::arch::msi::available() || crate::boot::info().option("pci") == Some("nomsi")
 }
 
 /// Turns on memory decoding and bus mastering (needed before DMA and MSI).

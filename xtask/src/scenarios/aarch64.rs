@@ -38,10 +38,15 @@ pub(super) fn plan() -> Vec<(String, Plan)> {
     );
     run("aarch64_initrd_root".into(), Box::new(initrd_scenario));
     run("aarch64_pci_lspci".into(), Box::new(lspci_scenario));
-    run(
-        "aarch64_blk_device_tests_intx".into(),
-        Box::new(|k, a| blk_tests_scenario(k, a, true)),
-    );
+    for (name, intx) in [
+        ("aarch64_blk_device_tests_msix", false),
+        ("aarch64_blk_device_tests_intx", true),
+    ] {
+        run(
+            name.into(),
+            Box::new(move |k, a| blk_tests_scenario(k, a, intx)),
+        );
+    }
     run("aarch64_blk_shell".into(), Box::new(blk_shell_scenario));
     run(
         "aarch64_ext2_vfs_roundtrip".into(),

@@ -17,6 +17,8 @@ static DISTRIBUTOR: AtomicUsize = AtomicUsize::new(0);
 /// GICv3: the redistributor region; GICv2: the CPU interface.
 static SECOND_REGION: AtomicUsize = AtomicUsize::new(0);
 static SECOND_REGION_SIZE: AtomicUsize = AtomicUsize::new(0);
+static SECOND_REGION_PHYSICAL: core::sync::atomic::AtomicU64 =
+    core::sync::atomic::AtomicU64::new(0);
 /// GICv2: each CPU's interface mask, by Aff0 (SGIs name targets by interface).
 static V2_TARGET_MASK: [AtomicU8; 8] = [const { AtomicU8::new(0) }; 8];
 
@@ -57,11 +59,18 @@ pub fn version() -> u8 {
 
 /// Sets up the distributor and the boot CPU's interface. `distributor` and `second` are the
 /// virtual addresses of the distributor and of the redistributor region (v3) or CPU interface
-/// (v2), `second_size` its length.
+/// (v2), `second_size` its length and `second_physical` its physical address.
 ///
 /// # Safety
 /// The addresses must be uncached mappings of those register frames, kept for the kernel's life.
-pub unsafe fn init(version: u8, distributor: usize, second: usize, second_size: usize) {
+pub unsafe fn init(
+    version: u8,
+    distributor: usize,
+    second: usize,
+    second_size: usize,
+    second_physical: u64,
+) {
+    SECOND_REGION_PHYSICAL.store(second_physical, Ordering::Release);
     DISTRIBUTOR.store(distributor, Ordering::Release);
     SECOND_REGION.store(second, Ordering::Release);
     SECOND_REGION_SIZE.store(second_size, Ordering::Release);
@@ -131,6 +140,16 @@ fn this_redistributor() -> Option<usize> {
         };
     }
     None
+}
+
+/// The calling CPU's GICv3 redistributor: its virtual and physical address.
+pub fn this_redistributor_frame() -> Option<(usize, u64)> {
+    let frame = this_redistributor()?;
+    let offset = frame - SECOND_REGION.load(Ordering::Acquire);
+    Some((
+        frame,
+        SECOND_REGION_PHYSICAL.load(Ordering::Acquire) + offset as u64,
+    ))
 }
 
 /// Sets up the calling CPU's interface (and on v3 its redistributor); every CPU, once.
@@ -224,7 +243,8 @@ pub fn acknowledge() -> Option<Acknowledged> {
         read32(SECOND_REGION.load(Ordering::Acquire) + 0xc) & 0x1fff
     };
     let intid = if version() == 3 { raw } else { raw & 0x3ff };
-    (intid < 1020).then_some(Acknowledged { intid, raw })
+    // 1020..1023 are special (spurious); LPIs start at 8192.
+    (!(1020..8192).contains(&intid)).then_some(Acknowledged { intid, raw })
 }
 
 /// Ends an acknowledged interrupt (priority drop and deactivation).

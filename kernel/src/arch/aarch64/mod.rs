@@ -13,6 +13,7 @@ pub mod cpu;
 pub mod cpus;
 pub mod fpu;
 pub mod gic;
+pub mod its;
 pub mod percpu;
 pub mod psci;
 pub mod semihosting;
@@ -27,6 +28,27 @@ pub mod user;
 core::arch::global_asm!(include_str!("boot.S"));
 core::arch::global_asm!(include_str!("vectors.S"));
 core::arch::global_asm!(include_str!("switch.S"));
+
+/// Message-signalled interrupts, named the same on every architecture: through the GICv3 ITS.
+pub mod msi {
+    /// Whether MSI and MSI-X can be used (an ITS was found and set up).
+    pub fn available() -> bool {
+        super::its::available()
+    }
+
+    /// The (address, data) message that makes the PCI function with `requester` ID raise
+    /// kernel `vector` (`_destination` is the x86_64 interface's target APIC ID: LPIs go to
+    /// the boot CPU).
+    pub fn message(requester: u16, vector: u8, _destination: u32) -> Option<(u64, u32)> {
+        match super::its::message(requester, vector) {
+            Ok(message) => Some(message),
+            Err(error) => {
+                log::warn!("no MSI for requester {requester:#06x}: {error}");
+                None
+            }
+        }
+    }
+}
 
 /// Inter-processor interrupts, named the same on every architecture.
 pub mod ipi {

@@ -90,9 +90,20 @@ pub fn allocate_vector() -> Option<u8> {
         .ok()
 }
 
-/// Delivers GIC interrupt `intid` to kernel `vector`.
+/// Kernel vector of each LPI the ITS hands out (0 = none).
+static VECTOR_OF_LPI: [AtomicU8; super::its::LPI_COUNT as usize] =
+    [const { AtomicU8::new(0) }; super::its::LPI_COUNT as usize];
+
+fn vector_slot(intid: u32) -> Option<&'static AtomicU8> {
+    match intid.checked_sub(super::its::FIRST_LPI) {
+        Some(lpi) => VECTOR_OF_LPI.get(lpi as usize),
+        None => VECTOR_OF_INTID.get(intid as usize),
+    }
+}
+
+/// Delivers GIC interrupt `intid` (an SGI, PPI, SPI or LPI) to kernel `vector`.
 pub fn bind(vector: u8, intid: u32) {
-    if let Some(slot) = VECTOR_OF_INTID.get(intid as usize) {
+    if let Some(slot) = vector_slot(intid) {
         slot.store(vector, Ordering::Release);
         INTID_OF_VECTOR[vector as usize].store(intid as u16, Ordering::Release);
     }
@@ -198,9 +209,7 @@ fn handle_irq() {
         return;
     };
     let intid = interrupt.intid;
-    let vector = VECTOR_OF_INTID
-        .get(intid as usize)
-        .map_or(0, |v| v.load(Ordering::Acquire));
+    let vector = vector_slot(intid).map_or(0, |v| v.load(Ordering::Acquire));
     let handler = if vector != 0 {
         HANDLERS[vector as usize].load(Ordering::Acquire)
     } else {
