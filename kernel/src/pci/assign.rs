@@ -2,7 +2,8 @@
 //! programs PCI, so the kernel gives each function's BARs addresses from the host bridge's
 //! windows (device tree `ranges`), turns decoding on, and writes the GIC interrupt ID of its
 //! INTx pin into the interrupt-line register, where the rest of the PCI layer expects the
-//! firmware's routing (PCI Local Bus 3.0 §6.2.5.1 for sizing, §2.2.6 for the pin swizzle).
+//! firmware's routing (PCI Local Bus 3.0 section 6.2.5.1 for sizing, section 2.2.6 for the pin
+//! swizzle).
 //!
 //! Only the root bus is assigned; devices behind bridges keep what they have.
 

@@ -30,7 +30,7 @@ core::arch::global_asm!(include_str!("user.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("trampoline.S"), options(att_syntax));
 
 /// Message-signalled interrupts, named the same on every architecture: the local APIC's
-/// message format (Intel SDM vol. 3 §11.11).
+/// message format (Intel SDM vol. 3 section 11.11).
 pub mod msi {
     /// MSI and MSI-X always work through the local APIC.
     pub fn available() -> bool {
