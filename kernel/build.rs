@@ -1,6 +1,7 @@
 //! Links the kernel with its own linker script when built for bare metal.
 fn main() {
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let target_arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rustc-check-cfg=cfg(rump_components)");
     println!("cargo:rustc-check-cfg=cfg(rump_wrap_aio_biodone)");
@@ -13,14 +14,23 @@ fn main() {
         // The suite plays the rump kernel itself (its own rumpuser_init and a fake
         // rump_components link-set entry), so it is only linked when real components are not.
         if std::env::var_os(rump_build::COMPONENTS_ENV).is_none() {
-            build_contract_suite(&dir);
+            build_contract_suite(&dir, &target_arch);
         }
         link_components();
-        println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
+        let script = if target_arch == "aarch64" {
+            "linker-aarch64.ld"
+        } else {
+            "linker.ld"
+        };
+        println!("cargo:rustc-link-arg-bins=-T{dir}/{script}");
         println!("cargo:rustc-link-arg-bins=--no-pie");
         println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
     }
     println!("cargo:rerun-if-changed=linker.ld");
+    println!("cargo:rerun-if-changed=linker-aarch64.ld");
+    for file in ["boot.S", "vectors.S", "switch.S"] {
+        println!("cargo:rerun-if-changed=src/arch/aarch64/{file}");
+    }
     println!("cargo:rerun-if-changed=src/arch/x86_64/boot.S");
     println!("cargo:rerun-if-changed=src/arch/x86_64/traps.S");
     println!("cargo:rerun-if-changed=src/arch/x86_64/switch.S");
@@ -29,28 +39,50 @@ fn main() {
 
 /// Compiles the C contract suite (the same sources `cargo test` runs on the host) with the
 /// kernel's code-generation flags; `src/rumphost/contract.rs` supplies its platform functions.
-fn build_contract_suite(dir: &str) {
+fn build_contract_suite(dir: &str, target_arch: &str) {
     let root = std::path::Path::new(dir)
         .parent()
         .expect("the kernel lives in the workspace");
     let contract = root.join("tests/rump/contract");
     let mut build = cc::Build::new();
+    // The same flags in spirit on both architectures: freestanding, no FP/SIMD registers (the
+    // kernel saves them only for threads that ask), static addresses the linker resolves.
+    let (compiler, flags): (&str, &[&str]) = if target_arch == "aarch64" {
+        (
+            "aarch64-linux-gnu-gcc",
+            &[
+                "-std=gnu11",
+                "-ffreestanding",
+                "-fno-stack-protector",
+                "-mgeneral-regs-only",
+                "-mcmodel=small",
+                "-fno-pic",
+                "-fno-pie",
+                "-O2",
+            ],
+        )
+    } else {
+        (
+            "gcc",
+            &[
+                "-std=gnu11",
+                "-ffreestanding",
+                "-fno-stack-protector",
+                "-mno-red-zone",
+                "-mcmodel=kernel",
+                "-mgeneral-regs-only",
+                "-fno-pic",
+                "-fno-pie",
+                "-O2",
+            ],
+        )
+    };
     build
-        .compiler("gcc")
+        .compiler(compiler)
         .include(root.join("rumpuser/include"))
         .include(&contract)
         .pic(false);
-    for flag in [
-        "-std=gnu11",
-        "-ffreestanding",
-        "-fno-stack-protector",
-        "-mno-red-zone",
-        "-mcmodel=kernel",
-        "-mgeneral-regs-only",
-        "-fno-pic",
-        "-fno-pie",
-        "-O2",
-    ] {
+    for flag in flags {
         build.flag(flag);
     }
     for file in [

@@ -37,6 +37,21 @@ fn main() {
             build.flag(flag);
         }
         build.pic(false);
+    } else if target == "aarch64-unknown-none-softfloat" {
+        // The aarch64 kernel's environment: Debian's cross compiler, no FP/SIMD registers (the
+        // kernel is soft-float), static addresses in the small code model.
+        build.compiler("aarch64-linux-gnu-gcc");
+        for flag in [
+            "-ffreestanding",
+            "-fno-stack-protector",
+            "-mgeneral-regs-only",
+            "-mcmodel=small",
+            "-fno-pic",
+            "-nostdlib",
+        ] {
+            build.flag(flag);
+        }
+        build.pic(false);
     } else {
         build.flag("-ffreestanding").flag("-fno-stack-protector");
     }

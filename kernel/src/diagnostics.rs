@@ -5,8 +5,10 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use crate::arch::cpu;
+#[cfg(target_arch = "x86_64")]
+use crate::arch::lapic;
 use crate::arch::traps::{exception_name, TrapFrame};
-use crate::arch::{cpu, lapic};
 use crate::console::emergency_print;
 use crate::qemu::{self, ExitStatus};
 
@@ -19,12 +21,13 @@ macro_rules! report {
 /// Index of the calling CPU (0 before the local APIC is up).
 pub fn cpu_index() -> usize {
     if crate::arch::percpu::is_initialised() {
-        crate::arch::percpu::this().index
-    } else if lapic::is_mapped() {
-        crate::arch::cpus::index_of_apic(lapic::id())
-    } else {
-        0
+        return crate::arch::percpu::this().index;
     }
+    #[cfg(target_arch = "x86_64")]
+    if lapic::is_mapped() {
+        return crate::arch::cpus::index_of_apic(lapic::id());
+    }
+    0
 }
 
 /// Name of what is running on this CPU, for reports.
@@ -72,6 +75,7 @@ fn finish(status: ExitStatus) -> ! {
 }
 
 /// Reports a CPU exception and stops the machine.
+#[cfg(target_arch = "x86_64")]
 pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
     if PANICKING.swap(true, Ordering::SeqCst) {
         report!(
@@ -110,15 +114,7 @@ pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
         } else {
             report!("last page-fault address (CR2): {address:#018x}\n");
         }
-        let mut described = false;
-        crate::mm::stack::describe_guard_hit(address, &mut |name, owner| {
-            if owner == usize::MAX {
-                report!("stack overflow: the address is in the guard page of stack '{name}'\n");
-            } else {
-                report!("stack overflow: the address is in the guard page of stack '{name}' (cpu {owner})\n");
-            }
-            described = true;
-        });
+        let described = describe_guard_hit(address);
         if !described && vector == 14 {
             let translation = crate::mm::paging::translate(address);
             if translation.is_some_and(|t| t.user) && code & 4 == 0 {
@@ -155,6 +151,89 @@ pub fn fatal_exception(frame: &TrapFrame, cr2: Option<u64>) -> ! {
         frame.r9, frame.r10, frame.r11, frame.r12, frame.r13, frame.r14, frame.r15
     );
     print_backtrace(frame.rbp, Some(frame.rip));
+    finish(ExitStatus::Panic)
+}
+
+/// Says whether `address` hit a stack's guard page; returns whether it did.
+fn describe_guard_hit(address: u64) -> bool {
+    let mut described = false;
+    crate::mm::stack::describe_guard_hit(address, &mut |name, owner| {
+        if owner == usize::MAX {
+            report!("stack overflow: the address is in the guard page of stack '{name}'\n");
+        } else {
+            report!("stack overflow: the address is in the guard page of stack '{name}' (cpu {owner})\n");
+        }
+        described = true;
+    });
+    described
+}
+
+/// Reports an exception taken at EL1 (the ESR decoded) and stops the machine.
+#[cfg(target_arch = "aarch64")]
+pub fn fatal_exception(frame: &TrapFrame, fault_address: Option<u64>) -> ! {
+    use crate::arch::traps::decode_abort;
+    if PANICKING.swap(true, Ordering::SeqCst) {
+        report!(
+            "\nnested fault (ESR {:#x}) while reporting; stopping\n",
+            frame.esr
+        );
+        finish(ExitStatus::Panic);
+    }
+    let class = frame.exception_class();
+    report!(
+        "\n!!! CPU EXCEPTION: {} (EC {:#04x}) on cpu {} in thread '{}'\n",
+        exception_name(frame),
+        class,
+        cpu_index(),
+        current_context_name()
+    );
+    report!("ESR_EL1: {:#x}\n", frame.esr);
+    let is_abort = matches!(class, 0x20 | 0x21 | 0x24 | 0x25);
+    if let (true, Some(address)) = (is_abort, fault_address) {
+        let (status, level, write, instruction) = decode_abort(frame.esr);
+        report!(
+            "fault address (FAR_EL1): {address:#018x} [{status} at level {level}, {}]\n",
+            if instruction {
+                "instruction fetch"
+            } else if write {
+                "write"
+            } else {
+                "read"
+            }
+        );
+        if !describe_guard_hit(address) {
+            if let Some(t) = crate::mm::paging::translate(address) {
+                report!(
+                    "the page is mapped ({}{})\n",
+                    if t.writable { "writable" } else { "read-only" },
+                    if t.executable {
+                        ", executable"
+                    } else {
+                        ", no-execute"
+                    }
+                );
+            } else if address >> 48 != 0 && address >> 48 != 0xffff {
+                report!("the address is outside both translation ranges (not canonical)\n");
+            }
+        }
+    }
+    report!(
+        "ELR {:#018x}  SPSR {:#x}\nSP  {:#018x}  LR  {:#018x}\n",
+        frame.elr,
+        frame.spsr,
+        frame.sp,
+        frame.x[30]
+    );
+    for row in 0..8 {
+        for column in 0..4 {
+            let n = row * 4 + column;
+            if n < 30 {
+                report!("x{n:<2} {:#018x} ", frame.x[n]);
+            }
+        }
+        report!("\n");
+    }
+    print_backtrace(frame.frame_pointer(), Some(frame.elr));
     finish(ExitStatus::Panic)
 }
 

@@ -1,7 +1,9 @@
-//! A Rust x86_64 kernel built to host NetBSD rump kernel components.
+//! A Rust kernel built to host NetBSD rump kernel components, on x86_64 and aarch64.
 //!
 //! The modules that need bare metal only build for `target_os = "none"`; the pure ones (boot
 //! information parsing, the frame bitmap) also build and test on the host with `cargo test`.
+//! On aarch64 the modules that still speak only x86 (ACPI firmware tables, user processes) are
+//! left out; docs/architecture.md says so.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -19,9 +21,12 @@ pub mod block;
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod diagnostics;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", target_arch = "x86_64"))]
 pub mod firmware;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+pub mod init;
+#[cfg(all(target_os = "none", target_arch = "aarch64"))]
+#[path = "init_aarch64.rs"]
 pub mod init;
 #[cfg(target_os = "none")]
 #[deny(unsafe_code)]
@@ -31,7 +36,7 @@ pub mod interrupts;
 pub mod net;
 #[cfg(target_os = "none")]
 pub mod pci;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", target_arch = "x86_64"))]
 #[deny(unsafe_code)]
 pub mod process;
 #[cfg(target_os = "none")]

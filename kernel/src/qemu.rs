@@ -3,9 +3,10 @@
 //! QEMU exits with `(value << 1) | 1`, so no value can produce 0: a run that QEMU ends on its own
 //! (crash, timeout, triple fault) can never read as a pass. Host tools map the codes back.
 //!
+//! On aarch64 the same statuses leave through Arm semihosting's exit call (QEMU's
+//! `-semihosting`), with the same `(value << 1) | 1` exit codes, so host tools need no change.
+//!
 //! May import: `arch`.
-
-use crate::arch::port;
 
 /// Exit statuses written to the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,5 +22,8 @@ pub enum ExitStatus {
 
 /// Asks QEMU to exit; returns only when there is no debug-exit device (real hardware).
 pub fn exit(status: ExitStatus) {
-    port::write_u8(0xf4, status as u8);
+    #[cfg(target_arch = "x86_64")]
+    crate::arch::port::write_u8(0xf4, status as u8);
+    #[cfg(target_arch = "aarch64")]
+    crate::arch::semihosting::exit(((status as u32) << 1) | 1);
 }

@@ -12,6 +12,7 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags, SectionFlags,
 
 use crate::disassembly::{self, CodeScan};
 use crate::error::Error;
+use crate::variant::Machine;
 
 /// ELF `SHF_ALLOC`: the section occupies memory in the final image.
 const SHF_ALLOC: u64 = 0x2;
@@ -55,8 +56,10 @@ pub struct ArchiveInfo {
     pub constructor_sections: Vec<String>,
     /// Link-set names (`X` of `link_set_X`) of sections some member contributes to.
     pub link_set_sections: BTreeSet<String>,
-    /// Findings of the code scan (SSE/x87 use, red-zone accesses).
+    /// Findings of the code scan (SSE/x87 or FP/SIMD use, red-zone accesses).
     pub code: CodeScan,
+    /// The machines the members were compiled for (one for a sane archive).
+    pub machines: BTreeSet<Machine>,
 }
 
 /// Reads and summarises the archive at `path`.
@@ -119,6 +122,12 @@ fn read_object(
     undefined: &mut BTreeMap<String, bool>,
 ) {
     info.objects += 1;
+    let machine = match file.architecture() {
+        object::Architecture::X86_64 => Machine::X86_64,
+        object::Architecture::Aarch64 => Machine::Aarch64,
+        other => Machine::Other(format!("{other:?}")),
+    };
+    info.machines.insert(machine.clone());
     for symbol in file.symbols() {
         let Ok(name) = symbol.name() else { continue };
         if name.is_empty()
@@ -185,7 +194,11 @@ fn read_object(
                     .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
                     .map(|s| (s.name().unwrap_or("?").to_string(), s.address(), s.size()))
                     .collect();
-                disassembly::scan_section(code, &functions, &mut info.code);
+                if machine == Machine::Aarch64 {
+                    disassembly::scan_aarch64_section(code, &functions, &mut info.code);
+                } else {
+                    disassembly::scan_section(code, &functions, &mut info.code);
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::header::HostExports;
 use crate::order::link_order;
 use crate::report::{Refusal, Report, Unresolved, Warning};
 use crate::symbols::{classify, link_set_name, user_space_reason, SymbolClass};
-use crate::variant::{variant_of, CodeModel, Scanned};
+use crate::variant::{variant_of, CodeModel, Machine, Scanned};
 
 /// The `lib*.a` files of `dir`, sorted by name.
 pub fn find_archives(dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -124,11 +124,20 @@ pub fn check_archives(dir: &Path, archives: Vec<ArchiveInfo>, exports: &HostExpo
     }
     for (archive, variant) in archives.iter().zip(&variants) {
         let name = archive.name.clone();
-        if let CodeModel::Small { absolute32 } = variant.code_model {
-            refusals.push(Refusal::SmallCodeModel {
+        match variant.code_model {
+            CodeModel::Small { absolute32 } => refusals.push(Refusal::SmallCodeModel {
                 archive: name.clone(),
                 count: absolute32,
-            });
+            }),
+            CodeModel::Absolute32 { count } => refusals.push(Refusal::Absolute32 {
+                archive: name.clone(),
+                count,
+            }),
+            CodeModel::Tiny { count } => refusals.push(Refusal::TinyCodeModel {
+                archive: name.clone(),
+                count,
+            }),
+            _ => {}
         }
         if !variant.stack_protector.is_empty() {
             refusals.push(Refusal::StackProtector {
@@ -158,7 +167,13 @@ pub fn check_archives(dir: &Path, archives: Vec<ArchiveInfo>, exports: &HostExpo
             }
         }
         if let Scanned::Found { count, samples } = &variant.vector_state {
-            if *count > 0 {
+            if *count > 0 && variant.machine == Machine::Aarch64 {
+                warnings.push(Warning::FpSimdState {
+                    archive: name.clone(),
+                    instructions: *count,
+                    samples: samples.clone(),
+                });
+            } else if *count > 0 {
                 warnings.push(Warning::VectorState {
                     archive: name.clone(),
                     instructions: *count,
@@ -166,6 +181,16 @@ pub fn check_archives(dir: &Path, archives: Vec<ArchiveInfo>, exports: &HostExpo
                 });
             }
         }
+    }
+    let machines: std::collections::BTreeSet<&Machine> =
+        archives.iter().flat_map(|a| a.machines.iter()).collect();
+    if machines.len() > 1 {
+        refusals.push(Refusal::MixedArchitectures {
+            machines: archives
+                .iter()
+                .flat_map(|a| a.machines.iter().map(move |m| format!("{}: {m}", a.name)))
+                .collect(),
+        });
     }
     let pic: Vec<String> = archives
         .iter()

@@ -1,4 +1,7 @@
-//! Heuristic code scan: SSE/x87 use and red-zone accesses, by decoding `.text` with iced-x86.
+//! Heuristic code scan: SSE/x87 use and red-zone accesses, by decoding `.text` with iced-x86;
+//! on aarch64, FP/SIMD register use from the instruction encoding groups (no decoder needed:
+//! the AArch64 encoding puts every FP/SIMD instruction in two groups told apart by a few bits,
+//! Arm ARM C4.1), and no red zone (AAPCS64 has none).
 //!
 //! What it can see: instructions whose CPUID feature is x87, MMX, SSE or AVX, and memory
 //! reads of memory below the stack pointer in straight-line code (`[rsp - n]`, or `[rbp - n]` below
@@ -218,5 +221,56 @@ fn scan_function(bytes: &[u8]) -> FunctionFindings {
     FunctionFindings {
         vector_instructions,
         red_zone,
+    }
+}
+
+/// Whether one A64 instruction word uses the FP/SIMD registers: the "data processing - scalar
+/// floating-point and Advanced SIMD" group (op0 = x111) and the loads and stores with the
+/// V bit set (op0 = x1x0, bit 26), Arm ARM C4.1.
+pub fn aarch64_uses_fp_simd(word: u32) -> bool {
+    let op0 = (word >> 25) & 0xf;
+    let data_processing = op0 & 0b0111 == 0b0111;
+    let load_store_vector = op0 & 0b0101 == 0b0100 && word & (1 << 26) != 0;
+    data_processing || load_store_vector
+}
+
+/// Scans one aarch64 executable section for FP/SIMD use; `functions` as in [`scan_section`].
+/// Constant pools inside `.text` may read as instructions; compilers put them after the code
+/// of a function, and a finding names the function so it can be checked.
+pub fn scan_aarch64_section(code: &[u8], functions: &[(String, u64, u64)], scan: &mut CodeScan) {
+    const AARCH64_SAMPLES: usize = 3;
+    scan.decoded = true;
+    let whole = [(String::from("(section)"), 0, code.len() as u64)];
+    let functions = if functions.is_empty() {
+        &whole[..]
+    } else {
+        functions
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, offset, size) in functions {
+        if !seen.insert(*offset) {
+            continue;
+        }
+        let Some(bytes) = usize::try_from(*offset)
+            .ok()
+            .zip(usize::try_from(*size).ok())
+            .and_then(|(start, len)| code.get(start..start.checked_add(len)?))
+        else {
+            continue;
+        };
+        scan.functions += 1;
+        let found = bytes
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .filter(|&w| aarch64_uses_fp_simd(w))
+            .count();
+        if found > 0 {
+            scan.vector_instructions += found;
+            if scan.vector_functions.len() < AARCH64_SAMPLES
+                && !scan.vector_functions.contains(name)
+            {
+                scan.vector_functions.push(name.clone());
+            }
+        }
     }
 }

@@ -33,7 +33,7 @@ pub use header::HostExports;
 pub use order::LinkUnit;
 pub use report::{Refusal, Report, Unresolved, Warning};
 pub use symbols::{classify, SymbolClass};
-pub use variant::{CodeModel, Scanned, Variant};
+pub use variant::{CodeModel, Machine, Scanned, Variant};
 
 /// The environment variable naming the component directory.
 pub const COMPONENTS_ENV: &str = "RUMP_COMPONENTS";
@@ -55,7 +55,11 @@ pub fn check_dir(dir: &Path) -> Result<Report, Error> {
 /// `cargo:warning=` lines.
 pub fn emit_cargo_link_args(dir: &Path) -> Result<Report, Error> {
     println!("cargo:rerun-if-changed={}", dir.display());
-    let report = check_dir(dir)?;
+    let mut report = check_dir(dir)?;
+    // A build script knows the kernel's architecture: archives for another are refused.
+    if let Ok(wanted) = std::env::var("CARGO_CFG_TARGET_ARCH") {
+        refuse_other_architectures(&mut report, &wanted);
+    }
     for archive in &report.archives {
         println!("cargo:rerun-if-changed={}", archive.path.display());
     }
@@ -69,4 +73,28 @@ pub fn emit_cargo_link_args(dir: &Path) -> Result<Report, Error> {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
     Ok(report)
+}
+
+/// Adds a refusal when archives of `report` were built for another architecture than `wanted`
+/// (Rust's `target_arch` name: `x86_64`, `aarch64`).
+pub fn refuse_other_architectures(report: &mut Report, wanted: &str) {
+    let foreign: Vec<&ArchiveInfo> = report
+        .archives
+        .iter()
+        .filter(|a| a.machines.iter().any(|m| m.target_arch() != wanted))
+        .collect();
+    if let Some(first) = foreign.first() {
+        let found = first
+            .machines
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join("+");
+        let archives = foreign.iter().map(|a| a.name.clone()).collect();
+        report.refusals.push(Refusal::WrongArchitecture {
+            archives,
+            found,
+            wanted: wanted.to_string(),
+        });
+    }
 }

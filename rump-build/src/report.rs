@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::archive::ArchiveInfo;
 use crate::order::LinkUnit;
 use crate::symbols::SymbolClass;
-use crate::variant::{summarise, Scanned, Variant};
+use crate::variant::{summarise, Machine, Scanned, Variant};
 
 /// A symbol no archive of the set defines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +60,34 @@ pub enum Refusal {
         archive: String,
         /// How many.
         count: usize,
+    },
+    /// aarch64 `R_AARCH64_ABS32`/`ABS16` relocations in loaded sections.
+    Absolute32 {
+        /// The archive.
+        archive: String,
+        /// How many.
+        count: usize,
+    },
+    /// aarch64 tiny code model relocations (±1 MiB reach).
+    TinyCodeModel {
+        /// The archive.
+        archive: String,
+        /// How many.
+        count: usize,
+    },
+    /// Archives (or members) built for different machines.
+    MixedArchitectures {
+        /// `archive: machine` entries.
+        machines: Vec<String>,
+    },
+    /// Archives built for another machine than the kernel being built.
+    WrongArchitecture {
+        /// The archives.
+        archives: Vec<String>,
+        /// Their machine.
+        found: String,
+        /// The kernel's.
+        wanted: String,
     },
     /// Stack-protector imports.
     StackProtector {
@@ -140,6 +168,37 @@ impl fmt::Display for Refusal {
                  2 GiB; rebuild with the kernel code model (-mcmodel=kernel -fno-pic) or PIC (-fPIC)",
                 plural(*count)
             ),
+            Refusal::Absolute32 { archive, count } => write!(
+                f,
+                "{archive} has {count} R_AARCH64_ABS32/ABS16 relocation{} in loaded sections: \
+                 32-bit absolute addresses cannot reach a kernel placed at the top of the address \
+                 space; rebuild with -mcmodel=small (ADRP) or -mcmodel=large, and no 32-bit \
+                 pointers in data",
+                plural(*count)
+            ),
+            Refusal::TinyCodeModel { archive, count } => write!(
+                f,
+                "{archive} was built for the tiny code model ({count} ADR/literal relocation{} \
+                 reaching only 1 MiB): the kernel with its components is larger; rebuild with \
+                 -mcmodel=small",
+                plural(*count)
+            ),
+            Refusal::MixedArchitectures { machines } => write!(
+                f,
+                "the archives were built for different machines ({}): a set is built for one \
+                 architecture",
+                machines.join(", ")
+            ),
+            Refusal::WrongArchitecture {
+                archives,
+                found,
+                wanted,
+            } => write!(
+                f,
+                "{} built for {found}, but this kernel is built for {wanted}; point \
+                 RUMP_COMPONENTS at a set built for {wanted}",
+                summarise(archives)
+            ),
             Refusal::StackProtector { archive, names } => write!(
                 f,
                 "{archive} was built with the stack protector (imports {}): its canary is read \
@@ -202,6 +261,15 @@ pub enum Warning {
         /// Example functions.
         samples: Vec<String>,
     },
+    /// aarch64 FP/SIMD instructions in the code.
+    FpSimdState {
+        /// The archive.
+        archive: String,
+        /// Instruction count.
+        instructions: usize,
+        /// Example functions.
+        samples: Vec<String>,
+    },
     /// Weak imports nothing defines: they resolve to address 0.
     WeakUnresolved {
         /// The archive.
@@ -228,6 +296,18 @@ impl fmt::Display for Warning {
                 "{archive} uses x87/SSE/AVX registers ({instructions} instruction{}, e.g. in {}): \
                  the kernel must save and restore FPU/SSE state on every switch between threads \
                  running C code; -mgeneral-regs-only avoids that",
+                plural(*instructions),
+                samples.join(", ")
+            ),
+            Warning::FpSimdState {
+                archive,
+                instructions,
+                samples,
+            } => write!(
+                f,
+                "{archive} uses FP/SIMD registers ({instructions} instruction{}, e.g. in {}): the \
+                 kernel is soft-float and saves v0-v31 only for threads that ask, so every host \
+                 thread running this code must; -mgeneral-regs-only avoids that",
                 plural(*instructions),
                 samples.join(", ")
             ),
@@ -377,6 +457,7 @@ impl fmt::Display for Report {
         writeln!(f, "\nbuild variant:")?;
         for (archive, variant) in self.archives.iter().zip(&self.variants) {
             writeln!(f, "  {}:", archive.name)?;
+            writeln!(f, "    machine:         {}", variant.machine)?;
             writeln!(f, "    code model:      {}", variant.code_model)?;
             let relocations: Vec<String> = variant
                 .relocations
@@ -399,16 +480,31 @@ impl fmt::Display for Report {
                 "    constructors:    {}",
                 yes_no_list(&variant.constructors)
             )?;
-            writeln!(
-                f,
-                "    red zone:        {}",
-                scanned(&variant.red_zone, "functions")
-            )?;
-            writeln!(
-                f,
-                "    x87/SSE/AVX:     {}",
-                scanned(&variant.vector_state, "instructions")
-            )?;
+            if variant.machine == Machine::Aarch64 {
+                writeln!(f, "    red zone:        not applicable (AAPCS64 has none)")?;
+                writeln!(
+                    f,
+                    "    FP/SIMD:         {}",
+                    scanned(&variant.vector_state, "instructions")
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "    red zone:        {}",
+                    scanned(&variant.red_zone, "functions")
+                )?;
+                writeln!(
+                    f,
+                    "    x87/SSE/AVX:     {}",
+                    scanned(&variant.vector_state, "instructions")
+                )?;
+            }
+        }
+        if self.variants.iter().any(|v| v.machine == Machine::Aarch64) {
+            writeln!(f, "\nan aarch64 set needs (docs/components.md):")?;
+            for line in AARCH64_NEEDS {
+                writeln!(f, "  - {line}")?;
+            }
         }
         writeln!(f, "\nunresolved symbols ({}):", self.unresolved.len())?;
         let classes: [(&str, ClassFilter); 5] = [
@@ -474,6 +570,17 @@ impl fmt::Display for Report {
         }
     }
 }
+
+/// What the aarch64 kernel needs of a component set, printed with an aarch64 report.
+pub const AARCH64_NEEDS: &[&str] = &[
+    "AArch64 ELF objects, every archive of the set",
+    "-mcmodel=small or -mcmodel=large, -fno-pic or -fPIC; no -mcmodel=tiny, no 32-bit absolute \
+     pointers (R_AARCH64_ABS32)",
+    "-mgeneral-regs-only (the kernel is soft-float; FP/SIMD use is warned and costs a save area \
+     per host thread)",
+    "-fno-stack-protector, no TLS (curlwp through rumpuser_curlwp), no constructors (link sets)",
+    "the same hypercalls and link sets as on x86_64: the host and its linker script are shared",
+];
 
 /// Selects one class of unresolved symbols for the report's summary.
 type ClassFilter = fn(&SymbolClass) -> bool;

@@ -77,6 +77,93 @@ pub mod r_type {
     }
 }
 
+/// The machine an object was compiled for (its ELF `e_machine`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Machine {
+    /// `EM_X86_64`.
+    X86_64,
+    /// `EM_AARCH64`.
+    Aarch64,
+    /// Anything else, by the `object` crate's name.
+    Other(String),
+}
+
+impl Machine {
+    /// The name Rust's `target_arch` uses for it.
+    pub fn target_arch(&self) -> &str {
+        match self {
+            Machine::X86_64 => "x86_64",
+            Machine::Aarch64 => "aarch64",
+            Machine::Other(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Machine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.target_arch())
+    }
+}
+
+/// `R_AARCH64_*` relocation types this module looks at (ELF for the Arm 64-bit Architecture,
+/// section 5.7).
+pub mod aarch64_r_type {
+    /// Absolute 32-bit.
+    pub const ABS32: u32 = 258;
+    /// Absolute 16-bit.
+    pub const ABS16: u32 = 259;
+    /// MOVZ/MOVK absolute address pieces: the large code model.
+    pub const MOVW_UABS: std::ops::RangeInclusive<u32> = 263..=270;
+    /// PC-relative within ±1 MiB (`ADR`, literal loads): the tiny code model.
+    pub const TINY: [u32; 2] = [273, 274];
+    /// `ADRP` page-relative within ±4 GiB and the low-12-bit companions: the small model.
+    pub const PAGE: [u32; 2] = [275, 276];
+    /// GOT-relative (PIC).
+    pub const GOT: [u32; 3] = [311, 312, 313];
+    /// The TLS relocation block (general and local dynamic, initial and local exec, TLSDESC).
+    pub const TLS: std::ops::RangeInclusive<u32> = 512..=573;
+
+    /// The ABI name of a relocation type.
+    pub fn name(r_type: u32) -> String {
+        let known = match r_type {
+            0 => "NONE",
+            257 => "ABS64",
+            258 => "ABS32",
+            259 => "ABS16",
+            260 => "PREL64",
+            261 => "PREL32",
+            262 => "PREL16",
+            263 => "MOVW_UABS_G0",
+            264 => "MOVW_UABS_G0_NC",
+            265 => "MOVW_UABS_G1",
+            266 => "MOVW_UABS_G1_NC",
+            267 => "MOVW_UABS_G2",
+            268 => "MOVW_UABS_G2_NC",
+            269 => "MOVW_UABS_G3",
+            273 => "LD_PREL_LO19",
+            274 => "ADR_PREL_LO21",
+            275 => "ADR_PREL_PG_HI21",
+            276 => "ADR_PREL_PG_HI21_NC",
+            277 => "ADD_ABS_LO12_NC",
+            278 => "LDST8_ABS_LO12_NC",
+            279 => "TSTBR14",
+            280 => "CONDBR19",
+            282 => "JUMP26",
+            283 => "CALL26",
+            284 => "LDST16_ABS_LO12_NC",
+            285 => "LDST32_ABS_LO12_NC",
+            286 => "LDST64_ABS_LO12_NC",
+            299 => "LDST128_ABS_LO12_NC",
+            311 => "ADR_GOT_PAGE",
+            312 => "LD64_GOT_LO12_NC",
+            313 => "LD64_GOTPAGE_LO15",
+            _ if TLS.contains(&r_type) => return format!("R_AARCH64_TLS<{r_type}>"),
+            _ => return format!("R_AARCH64_<{r_type}>"),
+        };
+        format!("R_AARCH64_{known}")
+    }
+}
+
 /// Where in the address space code with these relocations can be linked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CodeModel {
@@ -94,6 +181,29 @@ pub enum CodeModel {
     PositionIndependent {
         /// Number of GOT/PLT-based relocations (0: no absolute addressing at all).
         got_or_plt: usize,
+    },
+    /// aarch64 with `R_AARCH64_ABS32`/`ABS16` in loaded sections: addresses must fit 32 bits,
+    /// so only below 4 GiB (the kernel lives at the top of the address space).
+    Absolute32 {
+        /// Number of such relocations.
+        count: usize,
+    },
+    /// aarch64 tiny code model (`ADR`/literal loads within ±1 MiB of the code): only images
+    /// smaller than 1 MiB, which a kernel with components is not.
+    Tiny {
+        /// Number of such relocations.
+        count: usize,
+    },
+    /// aarch64 small code model (`ADRP` within ±4 GiB of the code): fine, the components are
+    /// linked into the kernel image.
+    PageRelative {
+        /// Number of `ADR_PREL_PG_HI21` relocations.
+        adrp: usize,
+    },
+    /// aarch64 large code model (`MOVZ`/`MOVK` absolute addresses): links anywhere.
+    Large {
+        /// Number of `MOVW_UABS_*` relocations.
+        movw: usize,
     },
 }
 
@@ -113,6 +223,25 @@ impl fmt::Display for CodeModel {
                 "position independent ({got_or_plt} GOT/PLT relocations, no 32-bit absolutes): \
                  links anywhere"
             ),
+            CodeModel::Absolute32 { count } => write!(
+                f,
+                "32-bit absolute addresses ({count} R_AARCH64_ABS32/ABS16): links only below 4 GiB"
+            ),
+            CodeModel::Tiny { count } => write!(
+                f,
+                "tiny code model ({count} ADR/literal relocations within 1 MiB): too short a reach"
+            ),
+            CodeModel::PageRelative { adrp } => write!(
+                f,
+                "small code model ({adrp} R_AARCH64_ADR_PREL_PG_HI21, within 4 GiB of the code): \
+                 fits the kernel image"
+            ),
+            CodeModel::Large { movw } => {
+                write!(
+                    f,
+                    "large code model ({movw} R_AARCH64_MOVW_UABS_*): links anywhere"
+                )
+            }
         }
     }
 }
@@ -134,6 +263,8 @@ pub enum Scanned {
 /// Build-variant findings of one archive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Variant {
+    /// The machine the archive was compiled for (the first, when members disagree).
+    pub machine: Machine,
     /// Code model from relocations of loaded sections.
     pub code_model: CodeModel,
     /// Relocation counts by psABI name (loaded sections only).
@@ -150,9 +281,48 @@ pub struct Variant {
     pub vector_state: Scanned,
 }
 
+/// The aarch64 code model from relocation counts.
+fn aarch64_code_model(archive: &ArchiveInfo) -> CodeModel {
+    use aarch64_r_type::*;
+    let count = |accept: &dyn Fn(u32) -> bool| -> usize {
+        archive
+            .relocations
+            .iter()
+            .filter(|(t, _)| accept(**t))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let absolute32 = count(&|t| t == ABS32 || t == ABS16);
+    let tiny = count(&|t| TINY.contains(&t));
+    let movw = count(&|t| MOVW_UABS.contains(&t));
+    let adrp = count(&|t| PAGE.contains(&t));
+    let got = count(&|t| GOT.contains(&t));
+    // ADRP reaches both a symbol's page and its GOT entry's page: whichever most addresses go
+    // through names the build (weak symbols go through the GOT even without -fPIC).
+    let got_pages = count(&|t| t == GOT[0]);
+    if absolute32 > 0 {
+        CodeModel::Absolute32 { count: absolute32 }
+    } else if tiny > 0 {
+        CodeModel::Tiny { count: tiny }
+    } else if movw > 0 {
+        CodeModel::Large { movw }
+    } else if adrp > 0 && adrp >= got_pages {
+        CodeModel::PageRelative { adrp }
+    } else {
+        CodeModel::PositionIndependent { got_or_plt: got }
+    }
+}
+
 /// Derives the build-variant findings of one archive.
 pub fn variant_of(archive: &ArchiveInfo) -> Variant {
     use r_type::*;
+    let machine = archive
+        .machines
+        .iter()
+        .next()
+        .cloned()
+        .unwrap_or(Machine::X86_64);
+    let aarch64 = machine == Machine::Aarch64;
     let count = |types: &[u32]| -> usize {
         types
             .iter()
@@ -161,7 +331,9 @@ pub fn variant_of(archive: &ArchiveInfo) -> Variant {
     };
     let absolute32 = count(&[R_32, R_16, R_8]);
     let absolute32s = count(&[R_32S]);
-    let code_model = if absolute32 > 0 {
+    let code_model = if aarch64 {
+        aarch64_code_model(archive)
+    } else if absolute32 > 0 {
         CodeModel::Small { absolute32 }
     } else if absolute32s > 0 {
         CodeModel::Kernel { absolute32s }
@@ -196,7 +368,10 @@ pub fn variant_of(archive: &ArchiveInfo) -> Variant {
     let tls_relocations: usize = archive
         .relocations
         .iter()
-        .filter(|(t, _)| (TLS_FIRST..=TLS_LAST).contains(*t) || TLSDESC.contains(t))
+        .filter(|(t, _)| match aarch64 {
+            true => aarch64_r_type::TLS.contains(*t),
+            false => (TLS_FIRST..=TLS_LAST).contains(*t) || TLSDESC.contains(t),
+        })
         .map(|(_, n)| n)
         .sum();
     if tls_relocations > 0 {
@@ -217,11 +392,15 @@ pub fn variant_of(archive: &ArchiveInfo) -> Variant {
     };
     let code = &archive.code;
     Variant {
+        machine,
         code_model,
         relocations: archive
             .relocations
             .iter()
-            .map(|(t, n)| (r_type::name(*t), *n))
+            .map(|(t, n)| match aarch64 {
+                true => (aarch64_r_type::name(*t), *n),
+                false => (r_type::name(*t), *n),
+            })
             .collect(),
         stack_protector,
         tls,

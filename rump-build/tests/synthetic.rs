@@ -8,8 +8,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rump_build::{
-    check_dir, emit_cargo_link_args, CodeModel, Error, LinkUnit, Refusal, Report, Scanned,
-    SymbolClass, Warning,
+    check_dir, emit_cargo_link_args, refuse_other_architectures, CodeModel, Error, LinkUnit,
+    Machine, Refusal, Report, Scanned, SymbolClass, Warning,
 };
 
 /// Flags for a component built the way the kernel wants it.
@@ -49,12 +49,17 @@ impl Components {
 
     /// Compiles one C source per object with `flags` and archives them as `lib{name}.a`.
     fn archive(&self, name: &str, flags: &[&str], sources: &[&str]) -> &Self {
+        self.archive_with("gcc", name, flags, sources)
+    }
+
+    /// As [`Components::archive`], with another C compiler (a cross compiler).
+    fn archive_with(&self, gcc: &str, name: &str, flags: &[&str], sources: &[&str]) -> &Self {
         let mut objects = Vec::new();
         for (i, source) in sources.iter().enumerate() {
             let c = self.dir.join("src").join(format!("{name}{i}.c"));
             let o = self.dir.join("src").join(format!("{name}{i}.o"));
             std::fs::write(&c, source).expect("write C source");
-            let output = Command::new("gcc")
+            let output = Command::new(gcc)
                 .args(flags)
                 .args(["-fno-asynchronous-unwind-tables", "-c", "-o"])
                 .arg(&o)
@@ -656,4 +661,166 @@ fn usb_stack_without_dma_is_refused() {
             assert!(message.contains("NUSB_DMA"), "{message}");
         }
     }
+}
+
+/// Flags for an aarch64 component built the way the aarch64 kernel wants it.
+const AARCH64_CLEAN: &[&str] = &[
+    "-O2",
+    "-ffreestanding",
+    "-fno-pic",
+    "-mcmodel=small",
+    "-mgeneral-regs-only",
+    "-fno-stack-protector",
+];
+const AARCH64_GCC: &str = "aarch64-linux-gnu-gcc";
+
+#[test]
+fn aarch64_sets_are_judged_by_their_own_code_models_and_fp_use() {
+    if Command::new(AARCH64_GCC).arg("--version").output().is_err() {
+        println!("SKIPPED: {AARCH64_GCC} is not installed (scripts/setup installs it)");
+        return;
+    }
+    let Some(set) = Components::new("aarch64") else {
+        return;
+    };
+    set.archive_with(AARCH64_GCC, "base", AARCH64_CLEAN, &[BASE])
+        .archive_with(AARCH64_GCC, "fs", AARCH64_CLEAN, &[FS])
+        .archive_with(AARCH64_GCC, "top", AARCH64_CLEAN, &[TOP]);
+    let report = set.check();
+    assert!(report.is_hostable(), "{report}");
+    assert_eq!(names_of(&report), ["libtop.a", "libfs.a", "libbase.a"]);
+    for variant in &report.variants {
+        assert_eq!(variant.machine, Machine::Aarch64);
+        // ADRP addressing, or none at all (an archive that only calls).
+        assert!(
+            matches!(
+                variant.code_model,
+                CodeModel::PageRelative { .. } | CodeModel::PositionIndependent { got_or_plt: 0 }
+            ),
+            "{variant:?}"
+        );
+        assert!(matches!(
+            variant.vector_state,
+            Scanned::Found { count: 0, .. }
+        ));
+    }
+    assert!(report
+        .variants
+        .iter()
+        .any(|v| matches!(v.code_model, CodeModel::PageRelative { .. })));
+    let text = report.to_string();
+    for needle in [
+        "machine:         aarch64",
+        "R_AARCH64_ADR_PREL_PG_HI21",
+        "red zone:        not applicable",
+        "FP/SIMD:         none found",
+        "an aarch64 set needs",
+        "-mgeneral-regs-only",
+    ] {
+        assert!(text.contains(needle), "report lacks '{needle}':\n{text}");
+    }
+    // The kernel being built decides: an aarch64 set is refused for an x86_64 kernel.
+    let mut for_x86 = set.check();
+    refuse_other_architectures(&mut for_x86, "x86_64");
+    let refusal = for_x86
+        .refusals
+        .iter()
+        .find(|r| matches!(r, Refusal::WrongArchitecture { .. }))
+        .expect("wrong architecture refused");
+    assert!(refusal
+        .to_string()
+        .contains("built for aarch64, but this kernel is built for x86_64"));
+    let mut for_arm = set.check();
+    refuse_other_architectures(&mut for_arm, "aarch64");
+    assert!(for_arm.is_hostable(), "{:?}", for_arm.refusals);
+
+    let addresses = r#"
+        int rumpns_table[4];
+        int *rumpns_slot(int i) { return &rumpns_table[i & 3]; }
+    "#;
+    let Some(large) = Components::new("aarch64-large") else {
+        return;
+    };
+    let mut flags = AARCH64_CLEAN.to_vec();
+    flags[3] = "-mcmodel=large";
+    large.archive_with(AARCH64_GCC, "large", &flags, &[addresses]);
+    // GCC's large model loads addresses from literal pools (ABS64 entries reached by ADRP);
+    // clang's uses MOVZ/MOVK (CodeModel::Large). Either links anywhere.
+    let report = large.check();
+    assert!(
+        !matches!(
+            report.variants[0].code_model,
+            CodeModel::Absolute32 { .. } | CodeModel::Tiny { .. }
+        ),
+        "{:?}",
+        report.variants[0]
+    );
+    assert!(report.variants[0]
+        .relocations
+        .contains_key("R_AARCH64_ABS64"));
+    assert!(report.is_hostable(), "{:?}", report.refusals);
+
+    let Some(bad) = Components::new("aarch64-bad") else {
+        return;
+    };
+    let pointer32 = r#"
+        int rumpns_table[4];
+        __asm__(".data\n.globl rumpns_pointer32\nrumpns_pointer32: .word rumpns_table\n.text\n");
+    "#;
+    let scale = "double rumpns_scale(double x) { return x * 2.5; }";
+    let mut tiny = AARCH64_CLEAN.to_vec();
+    tiny[3] = "-mcmodel=tiny";
+    let fp_flags = ["-O2", "-ffreestanding", "-fno-pic", "-fno-stack-protector"];
+    bad.archive_with(AARCH64_GCC, "pointer32", AARCH64_CLEAN, &[pointer32])
+        .archive_with(AARCH64_GCC, "tiny", &tiny, &[addresses])
+        .archive_with(AARCH64_GCC, "float", &fp_flags, &[scale]);
+    let report = bad.check();
+    let message = |matches: fn(&Refusal) -> bool| {
+        report
+            .refusals
+            .iter()
+            .find(|r| matches(r))
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| panic!("refusal missing: {report}"))
+    };
+    let absolute = message(|r| matches!(r, Refusal::Absolute32 { .. }));
+    assert!(
+        absolute.starts_with("libpointer32.a") && absolute.contains("R_AARCH64_ABS32"),
+        "{absolute}"
+    );
+    let tiny = message(|r| matches!(r, Refusal::TinyCodeModel { .. }));
+    assert!(
+        tiny.starts_with("libtiny.a") && tiny.contains("-mcmodel=small"),
+        "{tiny}"
+    );
+    let warning = report
+        .warnings
+        .iter()
+        .find(|w| matches!(w, Warning::FpSimdState { .. }))
+        .map(|w| w.to_string())
+        .expect("FP/SIMD use warned");
+    assert!(
+        warning.starts_with("libfloat.a") && warning.contains("rumpns_scale"),
+        "{warning}"
+    );
+    assert!(!report
+        .refusals
+        .iter()
+        .any(|r| r.to_string().starts_with("libfloat.a")));
+
+    // One set, two machines: refused whatever the kernel.
+    let Some(mixed) = Components::new("mixed") else {
+        return;
+    };
+    mixed
+        .archive_with(AARCH64_GCC, "arm", AARCH64_CLEAN, &[addresses])
+        .archive("intel", CLEAN, &[FS]);
+    let report = mixed.check();
+    assert!(
+        report
+            .refusals
+            .iter()
+            .any(|r| matches!(r, Refusal::MixedArchitectures { .. })),
+        "{report}"
+    );
 }

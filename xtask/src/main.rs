@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod arch;
 mod qemu;
 mod scenarios;
 
@@ -30,15 +31,17 @@ fn run_command(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Builds the kernel and returns the ELF's path.
+/// Builds the kernel and returns the path QEMU boots: the ELF on x86_64, the arm64 Image made
+/// from it on aarch64.
 pub fn build_kernel(release: bool) -> Result<PathBuf, String> {
     let mut command = Command::new(env!("CARGO"));
+    let arch = arch::Arch::current();
     command.current_dir(root()).args([
         "build",
         "--package",
         "kernel",
         "--target",
-        "x86_64-unknown-none",
+        arch.rust_target(),
     ]);
     if release {
         command.arg("--release");
@@ -48,10 +51,11 @@ pub fn build_kernel(release: bool) -> Result<PathBuf, String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
-    Ok(target
-        .join("x86_64-unknown-none")
-        .join(profile)
-        .join("kernel"))
+    let elf = target.join(arch.rust_target()).join(profile).join("kernel");
+    match arch {
+        arch::Arch::X86_64 => Ok(elf),
+        arch::Arch::Aarch64 => arch::make_arm64_image(&elf),
+    }
 }
 
 /// Builds a bootable ISO (GRUB + Multiboot2) with the kernel and the default initrd.
@@ -183,7 +187,11 @@ fn run(arguments: &[String]) -> Result<(), String> {
         disk,
         memory: options.memory,
         cpus: options.cpus,
-        append: with_default_init(&options.append),
+        // User processes are x86_64 only for now: aarch64 boots to the kernel shell.
+        append: match arch::Arch::current() {
+            arch::Arch::X86_64 => with_default_init(&options.append),
+            arch::Arch::Aarch64 => options.append.clone(),
+        },
         accel,
         timeout: options.timeout,
         cdrom: None,
@@ -194,7 +202,8 @@ fn run(arguments: &[String]) -> Result<(), String> {
         "type 'poweroff' to leave"
     };
     eprintln!(
-        "booting with {} ({} CPUs, {} RAM, timeout {:?}, command line '{}'); {leave}, Ctrl-A X to kill QEMU",
+        "booting the {} kernel with {} ({} CPUs, {} RAM, timeout {:?}, command line '{}'); {leave}, Ctrl-A X to kill QEMU",
+        arch::Arch::current().name(),
         accel.name(),
         boot.cpus,
         boot.memory,
@@ -250,7 +259,11 @@ fn run(arguments: &[String]) -> Result<(), String> {
 }
 
 fn main() {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let mut arguments: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(error) = arch::take_arch_option(&mut arguments) {
+        eprintln!("xtask: {error}");
+        std::process::exit(2);
+    }
     let (task, rest) = arguments
         .split_first()
         .map(|(t, r)| (t.as_str(), r))
@@ -263,8 +276,10 @@ fn main() {
         "iso" => build_iso(rest.iter().any(|a| a == "--release")),
         "run" => run(rest),
         "test" => scenarios::test(rest),
+        "bench" if arch::Arch::current() == arch::Arch::Aarch64 => scenarios::aarch64_bench(rest),
         "bench" => scenarios::bench(rest),
         _ => {
+            println!("every command takes --arch x86_64|aarch64 (default x86_64)");
             println!("cargo xtask build [--release]   build the kernel");
             println!("cargo xtask images              build the default initrd and disk image");
             println!("cargo xtask iso [--release]     build build/kernel.iso (GRUB, Multiboot2) for PCs and -cdrom");

@@ -52,6 +52,9 @@ pub struct Boot {
 
 impl Boot {
     pub fn command(&self) -> Command {
+        if crate::arch::Arch::current() == crate::arch::Arch::Aarch64 {
+            return self.aarch64_command();
+        }
         let mut command = Command::new("qemu-system-x86_64");
         command.args([
             "-machine",
@@ -96,6 +99,49 @@ impl Boot {
 }
 
 impl Boot {
+    /// The aarch64 machine: QEMU's `virt` board with a GICv3 and a Cortex-A72, always under
+    /// TCG on this host. The kernel is an arm64 Image; it leaves QEMU through semihosting's exit
+    /// call (the `semihosting` word on its command line says that QEMU offers it), with the same
+    /// exit codes as x86_64's `isa-debug-exit`.
+    fn aarch64_command(&self) -> Command {
+        let mut command = Command::new("qemu-system-aarch64");
+        command.args([
+            "-machine",
+            "virt,gic-version=3",
+            "-cpu",
+            "cortex-a72",
+            "-accel",
+            "tcg",
+            "-m",
+            &self.memory,
+            "-smp",
+            &self.cpus.to_string(),
+        ]);
+        command.arg("-kernel").arg(&self.kernel);
+        if let Some(initrd) = &self.initrd {
+            command.arg("-initrd").arg(initrd);
+        }
+        command.args(["-append", &format!("semihosting {}", self.append)]);
+        if let Some(disk) = &self.disk {
+            command
+                .arg("-drive")
+                .arg(format!("file={},if=none,id=vda,format=raw", disk.display()));
+            command.args(["-device", "virtio-blk-pci,drive=vda"]);
+        }
+        command.args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            "stdio",
+            "-no-reboot",
+        ]);
+        command
+    }
+
     /// The command with `extra` QEMU arguments (devices, drives) after the standard ones.
     pub fn command_with(&self, extra: &[String]) -> Command {
         let mut command = self.command();
@@ -409,6 +455,12 @@ pub fn run_to_exit_with(boot: &Boot, extra: &[String]) -> Result<(i32, String), 
 
 /// Picks KVM when it is usable and really faster than emulation; says why.
 pub fn choose_accel(kernel: &Path) -> (Accel, String) {
+    if crate::arch::Arch::current() == crate::arch::Arch::Aarch64 {
+        return (
+            Accel::Tcg,
+            "aarch64 guests run under TCG on this host".into(),
+        );
+    }
     if let Ok(forced) = std::env::var("ACCEL") {
         return match forced.as_str() {
             "kvm" => (Accel::Kvm, "ACCEL=kvm".into()),

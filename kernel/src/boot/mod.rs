@@ -1,9 +1,11 @@
 //! One normalised description of what the boot loader handed over, whatever the protocol.
 //!
-//! PVH (QEMU `-kernel`) and Multiboot2 (GRUB, for the ISO) fill the same [`BootInfo`]. Everything here is fixed-size so it works before the heap exists.
+//! PVH (QEMU `-kernel`) and Multiboot2 (GRUB, for the ISO) on x86_64, and the device tree on
+//! aarch64, fill the same [`BootInfo`]. Everything here is fixed-size so it works before the heap exists.
 //!
 //! May import: nothing (pure parsers; also built and tested on the host).
 
+pub mod devicetree;
 pub mod multiboot2;
 pub mod pvh;
 

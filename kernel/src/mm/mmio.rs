@@ -2,7 +2,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use x86_64::structures::paging::PageTableFlags as Flags;
+use super::paging::Flags;
 
 use super::{paging, MemoryError, MMIO_BASE, MMIO_SIZE};
 

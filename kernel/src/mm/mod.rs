@@ -17,14 +17,17 @@ pub mod frames;
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod mmio;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", target_arch = "x86_64"))]
+pub mod paging;
+#[cfg(all(target_os = "none", target_arch = "aarch64"))]
+#[path = "paging_aarch64.rs"]
 pub mod paging;
 #[cfg(target_os = "none")]
 pub mod stack;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", target_arch = "x86_64"))]
 pub mod user;
 
-/// Base of the direct map of physical memory (PML4 slot 256).
+/// Base of the direct map of physical memory (top-level slot 256; on aarch64 in TTBR1's half).
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
 /// Base of the uncached MMIO window (PML4 slot 384).
 pub const MMIO_BASE: u64 = 0xffff_c000_0000_0000;
@@ -39,7 +42,12 @@ pub const KERNEL_VMA: u64 = 0xffff_ffff_8000_0000;
 /// Memory below this physical address stays out of the allocator (firmware, AP trampoline).
 pub const LOW_MEMORY_END: u64 = 0x10_0000;
 /// The boot page tables map this much physical memory at the direct-map base.
+#[cfg(not(target_arch = "aarch64"))]
 pub const BOOT_DIRECT_MAP_LIMIT: u64 = 1 << 30;
+/// The boot page tables map this much physical memory at the direct-map base (devices in the
+/// first GiB, RAM from 1 GiB on QEMU's virt).
+#[cfg(target_arch = "aarch64")]
+pub const BOOT_DIRECT_MAP_LIMIT: u64 = 2 << 30;
 
 /// Errors of memory services; callers that can recover get these instead of a panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

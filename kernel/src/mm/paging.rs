@@ -8,10 +8,13 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
 use x86_64::structures::paging::mapper::{MapToError, MappedFrame, TranslateResult};
 use x86_64::structures::paging::{
-    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame,
-    Size2MiB, Size4KiB, Translate,
+    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PhysFrame, Size2MiB, Size4KiB,
+    Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
+
+/// Page-table entry flags (the `x86_64` crate's; aarch64 has its own type with these names).
+pub use x86_64::structures::paging::PageTableFlags as Flags;
 
 use super::{
     frames, phys_to_virt, MemoryError, BOOT_DIRECT_MAP_LIMIT, DIRECT_MAP_BASE, KERNEL_VMA,

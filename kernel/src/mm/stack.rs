@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use x86_64::structures::paging::PageTableFlags as Flags;
+use super::paging::Flags;
 
 use super::frame::FRAME_SIZE;
 use super::{frames, paging, MemoryError, STACK_BASE, STACK_WINDOW_SIZE};

@@ -67,8 +67,14 @@ pub fn walk(address: Address) -> Result<Vec<Capability>, PciError> {
     Ok(found)
 }
 
-fn message_address(apic_id: u32) -> u32 {
-    0xfee0_0000 | ((apic_id & 0xff) << 12)
+/// The requester ID of a function (bus, device, function packed as on the bus).
+fn requester_id(address: Address) -> u16 {
+    (u16::from(address.bus) << 8) | (u16::from(address.device) << 3) | u16::from(address.function)
+}
+
+/// The architecture's MSI message for `vector` on `apic_id` from the function at `address`.
+fn message(address: Address, vector: u8, apic_id: u32) -> Result<(u64, u32), PciError> {
+    crate::arch::msi::message(requester_id(address), vector, apic_id).ok_or(PciError::NoVector)
 }
 
 /// Programs and enables single-vector MSI; INTx is disabled in the command register.
@@ -83,14 +89,15 @@ pub fn enable_msi(device: &Device, vector: u8, apic_id: u32) -> Result<(), PciEr
     let base = capability.offset;
     let control = config::read_u16(address, base + 2)?;
     let is_64bit = control & (1 << 7) != 0;
-    config::write_u32(address, base + 4, message_address(apic_id))?;
+    let (message_address, data) = message(address, vector, apic_id)?;
+    config::write_u32(address, base + 4, message_address as u32)?;
     let data_offset = if is_64bit {
-        config::write_u32(address, base + 8, 0)?;
+        config::write_u32(address, base + 8, (message_address >> 32) as u32)?;
         base + 12
     } else {
         base + 8
     };
-    config::write_u16(address, data_offset, vector as u16)?;
+    config::write_u16(address, data_offset, data as u16)?;
     // One message (multiple-message enable = 0), enabled.
     config::write_u16(address, base + 2, (control & !(0x7 << 4)) | 1)?;
     set_intx_disabled(address, true)
@@ -166,13 +173,16 @@ impl MsixTable {
     }
 
     /// Points `entry` at `vector` on the CPU with `apic_id` and unmasks it.
-    pub fn set_entry(&self, entry: u16, vector: u8, apic_id: u32) {
+    pub fn set_entry(&self, entry: u16, vector: u8, apic_id: u32) -> Result<(), PciError> {
         assert!(entry < self.size, "MSI-X entry {entry} beyond the table");
         let base = entry as usize * MSIX_ENTRY_BYTES;
-        self.table.write_u32(base, message_address(apic_id));
-        self.table.write_u32(base + 4, 0);
-        self.table.write_u32(base + 8, vector as u32);
+        let (message_address, data) = message(self.address, vector, apic_id)?;
+        self.table.write_u32(base, message_address as u32);
+        self.table
+            .write_u32(base + 4, (message_address >> 32) as u32);
+        self.table.write_u32(base + 8, data);
         self.set_masked(entry, false);
+        Ok(())
     }
 
     /// Masks or unmasks one entry.

@@ -1,4 +1,5 @@
-//! PCI configuration space: ECAM windows from the ACPI MCFG, or the legacy 0xCF8/0xCFC ports.
+//! PCI configuration space: ECAM windows from the ACPI MCFG (on aarch64 the device tree), or the
+//! legacy 0xCF8/0xCFC ports (x86_64 only).
 //!
 //! ECAM gives each bus 1 MiB (32 devices × 8 functions × 4 KiB); a bus is mapped uncached the
 //! first time it is touched and stays mapped, so the 256 MiB of a full window are never mapped at
@@ -15,10 +16,23 @@ use core::fmt;
 
 use spin::Once;
 
+#[cfg(target_arch = "x86_64")]
 use crate::arch::port;
-use crate::firmware::acpi::EcamWindow;
+#[cfg(target_arch = "x86_64")]
+pub use crate::firmware::acpi::EcamWindow;
 use crate::mm::mmio::MmioRegion;
 use crate::sync::spin::IrqSpinLock;
+
+/// A PCI ECAM window (on aarch64 from the device tree's `pci-host-ecam-generic` node; the same
+/// fields as the ACPI MCFG entry x86_64 uses).
+#[cfg(target_arch = "aarch64")]
+#[derive(Debug, Clone, Copy)]
+pub struct EcamWindow {
+    pub base: u64,
+    pub segment: u16,
+    pub bus_start: u8,
+    pub bus_end: u8,
+}
 
 /// The place of one PCI function: bus, device (0..32), function (0..8), in segment 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -119,9 +133,12 @@ static ACCESS: Once<Access> = Once::new();
 /// Mapped ECAM buses, by bus number; mappings are never dropped.
 static ECAM_BUSES: IrqSpinLock<BTreeMap<u8, &'static MmioRegion>> =
     IrqSpinLock::new("pci-ecam", BTreeMap::new());
+#[cfg(target_arch = "x86_64")]
 static LEGACY_PORTS: IrqSpinLock<()> = IrqSpinLock::new("pci-cf8", ());
 
+#[cfg(target_arch = "x86_64")]
 const LEGACY_ADDRESS_PORT: u16 = 0xcf8;
+#[cfg(target_arch = "x86_64")]
 const LEGACY_DATA_PORT: u16 = 0xcfc;
 const ECAM_BUS_BYTES: usize = 1 << 20;
 
@@ -185,6 +202,33 @@ fn check(address: Address, offset: u16, width: u16) -> Result<(), PciError> {
     Ok(())
 }
 
+/// The port mechanism (x86_64 only; elsewhere there is no I/O port space and nothing answers).
+#[cfg(target_arch = "x86_64")]
+fn legacy_read(address: Address, offset: u16) -> u32 {
+    let _ports = LEGACY_PORTS.lock();
+    port::write_u32(LEGACY_ADDRESS_PORT, legacy_address(address, offset));
+    port::read_u32(LEGACY_DATA_PORT)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn legacy_write(address: Address, offset: u16, value: u32) {
+    let _ports = LEGACY_PORTS.lock();
+    port::write_u32(LEGACY_ADDRESS_PORT, legacy_address(address, offset));
+    port::write_u32(LEGACY_DATA_PORT, value);
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn legacy_read(_address: Address, _offset: u16) -> u32 {
+    u32::MAX
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn legacy_write(_address: Address, _offset: u16, _value: u32) {}
+
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    expect(dead_code, reason = "the port mechanism is x86's")
+)]
 fn legacy_address(address: Address, offset: u16) -> u32 {
     0x8000_0000
         | (address.bus as u32) << 16
@@ -206,11 +250,7 @@ pub fn read_u32(address: Address, offset: u16) -> Result<u32, PciError> {
             Some(region) => region.read_u32(ecam_offset(address, offset)),
             None => u32::MAX,
         }),
-        Mechanism::Legacy => {
-            let _ports = LEGACY_PORTS.lock();
-            port::write_u32(LEGACY_ADDRESS_PORT, legacy_address(address, offset));
-            Ok(port::read_u32(LEGACY_DATA_PORT))
-        }
+        Mechanism::Legacy => Ok(legacy_read(address, offset)),
     }
 }
 
@@ -225,9 +265,7 @@ pub fn write_u32(address: Address, offset: u16, value: u32) -> Result<(), PciErr
             Ok(())
         }
         Mechanism::Legacy => {
-            let _ports = LEGACY_PORTS.lock();
-            port::write_u32(LEGACY_ADDRESS_PORT, legacy_address(address, offset));
-            port::write_u32(LEGACY_DATA_PORT, value);
+            legacy_write(address, offset, value);
             Ok(())
         }
     }

@@ -6,6 +6,9 @@
 //! Handlers run in interrupt context with interrupts off: they acknowledge their device, record
 //! what happened and return; they never block. The trap dispatcher sends the EOI.
 //!
+//! On aarch64 the same lines are the GIC's shared peripheral interrupts (`arch::gic::lines`), and
+//! MSI/MSI-X messages go through the GICv3 ITS (`arch::msi`).
+//!
 //! INTx uses the firmware's interrupt-line register, level-triggered, active-low. A line below 16
 //! is an ISA IRQ number (SeaBIOS programs the chipset's PIRQ routers to IRQs 10/11 and writes
 //! that): it goes through the MADT's interrupt source overrides like any ISA IRQ, but stays
@@ -21,7 +24,13 @@ use alloc::vec::Vec;
 use super::capability::{self, MsixTable};
 use super::config::{self, PciError};
 use super::Device;
-use crate::arch::{ioapic, traps};
+use crate::arch::traps;
+// The interrupt controller's line routing: the I/O APIC's pins (GSIs) on x86_64, the GIC's
+// shared peripheral interrupts on aarch64, behind the same functions.
+#[cfg(target_arch = "aarch64")]
+use crate::arch::gic::lines;
+#[cfg(target_arch = "x86_64")]
+use crate::arch::ioapic as lines;
 use crate::sync::spin::IrqSpinLock;
 
 /// An interrupt handler: called in interrupt context, must not block.
@@ -101,7 +110,7 @@ fn contain_storm(vector: u8) {
         .and_then(|lines| lines.iter().find(|(_, v)| **v == vector).map(|(g, _)| *g));
     match gsi {
         Some(gsi) => {
-            let _ = ioapic::set_masked(gsi, true);
+            let _ = lines::set_masked(gsi, true);
             log::error!("interrupt storm on GSI {gsi} (vector {vector:#x}): over {STORM_LIMIT} interrupts in 100 ms; line masked");
         }
         None => log::error!(
@@ -128,7 +137,7 @@ pub struct IntxRoute {
     /// Global system interrupt.
     pub gsi: u32,
     /// Trigger mode and polarity programmed.
-    pub polarity: ioapic::Polarity,
+    pub polarity: lines::Polarity,
 }
 
 /// The GSI and polarity for a device's INTx, from its interrupt-line register.
@@ -137,24 +146,36 @@ pub fn intx_route(device: &Device) -> Result<IntxRoute, PciError> {
         return Err(PciError::NoInterruptLine(device.address));
     }
     let line = device.interrupt_line;
-    if line < 16 {
-        let (gsi, mut polarity) = crate::firmware::platform().isa_irq_route(line);
-        // An override without trigger flags means "bus default", edge for ISA; PCI is level.
-        polarity.level_triggered = true;
-        if crate::firmware::platform()
-            .overrides
-            .iter()
-            .all(|o| o.isa_irq != line)
-        {
-            polarity.active_low = true;
-        }
-        Ok(IntxRoute { gsi, polarity })
+    // On aarch64 the line register holds the GIC interrupt ID that `assign` worked out.
+    if line < 16 && cfg!(target_arch = "x86_64") {
+        isa_line_route(line)
     } else {
         Ok(IntxRoute {
             gsi: line as u32,
-            polarity: ioapic::PCI_DEFAULT,
+            polarity: lines::PCI_DEFAULT,
         })
     }
+}
+
+/// An ISA IRQ number the firmware wrote, through the MADT's overrides, kept level-triggered.
+#[cfg(target_arch = "x86_64")]
+fn isa_line_route(line: u8) -> Result<IntxRoute, PciError> {
+    let (gsi, mut polarity) = crate::firmware::platform().isa_irq_route(line);
+    // An override without trigger flags means "bus default", edge for ISA; PCI is level.
+    polarity.level_triggered = true;
+    if crate::firmware::platform()
+        .overrides
+        .iter()
+        .all(|o| o.isa_irq != line)
+    {
+        polarity.active_low = true;
+    }
+    Ok(IntxRoute { gsi, polarity })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn isa_line_route(line: u8) -> Result<IntxRoute, PciError> {
+    Err(PciError::NoGsi(u32::from(line)))
 }
 
 /// Adds `handler` to the device's INTx line, routing and unmasking the line on first use.
@@ -165,10 +186,10 @@ pub fn attach_intx(device: &Device, handler: Handler) -> Result<IntxRoute, PciEr
         VECTORS.lock()[vector as usize].push(handler);
     } else {
         let vector = new_vector(handler)?;
-        ioapic::route(route.gsi, vector, destination(), route.polarity)
+        lines::route(route.gsi, vector, destination(), route.polarity)
             .map_err(|_| PciError::NoGsi(route.gsi))?;
         lines.insert(route.gsi, vector);
-        ioapic::set_masked(route.gsi, false).map_err(|_| PciError::NoGsi(route.gsi))?;
+        lines::set_masked(route.gsi, false).map_err(|_| PciError::NoGsi(route.gsi))?;
     }
     drop(lines);
     capability::set_intx_disabled(device.address, false)?;
@@ -188,7 +209,7 @@ pub fn detach_intx(gsi: u32, handler: &Handler) -> bool {
     chain.retain(|attached| !Arc::ptr_eq(attached, handler));
     let removed = chain.len() < before;
     if removed && chain.is_empty() {
-        let _ = ioapic::set_masked(gsi, true);
+        let _ = lines::set_masked(gsi, true);
     }
     removed
 }
@@ -221,7 +242,7 @@ pub fn enable_msix(device: &Device, handlers: Vec<Handler>) -> Result<MsixVector
     let mut vectors = Vec::with_capacity(handlers.len());
     for (entry, handler) in handlers.into_iter().enumerate() {
         let vector = new_vector(handler)?;
-        table.set_entry(entry as u16, vector, destination());
+        table.set_entry(entry as u16, vector, destination())?;
         vectors.push(vector);
     }
     table.enable()?;
@@ -242,8 +263,10 @@ pub fn enable_msi(device: &Device, handler: Handler) -> Result<u8, PciError> {
 }
 
 /// Whether the command line forbids message-signalled interrupts (`pci=nomsi`).
+/// Message-signalled interrupts also need the architecture to deliver them (on aarch64 a GICv3
+/// ITS); without, devices use INTx.
 pub fn msi_forbidden() -> bool {
-    crate::boot::info().option("pci") == Some("nomsi")
+    !crate::arch::msi::available() || crate::boot::info().option("pci") == Some("nomsi")
 }
 
 /// Turns on memory decoding and bus mastering (needed before DMA and MSI).
@@ -264,12 +287,12 @@ pub fn intx_handlers(gsi: u32) -> usize {
 
 /// Whether the INTx line `gsi` is masked at the I/O APIC.
 pub fn intx_masked(gsi: u32) -> Result<bool, PciError> {
-    ioapic::is_masked(gsi).map_err(|_| PciError::NoGsi(gsi))
+    lines::is_masked(gsi).map_err(|_| PciError::NoGsi(gsi))
 }
 
 /// Masks or unmasks an INTx line at the I/O APIC. A handler that cannot silence its device in
 /// interrupt context (the rump dispatcher) masks the line there and unmasks it once the device
 /// was serviced; the line's other handlers wait meanwhile.
 pub fn set_intx_masked(gsi: u32, masked: bool) -> Result<(), PciError> {
-    ioapic::set_masked(gsi, masked).map_err(|_| PciError::NoGsi(gsi))
+    lines::set_masked(gsi, masked).map_err(|_| PciError::NoGsi(gsi))
 }

@@ -8,8 +8,14 @@
 //! (SeaBIOS under QEMU) programmed, and adds only what PC firmware does and SeaBIOS does not
 //! (`handoff.rs`: HD Audio controllers leave reset).
 //!
+//! On aarch64 nothing programs the BARs before the kernel, so `assign` gives them addresses from
+//! the host bridge's windows first.
+//!
 //! May import: `arch`, `boot`, `console`, `firmware`, `mm`, `sync`, `time`.
 
+#[cfg(target_arch = "aarch64")]
+#[deny(unsafe_code)]
+mod assign;
 pub mod bar;
 #[deny(unsafe_code)]
 pub mod capability;
@@ -92,10 +98,9 @@ pub fn device_at(address: Address) -> Option<&'static Device> {
 
 /// Chooses the configuration mechanism and enumerates all buses. Call once, after the I/O APIC
 /// is set up (drivers attach interrupts right after) and before any driver.
+#[cfg(target_arch = "x86_64")]
 pub fn init(platform: &crate::firmware::acpi::Platform) {
     let mechanism = config::init(&platform.ecam);
-    let mut found = Vec::new();
-    let mut visited = [false; 256];
     let roots: Vec<u8> = match mechanism {
         Mechanism::Ecam => platform
             .ecam
@@ -105,6 +110,32 @@ pub fn init(platform: &crate::firmware::acpi::Platform) {
             .collect(),
         Mechanism::Legacy => alloc::vec![0],
     };
+    enumerate(mechanism, roots);
+}
+
+/// Reaches configuration space through the ECAM window the device tree names, assigns BARs
+/// and INTx lines (no firmware did: QEMU's `-kernel` boot leaves that to the kernel), then
+/// enumerates. Call once, after the GIC is up and before any driver.
+#[cfg(target_arch = "aarch64")]
+pub fn init(host: Option<&crate::boot::devicetree::PciHost>) {
+    let Some(host) = host else {
+        log::info!("no PCI host bridge in the device tree");
+        DEVICES.call_once(Vec::new);
+        return;
+    };
+    let mechanism = config::init(&[config::EcamWindow {
+        base: host.ecam.0,
+        segment: 0,
+        bus_start: host.buses.0,
+        bus_end: host.buses.1,
+    }]);
+    assign::assign_bus(host, host.buses.0);
+    enumerate(mechanism, alloc::vec![host.buses.0]);
+}
+
+fn enumerate(mechanism: Mechanism, roots: Vec<u8>) {
+    let mut found = Vec::new();
+    let mut visited = [false; 256];
     for root in roots {
         scan_bus(root, &mut visited, &mut found);
     }

@@ -16,7 +16,7 @@ extern "C" {
 #[no_mangle]
 extern "C" fn cp_write(text: *const c_char, length: usize) {
     // SAFETY: the suite passes a buffer of `length` bytes.
-    let bytes = unsafe { core::slice::from_raw_parts(text as *const u8, length) };
+    let bytes = unsafe { core::slice::from_raw_parts(text.cast::<u8>(), length) };
     crate::print!("{}", String::from_utf8_lossy(bytes));
 }
 

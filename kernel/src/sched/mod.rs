@@ -26,7 +26,7 @@ use core::sync::atomic::Ordering;
 
 use crate::arch::cpus::MAX_CPUS;
 use crate::arch::percpu::{self, PerCpu};
-use crate::arch::{cpu, lapic, switch, traps};
+use crate::arch::{cpu, ipi, switch, traps};
 use crate::mm::stack::KernelStack;
 use crate::sync::spin::IrqSpinLock;
 pub use thread::{
@@ -251,10 +251,10 @@ fn enqueue_pinned(cpu: usize, thread: Arc<Thread>) {
         // The IPI ends its `hlt`; the flag makes the interrupt return switch at once even if
         // the CPU picked up other work meanwhile.
         target.need_reschedule.store(true, Ordering::Release);
-        lapic::send_ipi(target.apic_id, lapic::IpiKind::Fixed(VECTOR_RESCHEDULE));
+        ipi::send(target.apic_id, VECTOR_RESCHEDULE);
     } else if priority > Priority::Normal {
         target.need_reschedule.store(true, Ordering::Release);
-        lapic::send_ipi(target.apic_id, lapic::IpiKind::Fixed(VECTOR_RESCHEDULE));
+        ipi::send(target.apic_id, VECTOR_RESCHEDULE);
     }
 }
 

@@ -15,7 +15,9 @@ mod transfer;
 
 use alloc::string::String;
 
-use crate::arch::{cpu, port};
+use crate::arch::cpu;
+#[cfg(target_arch = "x86_64")]
+use crate::arch::port;
 use crate::{print, println};
 
 const PROMPT: &str = "kernel> ";
@@ -306,7 +308,18 @@ fn mem(_: &str) {
     }
 }
 
-fn cpus(_: &str) {
+#[cfg(target_arch = "x86_64")]
+fn on(bit: bool) -> &'static str {
+    if bit {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// The CPU's identity and the protections the kernel turned on.
+#[cfg(target_arch = "x86_64")]
+fn cpu_identity() {
     let features = cpu::features();
     println!(
         "cpus: {} present, {} online; vendor {}",
@@ -315,13 +328,59 @@ fn cpus(_: &str) {
         core::str::from_utf8(&features.vendor).unwrap_or("?")
     );
     let protections = cpu::protections();
-    let on = |bit: bool| if bit { "on" } else { "off" };
     println!(
         "protections (CR4): SMEP {}, SMAP {}, UMIP {}",
         on(protections.smep),
         on(protections.smap),
         on(protections.umip)
     );
+}
+
+/// The CPU's identity and the protections the kernel turned on.
+#[cfg(target_arch = "aarch64")]
+fn cpu_identity() {
+    let features = cpu::features();
+    println!(
+        "cpus: {} present, {} online; MIDR {:#x}",
+        crate::arch::cpus::cpu_count(),
+        crate::arch::cpus::online_count(),
+        features.main_id
+    );
+    println!(
+        "protections: W^X (SCTLR_EL1.WXN) on, kernel never executes user pages (PXN) on, PAN {}",
+        if features.pan {
+            "available, off"
+        } else {
+            "absent"
+        }
+    );
+}
+
+/// The cycle clock behind the monotonic time.
+#[cfg(target_arch = "x86_64")]
+fn clock_description() -> alloc::string::String {
+    alloc::format!(
+        "tsc {} MHz{}",
+        crate::time::tsc::frequency() / 1_000_000,
+        if cpu::features().invariant_tsc {
+            " (invariant)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The cycle clock behind the monotonic time.
+#[cfg(target_arch = "aarch64")]
+fn clock_description() -> alloc::string::String {
+    alloc::format!(
+        "generic counter {} MHz",
+        crate::time::counter::frequency() / 1_000_000
+    )
+}
+
+fn cpus(_: &str) {
+    cpu_identity();
     for index in 0..crate::arch::cpus::cpu_count() {
         let apic = crate::arch::cpus::apic_id_of(index).unwrap_or(u32::MAX);
         match crate::arch::percpu::of(index) {
@@ -350,13 +409,8 @@ fn cpus(_: &str) {
         }
     }
     println!(
-        "tsc {} MHz{}, timer {}, timer ticks {}, unexpected interrupts {}",
-        crate::time::tsc::frequency() / 1_000_000,
-        if features.invariant_tsc {
-            " (invariant)"
-        } else {
-            ""
-        },
+        "{}, timer {}, timer ticks {}, unexpected interrupts {}",
+        clock_description(),
         crate::interrupts::timer_mode(),
         crate::interrupts::timer_ticks(),
         crate::arch::traps::unexpected_interrupts()
@@ -429,11 +483,16 @@ fn log_level(arguments: &str) {
 
 fn reboot(_: &str) {
     println!("rebooting");
-    if let Some((reset_port, value)) = crate::firmware::platform().reset_port {
-        port::write_u8(reset_port, value);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some((reset_port, value)) = crate::firmware::platform().reset_port {
+            port::write_u8(reset_port, value);
+        }
+        port::write_u8(0xcf9, 0x06); // PCI reset control: full reset
+        port::write_u8(0x64, 0xfe); // keyboard controller pulse
     }
-    port::write_u8(0xcf9, 0x06); // PCI reset control: full reset
-    port::write_u8(0x64, 0xfe); // keyboard controller pulse
+    #[cfg(target_arch = "aarch64")]
+    crate::arch::psci::system_reset();
     println!("reset did not happen");
 }
 
@@ -441,9 +500,12 @@ fn poweroff(_: &str) {
     println!("powering off");
     crate::qemu::exit(crate::qemu::ExitStatus::Success);
     // ACPI S5 through PM1a; QEMU's firmware uses SLP_TYP 0 for S5.
+    #[cfg(target_arch = "x86_64")]
     if let Some(pm1a) = crate::firmware::platform().pm1a_control_port {
         port::write_u16(pm1a, 1 << 13);
     }
+    #[cfg(target_arch = "aarch64")]
+    crate::arch::psci::system_off();
     println!("power-off did not happen");
 }
 

@@ -122,8 +122,14 @@ pub fn trigger_fault(name: &str) -> ! {
                 crate::mm::stack::KernelStack::new(4, "overflow-test", 0).expect("test stack");
             // SAFETY: switches to a fresh, mapped kernel stack and recurses until its guard page
             // faults; nothing returns.
+            #[cfg(target_arch = "x86_64")]
             unsafe {
                 core::arch::asm!("mov rsp, {}", "call {}", in(reg) stack.top(), sym recurse, options(noreturn))
+            };
+            // SAFETY: as above.
+            #[cfg(target_arch = "aarch64")]
+            unsafe {
+                core::arch::asm!("mov sp, {}", "bl {}", in(reg) stack.top(), sym recurse, options(noreturn))
             };
         }
         "write-text" => {
@@ -137,8 +143,9 @@ pub fn trigger_fault(name: &str) -> ! {
             // SAFETY: none — the direct-map alias of kernel text is read-only; this must fault.
             unsafe { core::ptr::write_volatile((alias + 0x100) as *mut u8, 0x90) };
         }
+        #[cfg(target_arch = "x86_64")]
         "kernel-reads-user-page" => {
-            use x86_64::structures::paging::PageTableFlags as Flags;
+            use crate::mm::paging::Flags;
             const USER_PAGE: u64 = 0x0000_0010_0000_0000;
             let frame = crate::mm::frames::allocate(1, 1, u64::MAX).expect("a frame");
             let flags =

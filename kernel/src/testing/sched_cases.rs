@@ -378,12 +378,19 @@ fn vector_state_survives_context_switches() -> Result<(), String> {
             sched::spawn(builder, move || {
                 let mut bad = 0;
                 for _ in 0..100 {
-                    // SAFETY: the thread was created with FPU state, so xmm0 belongs to it.
-                    unsafe { core::arch::asm!("movq xmm0, {}", in(reg) value) };
-                    sched::yield_now();
-                    let back: u64;
-                    // SAFETY: as above.
-                    unsafe { core::arch::asm!("movq {}, xmm0", out(reg) back) };
+                    #[cfg(target_arch = "x86_64")]
+                    let back = {
+                        // SAFETY: the thread was created with FPU state, so xmm0 belongs to it.
+                        unsafe { core::arch::asm!("movq xmm0, {}", in(reg) value) };
+                        sched::yield_now();
+                        let back: u64;
+                        // SAFETY: as above.
+                        unsafe { core::arch::asm!("movq {}, xmm0", out(reg) back) };
+                        back
+                    };
+                    // The thread owns FP/SIMD state, so v0 is its own across the yield.
+                    #[cfg(target_arch = "aarch64")]
+                    let back = crate::arch::fpu::v0_round_trip(value, sched::yield_now);
                     if back != value {
                         bad += 1;
                     }

@@ -10,6 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Mutex;
 
+mod aarch64;
 mod audio_analysis;
 mod bench;
 mod devices;
@@ -31,6 +32,7 @@ mod user_jobs;
 mod user_net;
 mod userspace;
 
+pub use aarch64::bench as aarch64_bench;
 pub use bench::bench;
 use devices::*;
 use ext2::*;
@@ -474,7 +476,11 @@ fn explain_failure(name: &str, why: &str, accel: Accel, launches: &[qemu::Launch
         rerun.push_str(&format!(" RUMP_COMPONENTS={components}"));
     }
     let exact = qemu::shell_quote(&format!("={name}"));
-    println!("  rerun: {rerun} cargo xtask test {exact}");
+    let arch = match crate::arch::Arch::current() {
+        crate::arch::Arch::X86_64 => "",
+        crate::arch::Arch::Aarch64 => " --arch aarch64",
+    };
+    println!("  rerun: {rerun} cargo xtask test{arch} {exact}");
 }
 
 /// `cargo xtask test [FILTER | =NAME | --list]`: FILTER selects the scenarios whose names
@@ -485,7 +491,10 @@ pub fn test(arguments: &[String]) -> Result<(), String> {
         [one] => one.clone(),
         _ => return Err("takes at most one filter (FILTER, =NAME or --list)".into()),
     };
-    let mut plan = plan();
+    let mut plan = match crate::arch::Arch::current() {
+        crate::arch::Arch::X86_64 => plan(),
+        crate::arch::Arch::Aarch64 => aarch64::plan(),
+    };
     if filter == "--list" {
         plan.iter().for_each(|(name, _)| println!("{name}"));
         return Ok(());

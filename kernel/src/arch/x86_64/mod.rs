@@ -29,6 +29,32 @@ core::arch::global_asm!(include_str!("switch.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("user.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("trampoline.S"), options(att_syntax));
 
+/// Message-signalled interrupts, named the same on every architecture: the local APIC's
+/// message format (Intel SDM vol. 3 section 11.11).
+pub mod msi {
+    /// MSI and MSI-X always work through the local APIC.
+    pub fn available() -> bool {
+        true
+    }
+
+    /// The (address, data) message that raises `vector` on the CPU with local APIC ID
+    /// `destination` (the requester ID does not matter here).
+    pub fn message(_requester: u16, vector: u8, destination: u32) -> Option<(u64, u32)> {
+        Some((
+            u64::from(0xfee0_0000 | ((destination & 0xff) << 12)),
+            u32::from(vector),
+        ))
+    }
+}
+
+/// Inter-processor interrupts, named the same on every architecture.
+pub mod ipi {
+    /// Sends `vector` to the CPU whose hardware ID (local APIC ID) is `hardware_id`.
+    pub fn send(hardware_id: u32, vector: u8) {
+        super::lapic::send_ipi(hardware_id, super::lapic::IpiKind::Fixed(vector));
+    }
+}
+
 /// Port I/O in one place so that every `in`/`out` has the same safety argument.
 pub mod port {
     use x86_64::instructions::port::Port;
