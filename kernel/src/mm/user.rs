@@ -2,8 +2,11 @@
 //! its upper half points at the kernel's tables, which every address space shares (the kernel's
 //! top-level entries are all created at boot and never change).
 //!
-//! Every user page is owned by exactly one address space (fork copies pages), so dropping an
-//! address space frees its pages and tables. A CPU has an address space's user entries in its
+//! A user page is owned by one address space, except pages nobody may write (program text,
+//! read-only data): fork shares those and counts their extra owners (`SHARES`); a page is freed
+//! when its last owner lets go, and made private again (copied) before anyone may write it.
+//! Everything else fork copies. Dropping an address space frees its tables and the pages it
+//! alone owned. A CPU has an address space's user entries in its
 //! TLB only while it runs a thread of that address space (kernel threads run on the kernel's
 //! root), so changes flush the local TLB only.
 
@@ -13,6 +16,8 @@ use x86_64::structures::paging::{
     Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
+
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use super::{frames, paging, phys_to_virt, MemoryError, DIRECT_MAP_BASE};
 
@@ -75,6 +80,62 @@ fn frame_bytes(physical: u64) -> &'static mut [u8] {
     // lock; the direct map covers all RAM.
     unsafe {
         core::slice::from_raw_parts_mut(phys_to_virt(physical) as *mut u8, PAGE_SIZE as usize)
+    }
+}
+
+/// Extra owners of each frame (index: physical address / 4 KiB), 0 for a frame with one owner.
+/// Made at the first fork that shares a page; `None` when there was no memory for it (fork
+/// then copies every page).
+static SHARES: spin::Once<Option<alloc::boxed::Box<[AtomicU8]>>> = spin::Once::new();
+
+/// The counter of `physical`, once the table exists.
+fn share_counter(physical: u64) -> Option<&'static AtomicU8> {
+    SHARES
+        .get()?
+        .as_deref()?
+        .get((physical / PAGE_SIZE) as usize)
+}
+
+/// Adds an owner to the frame `physical`; false when it cannot be shared (no table, or 255
+/// extra owners already).
+fn share(physical: u64) -> bool {
+    let table = SHARES.call_once(|| {
+        let count = frames::statistics().1 as usize;
+        let mut table = alloc::vec::Vec::new();
+        table.try_reserve_exact(count).ok()?;
+        table.resize_with(count, || AtomicU8::new(0));
+        Some(table.into_boxed_slice())
+    });
+    let Some(counter) = table
+        .as_deref()
+        .and_then(|t| t.get((physical / PAGE_SIZE) as usize))
+    else {
+        return false;
+    };
+    counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_add(1))
+        .is_ok()
+}
+
+/// Whether another address space also owns the frame `physical`.
+fn is_shared(physical: u64) -> bool {
+    share_counter(physical).is_some_and(|c| c.load(Ordering::Acquire) > 0)
+}
+
+/// Gives up one ownership of the frame `physical`; true when the caller was its last owner
+/// and must free it.
+fn last_owner(physical: u64) -> bool {
+    share_counter(physical).is_none_or(|counter| {
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1))
+            .is_err()
+    })
+}
+
+/// Gives up one ownership of the frame `physical`, freeing it if it was the last.
+fn release(physical: u64) {
+    if last_owner(physical) {
+        frames::free(physical, 1);
     }
 }
 
@@ -172,7 +233,7 @@ impl AddressSpace {
         match table.unmap(page) {
             Ok((frame, flush)) => {
                 flush.flush();
-                frames::free(frame.start_address().as_u64(), 1);
+                release(frame.start_address().as_u64());
                 self.pages -= 1;
                 true
             }
@@ -194,16 +255,20 @@ impl AddressSpace {
             self.pages -= 1;
             let physical = frame.start_address().as_u64();
             if self.map_frame(to, physical, access).is_err() {
-                frames::free(physical, 1);
+                release(physical);
             }
         }
     }
 
-    /// Changes the rights of the page at `virt`; false if nothing was mapped there.
+    /// Changes the rights of the page at `virt`; false if nothing was mapped there, or if a
+    /// shared page that would become writable could not be copied (no memory).
     pub fn protect(&mut self, virt: u64, access: Access) -> bool {
         let Ok(page) = Self::check(virt) else {
             return false;
         };
+        if access.write && self.make_private(virt).is_err() {
+            return false;
+        }
         let mut table = self.table();
         // SAFETY: only the leaf rights of a user page of this address space change.
         match unsafe { table.update_flags(page, access.flags()) } {
@@ -231,10 +296,58 @@ impl AddressSpace {
         }
     }
 
+    /// Gives the page at `virt` a frame of its own if it shares one with other address spaces
+    /// (before it may be written).
+    fn make_private(&mut self, virt: u64) -> Result<(), MemoryError> {
+        let virt = virt & !(PAGE_SIZE - 1);
+        let Some((physical, _)) = self.translate(virt) else {
+            return Ok(());
+        };
+        if !is_shared(physical) {
+            return Ok(());
+        }
+        let fresh = frames::allocate(1, 1, u64::MAX)?;
+        frame_bytes(fresh).copy_from_slice(frame_bytes(physical));
+        let Some(entry) = self.leaf_entry(virt) else {
+            frames::free(fresh, 1);
+            return Err(MemoryError::MappingFailed);
+        };
+        let flags = entry.flags();
+        entry.set_addr(PhysAddr::new(fresh), flags);
+        // Only this CPU can hold the old translation (see the module's comment).
+        x86_64::instructions::tlb::flush(VirtAddr::new(virt));
+        release(physical);
+        Ok(())
+    }
+
+    /// The present leaf entry mapping `virt`, if any.
+    fn leaf_entry(
+        &mut self,
+        virt: u64,
+    ) -> Option<&mut x86_64::structures::paging::page_table::PageTableEntry> {
+        if virt >= crate::arch::user::USER_END {
+            return None;
+        }
+        let mut table = self.root;
+        for level in [3u32, 2, 1] {
+            let entry = &table_at(table)[((virt >> (12 + 9 * level)) & 511) as usize];
+            if !entry.flags().contains(Flags::PRESENT) || entry.flags().contains(Flags::HUGE_PAGE) {
+                return None;
+            }
+            table = entry.addr().as_u64();
+        }
+        // SAFETY: a page table of this address space, reached through the direct map; `&mut
+        // self` keeps anyone else from editing it meanwhile.
+        let leaf = unsafe { &mut *(phys_to_virt(table) as *mut PageTable) };
+        let entry = &mut leaf[((virt >> 12) & 511) as usize];
+        entry.flags().contains(Flags::PRESENT).then_some(entry)
+    }
+
     /// Writes `data` at user address `virt` through the direct map, whatever the pages'
     /// rights (the loader fills read-only text this way). Every page must be mapped.
     pub fn write(&mut self, mut virt: u64, mut data: &[u8]) -> Result<(), MemoryError> {
         while !data.is_empty() {
+            self.make_private(virt)?;
             let (physical, _) = self.translate(virt).ok_or(MemoryError::InvalidRequest)?;
             let offset = (virt % PAGE_SIZE) as usize;
             let count = data.len().min(PAGE_SIZE as usize - offset);
@@ -326,8 +439,9 @@ impl AddressSpace {
         }
     }
 
-    /// A copy of this address space: every page copied (fork). Frames are taken from the
-    /// allocator in batches (one lock per batch, not per page), without heap memory.
+    /// A copy of this address space (fork): pages nobody may write are shared, the others
+    /// copied into frames taken from the allocator in batches (one lock per batch, not per
+    /// page), without heap memory.
     pub fn duplicate(&self) -> Result<AddressSpace, MemoryError> {
         const BATCH: usize = 64;
         let mut copy = AddressSpace::new()?;
@@ -350,6 +464,13 @@ impl AddressSpace {
         };
         self.for_each_page(|virt, physical, access| {
             if failure.is_some() {
+                return;
+            }
+            if !access.write && share(physical) {
+                if let Err(error) = copy.map_frame(virt, physical, access) {
+                    release(physical);
+                    failure = Some(error);
+                }
                 return;
             }
             pending[count] = (virt, physical, access);
@@ -376,10 +497,14 @@ fn table_at(physical: u64) -> &'static PageTable {
 
 impl Drop for AddressSpace {
     fn drop(&mut self) {
-        // Every user page, the lower half's tables and the root (the upper half is the
-        // kernel's), returned in batches.
+        // The pages no other address space shares, the lower half's tables and the root (the
+        // upper half is the kernel's), returned in batches.
         let mut released = frames::FreeBatch::new();
-        self.for_each_page(|_, physical, _| released.push(physical));
+        self.for_each_page(|_, physical, _| {
+            if last_owner(physical) {
+                released.push(physical);
+            }
+        });
         let pml4 = table_at(self.root);
         for e4 in pml4.iter().take(256) {
             if !e4.flags().contains(Flags::PRESENT) {

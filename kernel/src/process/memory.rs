@@ -334,10 +334,16 @@ impl Memory {
         }
         let access = protection.access();
         let space = self.space()?;
+        let mut complete = true;
         for page in space.mapped_pages_in(start, end) {
-            space.protect(page, access);
+            // Fails only when a page shared after fork cannot get a copy of its own.
+            complete &= space.protect(page, access);
         }
-        Ok(())
+        if complete {
+            Ok(())
+        } else {
+            Err(Errno::ENOMEM)
+        }
     }
 
     /// `brk`: moves the end of the heap; returns the (possibly unchanged) end.
