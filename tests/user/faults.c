@@ -611,6 +611,53 @@ static int forkbomb(void)
     return 0;
 }
 
+/* ---- Read-only pages after fork: whoever makes one writable gets a copy of its own ---- */
+
+static const char shared_text[] = "read-only data, shared after fork";
+
+static int fork_private(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)shared_text & ~(uintptr_t)(page - 1);
+    uintptr_t end = ((uintptr_t)shared_text + sizeof shared_text + page - 1) & ~(uintptr_t)(page - 1);
+    /* Through a volatile pointer: the compiler may not assume the constant's value. */
+    volatile char *text = (volatile char *)shared_text;
+    pid_t child = fork();
+    if (child == 0) {
+        if (mprotect((void *)start, end - start, PROT_READ | PROT_WRITE) != 0)
+            _exit(10);
+        text[0] = 'X';
+        _exit(text[0] == 'X' ? 0 : 11);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("fork-private: the child wrote its copy: %s\n",
+           WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "yes" : "no");
+    printf("fork-private: the parent's copy unchanged: %s\n", text[0] == 'r' ? "yes" : "no");
+    int ready[2];
+    if (pipe(ready) != 0)
+        return 1;
+    child = fork();
+    if (child == 0) {
+        char go;
+        close(ready[1]);
+        if (read(ready[0], &go, 1) != 1)
+            _exit(12);
+        _exit(text[0] == 'r' ? 0 : 13);
+    }
+    close(ready[0]);
+    report("mprotect(read-only data, read+write)",
+           mprotect((void *)start, end - start, PROT_READ | PROT_WRITE));
+    text[0] = 'Y';
+    write(ready[1], "g", 1);
+    waitpid(child, &status, 0);
+    printf("fork-private: the parent wrote its copy: %s\n", text[0] == 'Y' ? "yes" : "no");
+    printf("fork-private: the child still saw the original: %s\n",
+           WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "yes" : "no");
+    fflush(stdout);
+    return 0;
+}
+
 /* ---- Memory eater (never run on the host) ---- */
 
 static int eatmem(void)
@@ -675,6 +722,8 @@ int main(int argc, char **argv)
         return ebadf();
     if (!strcmp(mode, "fork-cow"))
         return fork_cow();
+    if (!strcmp(mode, "fork-private"))
+        return fork_private();
     if (!strcmp(mode, "forkbomb"))
         return forkbomb();
     if (!strcmp(mode, "eatmem"))

@@ -258,6 +258,19 @@ const CASES: &[Case] = &[
         &[],
     ),
     case(
+        "fork_private",
+        "test/faults fork-private",
+        true,
+        &[
+            "fork-private: the child wrote its copy: yes",
+            "fork-private: the parent's copy unchanged: yes",
+            "fork-private: the parent wrote its copy: yes",
+            "fork-private: the child still saw the original: yes",
+            "status=0",
+        ],
+        &[],
+    ),
+    case(
         "forkbomb",
         "test/faults forkbomb",
         false,
