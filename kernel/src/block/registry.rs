@@ -134,6 +134,33 @@ impl Disk {
         wait_for_completion(&completion)
     }
 
+    /// Reads whole sectors starting at `sector` into the `parts`, one after the other, in one
+    /// request (at most [`MAX_PARTS`](super::MAX_PARTS) parts), waiting for the device.
+    pub fn read_parts(&self, sector: u64, parts: &mut [&mut [u8]]) -> Result<(), BlockError> {
+        let mut ranges = [(core::ptr::null_mut(), 0); super::MAX_PARTS];
+        if parts.len() > ranges.len() {
+            return Err(BlockError::TooManySegments {
+                needed: parts.len(),
+                limit: ranges.len(),
+            });
+        }
+        for (range, part) in ranges.iter_mut().zip(parts.iter_mut()) {
+            *range = (part.as_mut_ptr(), part.len());
+        }
+        let completion = Arc::new(Completion::new());
+        let signal = Arc::clone(&completion);
+        // SAFETY: every part is an exclusively borrowed slice for this call, and the call does
+        // not return before the completion ran, so nobody else touches them meanwhile.
+        let buffer = unsafe { Buffer::borrowed_parts(&ranges[..parts.len()]) };
+        self.submit(Request {
+            operation: Operation::Read,
+            sector,
+            buffer,
+            done: Box::new(move |result, _buffer| signal.complete(result)),
+        });
+        wait_for_completion(&completion)
+    }
+
     /// Reads whole sectors starting at `sector` into `buffer`, waiting for the device.
     pub fn read(&self, sector: u64, buffer: &mut [u8]) -> Result<(), BlockError> {
         self.blocking(Operation::Read, sector, buffer.as_mut_ptr(), buffer.len())

@@ -353,9 +353,11 @@ impl BlockDevice for VirtioBlk {
                 return;
             }
         } else {
-            let (address, length) = request.buffer.range();
             let device_writes = request.operation == Operation::Read;
-            if let Err(error) = segments_of(address as u64, length, device_writes, &mut chain) {
+            let mapped = request.buffer.parts().try_for_each(|(address, length)| {
+                segments_of(address as u64, length, device_writes, &mut chain)
+            });
+            if let Err(error) = mapped {
                 request.complete(Err(error));
                 return;
             }

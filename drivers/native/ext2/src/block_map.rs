@@ -181,6 +181,36 @@ impl<D: BlockDevice> FileSystem<D> {
         extent_of((sb, groups), pointers, limit)
     }
 
+    /// The indirect block that maps `logical` when `logical` is the first block it maps,
+    /// that block is `expected` and not cached yet, and every block above it is cached (so
+    /// finding it reads nothing). A reader about to read the run ending at `expected` can
+    /// fetch it in the same request.
+    pub(crate) fn uncached_leaf_at(
+        &mut self,
+        inode: &Inode,
+        logical: u64,
+        expected: u64,
+    ) -> Result<Option<u64>> {
+        let Some(path) = self.path(logical) else {
+            return Ok(None);
+        };
+        if path.depth == 0 || path.indexes[path.depth - 1] != 0 {
+            return Ok(None);
+        }
+        let mut block = u64::from(inode.block(path.root));
+        for &index in &path.indexes[..path.depth - 1] {
+            if block == 0 || !self.cache.contains(block) {
+                return Ok(None);
+            }
+            self.check_data_block(block)?;
+            block = u64::from(le32(self.cache.get(block)?, index * 4));
+        }
+        if block != expected || self.cache.contains(block) {
+            return Ok(None);
+        }
+        self.check_data_block(block).map(Some)
+    }
+
     fn charge(&self, inode: &mut Inode) -> Result<()> {
         let sectors = inode.sectors() + self.sectors_per_block();
         if sectors > u64::from(u32::MAX) {

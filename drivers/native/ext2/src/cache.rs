@@ -204,6 +204,38 @@ impl<D: BlockDevice> BlockCache<D> {
         Ok(())
     }
 
+    /// Whether `block` is in the cache.
+    pub fn contains(&self, block: u64) -> bool {
+        self.entries.contains_key(&block)
+    }
+
+    /// [`read_run`](Self::read_run), and block `next` (the one right after the run, a
+    /// metadata block the caller needs next) loaded into the cache by the same request when
+    /// no block of the run is cached; otherwise only the run is read.
+    pub fn read_run_and_load(&mut self, first: u64, buffer: &mut [u8], next: u64) -> Result<()> {
+        let size = self.block_size;
+        let count = (buffer.len() / size) as u64;
+        if count == 0
+            || next != first + count
+            || self.entries.contains_key(&next)
+            || self.entries.range(first..next).next().is_some()
+        {
+            return self.read_run(first, buffer);
+        }
+        self.check(first)?;
+        self.check(next)?;
+        let mut data = self.buffer();
+        let result = self.device.read_vectored_at(
+            first * size as u64,
+            &mut [&mut buffer[..count as usize * size], &mut data[..]],
+        );
+        if let Err(error) = result {
+            self.spare.push(data);
+            return Err(error.into());
+        }
+        self.insert(next, data, false)
+    }
+
     /// Writes whole blocks `data` to the run starting at `first` in one device request;
     /// cached copies of those blocks take the new bytes and become clean.
     pub fn write_run(&mut self, first: u64, data: &[u8]) -> Result<()> {

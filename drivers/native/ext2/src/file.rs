@@ -69,8 +69,20 @@ impl<D: BlockDevice> FileSystem<D> {
                         count
                     }
                     Extent::Mapped { physical, count } => {
-                        let target = &mut buffer[done..done + count as usize * block_size];
-                        self.cache.read_run(physical, target)?;
+                        let bytes = count as usize * block_size;
+                        // The indirect block mapping what follows often sits right after the
+                        // run: fetch it with the run rather than in a request of its own (also
+                        // when this call ends with the run: the next one will want it).
+                        let leaf = if position + (bytes as u64) < size {
+                            self.uncached_leaf_at(&inode, logical + count, physical + count)?
+                        } else {
+                            None
+                        };
+                        let target = &mut buffer[done..done + bytes];
+                        match leaf {
+                            Some(leaf) => self.cache.read_run_and_load(physical, target, leaf)?,
+                            None => self.cache.read_run(physical, target)?,
+                        }
                         count
                     }
                 };
