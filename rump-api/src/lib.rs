@@ -134,6 +134,13 @@ extern "C" {
     pub fn rump___sysimpl_close(fd: c_int) -> c_int;
     /// `rump_sys_read`.
     pub fn rump___sysimpl_read(fd: c_int, buffer: *mut c_void, length: usize) -> isize;
+    /// `rump_sys_pread`.
+    pub fn rump___sysimpl_pread(
+        fd: c_int,
+        buffer: *mut c_void,
+        length: usize,
+        offset: i64,
+    ) -> isize;
     /// `rump_sys_write`.
     pub fn rump___sysimpl_write(fd: c_int, buffer: *const c_void, length: usize) -> isize;
     /// `rump_sys_fsync`.

@@ -243,7 +243,9 @@ fn main() {
             println!(
                 "cargo xtask test =NAME         only the scenario called NAME (--list names them)"
             );
-            println!("cargo xtask bench               boot time to the shell prompt, KVM and TCG");
+            println!("cargo xtask bench [rump|storage|hosted]");
+            println!("                                boot time, scheduler, virtio-blk and ext2 figures, the storage");
+            println!("                                comparison (raw, native, rump), USB, the hosted hypercalls");
             Ok(())
         }
     };

@@ -21,7 +21,7 @@ pub mod virtio_pci;
 pub mod virtqueue;
 
 #[deny(unsafe_code)]
-mod bench;
+pub mod bench;
 #[deny(unsafe_code)]
 mod tests;
 

@@ -257,10 +257,10 @@ impl DiskStream {
         self.settle_writes(offset, end)?;
         let sequential = offset == self.last_end;
         self.last_end = end;
-        if call_length >= DIRECT_MIN {
-            self.small_run = 0;
-        } else if sequential {
+        if call_length < DIRECT_MIN && sequential {
             self.small_run += 1;
+        } else {
+            self.small_run = 0;
         }
         let streaming = self.small_run >= SMALL_RUN_TO_STREAM;
         let covered = self
@@ -306,10 +306,10 @@ impl DiskStream {
             return Ok(());
         }
         self.settle_writes(offset, end)?;
-        if length >= DIRECT_MIN {
-            self.small_run = 0;
-        } else if offset == self.last_end {
+        if length < DIRECT_MIN && offset == self.last_end {
             self.small_run += 1;
+        } else {
+            self.small_run = 0;
         }
         self.counters.direct_reads += 1;
         self.disk.read_parts(offset / self.sector(), parts)?;

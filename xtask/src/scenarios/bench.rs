@@ -16,11 +16,18 @@ pub(super) fn blk_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), St
     Ok(())
 }
 
-/// `cargo xtask bench [rump]`: everything, or only the rump USB comparison.
+/// `cargo xtask bench [rump | storage | hosted]`: everything, or only the rump USB comparison,
+/// the storage comparison, or the hosted hypercall figures.
 pub fn bench(arguments: &[String]) -> Result<(), String> {
+    if arguments.iter().any(|a| a == "hosted") {
+        return hosted_bench();
+    }
     let kernel = crate::build_kernel(true)?;
     if arguments.iter().any(|a| a == "rump") {
         return rump_usb_bench(&kernel, Accel::Tcg);
+    }
+    if arguments.iter().any(|a| a == "storage") {
+        return storage_bench(&kernel, Accel::Tcg);
     }
     let mut accels = vec![Accel::Tcg];
     let (preferred, why) = qemu::choose_accel(&kernel);
@@ -50,8 +57,37 @@ pub fn bench(arguments: &[String]) -> Result<(), String> {
         ext2_bench(&kernel, accel)?;
         sched_bench(&kernel, accel)?;
     }
-    // USB under emulation is slow whatever the accelerator; one TCG run is enough.
-    rump_usb_bench(&kernel, Accel::Tcg)
+    // The storage comparison and USB are slow under emulation whatever the accelerator (and
+    // KVM is not usable on every machine); one TCG run of each is enough.
+    storage_bench(&kernel, Accel::Tcg)?;
+    rump_usb_bench(&kernel, Accel::Tcg)?;
+    hosted_bench()
+}
+
+/// The hosted backend's hypercalls next to plain pthreads/libc (`rumpuser-bench`, release).
+pub(super) fn hosted_bench() -> Result<(), String> {
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(crate::root())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "rump-tests",
+            "--bin",
+            "rumpuser-bench",
+        ])
+        .output()
+        .map_err(|e| format!("cargo run rumpuser-bench: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "rumpuser-bench failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    println!("rumpuser hosted backend against plain pthreads/libc (same process, same run):");
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    Ok(())
 }
 
 /// Size of the file read by [`rump_usb_bench`].
