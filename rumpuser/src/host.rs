@@ -157,6 +157,14 @@ pub trait Host: Sync {
     /// Wakes up to `count` threads blocked in [`Host::wait`] on `word`. Never blocks; must be
     /// callable from the host's interrupt code if [`IrqLine::raise`] is used there.
     fn wake(&self, word: &AtomicU32, count: u32);
+    /// If `from` still holds `expected`, moves one thread blocked in [`Host::wait`] on `from`
+    /// to wait on `to` instead, without waking it: a [`Host::wake`] on `to` wakes it later,
+    /// and its `wait` then returns as if woken on `from`. Returns true when done (also when
+    /// nobody was blocked there), false when `from` changed or the host cannot move waiters
+    /// (the default): the caller then wakes `from` itself. Never blocks.
+    fn requeue(&self, _from: &AtomicU32, _expected: u32, _to: &AtomicU32) -> bool {
+        false
+    }
 
     // ---- time (contract §6) ----
 

@@ -10,6 +10,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::completion::{wait_for_completion, Completion};
 use super::{BlockDevice, BlockError, Buffer, Operation, Request};
@@ -19,6 +20,9 @@ use crate::sync::spin::IrqSpinLock;
 pub struct Disk {
     name: String,
     device: Arc<dyn BlockDevice>,
+    /// The most read-ahead requests a [`DiskStream`](super::stream::DiskStream) kept ahead of
+    /// its reader on this disk.
+    most_read_ahead: AtomicUsize,
 }
 
 static DISKS: IrqSpinLock<Vec<Arc<Disk>>> = IrqSpinLock::new("block-registry", Vec::new());
@@ -29,7 +33,11 @@ pub fn register(prefix: &str, device: Arc<dyn BlockDevice>) -> Arc<Disk> {
     let taken = disks.iter().filter(|d| d.name.starts_with(prefix)).count();
     let mut name = String::from(prefix);
     name.push((b'a' + (taken % 26) as u8) as char);
-    let disk = Arc::new(Disk { name, device });
+    let disk = Arc::new(Disk {
+        name,
+        device,
+        most_read_ahead: AtomicUsize::new(0),
+    });
     disks.push(Arc::clone(&disk));
     disk
 }
@@ -73,6 +81,16 @@ impl Disk {
     /// The driver's description.
     pub fn describe(&self) -> String {
         self.device.describe()
+    }
+
+    /// Notes that a stream keeps `requests` read-ahead requests ahead of its reader.
+    pub fn note_read_ahead(&self, requests: usize) {
+        self.most_read_ahead.fetch_max(requests, Ordering::Relaxed);
+    }
+
+    /// The most read-ahead requests a stream kept ahead of its reader on this disk.
+    pub fn most_read_ahead(&self) -> usize {
+        self.most_read_ahead.load(Ordering::Relaxed)
     }
 
     /// Why the device cannot carry out `request`, if it cannot.

@@ -381,6 +381,7 @@ impl DiskStream {
             self.counters.fetches += 1;
             next += length as u64;
         }
+        self.disk.note_read_ahead(self.ahead.len());
         self.note_in_flight();
         Ok(())
     }

@@ -26,8 +26,12 @@ fn list() {
         println!("blk: no block devices");
     }
     for disk in disks {
+        let ahead = match disk.most_read_ahead() {
+            0 => alloc::string::String::new(),
+            most => alloc::format!(", read-ahead up to {most} requests"),
+        };
         println!(
-            "{}: {} sectors of {} bytes ({} MiB), {}",
+            "{}: {} sectors of {} bytes ({} MiB), {}{ahead}",
             disk.name(),
             disk.sector_count(),
             disk.sector_size(),

@@ -124,6 +124,14 @@ fn plan() -> Vec<(String, Plan)> {
         "ext2_damage_and_large_directories".into(),
         Box::new(ext2_damage_and_large_directories_scenario),
     );
+    run(
+        "ext2_large_file_in_flight".into(),
+        Box::new(ext2_large_file_in_flight_scenario),
+    );
+    run(
+        "ext2_random_writes_model".into(),
+        Box::new(ext2_random_model_scenario),
+    );
     for cpus in [1, 4] {
         plan.push((
             format!("user_job_control_smp{cpus}"),
@@ -178,6 +186,10 @@ fn plan() -> Vec<(String, Plan)> {
     ));
     plan.push(("rump_ext2_native_vs_rump".into(), match components {
         true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
+        false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
+    }));
+    plan.push(("rump_ext2_large_file".into(), match components {
+        true => Plan::Run(Box::new(rump_ext2_large_file_scenario)),
         false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
     }));
     plan.push((
