@@ -27,6 +27,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::AtomicU32;
 use core::time::Duration;
 
+pub use crate::bio::{BioOperation, BioRequest};
 use crate::errno::Errno;
 
 /// Work for a new host thread. Running it is safe: the unsafety of calling the rump
@@ -156,6 +157,14 @@ pub trait Host: Sync {
     /// Wakes up to `count` threads blocked in [`Host::wait`] on `word`. Never blocks; must be
     /// callable from the host's interrupt code if [`IrqLine::raise`] is used there.
     fn wake(&self, word: &AtomicU32, count: u32);
+    /// If `from` still holds `expected`, moves one thread blocked in [`Host::wait`] on `from`
+    /// to wait on `to` instead, without waking it: a [`Host::wake`] on `to` wakes it later,
+    /// and its `wait` then returns as if woken on `from`. Returns true when done (also when
+    /// nobody was blocked there), false when `from` changed or the host cannot move waiters
+    /// (the default): the caller then wakes `from` itself. Never blocks.
+    fn requeue(&self, _from: &AtomicU32, _expected: u32, _to: &AtomicU32) -> bool {
+        false
+    }
 
     // ---- time (contract §6) ----
 
@@ -227,6 +236,19 @@ pub trait Host: Sync {
     fn sync(&self, _fd: i32, _flags: SyncFlags, _start: u64, _len: u64) -> Result<(), Errno> {
         Err(Errno::EBADF)
     }
+    /// Starts a `rumpuser_bio` transfer on the host's device and returns at once, without
+    /// blocking (the caller holds a rump vCPU). The host calls [`BioRequest::complete`] when
+    /// the transfer ends, from any context; the crate runs `biodone` on its completion thread
+    /// (contract §5.3). Returns the request when the host cannot start it this way: the
+    /// crate then performs it with [`Host::read`]/[`Host::write`]/[`Host::sync`] on its
+    /// worker threads, which is also what the default does.
+    fn start_bio(&self, request: BioRequest) -> Result<(), BioRequest> {
+        Err(request)
+    }
+    /// Called by this crate's service threads before they call into the rump kernel with a
+    /// completion; a host that can stop the rump kernel (contract §13) parks the thread here
+    /// once it has. The default does nothing.
+    fn checkpoint(&self) {}
 
     // ---- PCI (contract §9); the defaults describe a machine without PCI ----
 

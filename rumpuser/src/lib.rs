@@ -33,6 +33,7 @@ pub mod sync;
 #[cfg(feature = "hosted")]
 pub mod hosted;
 
+pub use bio::{async_completions, BioOperation, BioRequest};
 pub use errno::Errno;
 pub use host::{
     Access, FileInfo, FileKind, Host, IrqLine, JoinToken, OpenFlags, SyncFlags, ThreadAttrs,

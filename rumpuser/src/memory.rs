@@ -57,18 +57,27 @@ impl SideTable {
 }
 
 /// Allocates `len` bytes aligned to `align` (0 = pointer alignment, else a power of two).
+/// The common case (no alignment beyond the natural one) is a layout and one host call.
+#[inline]
 pub fn allocate(len: usize, align: usize) -> Result<NonNull<u8>, Errno> {
-    if align != 0 && !align.is_power_of_two() {
+    let natural = natural_align(len);
+    if align == 0 || (align.is_power_of_two() && align <= natural) {
+        let layout = Layout::from_size_align(len.max(1), natural).map_err(|_| Errno::ENOMEM)?;
+        return host().alloc(layout).ok_or(Errno::ENOMEM);
+    }
+    allocate_over_aligned(len, align)
+}
+
+/// [`allocate`] with an alignment above the natural one, recorded for [`free`].
+#[cold]
+fn allocate_over_aligned(len: usize, align: usize) -> Result<NonNull<u8>, Errno> {
+    if !align.is_power_of_two() {
         return Err(Errno::EINVAL);
     }
-    let natural = natural_align(len);
-    let real = align.max(natural);
-    let layout = Layout::from_size_align(len.max(1), real).map_err(|_| Errno::ENOMEM)?;
+    let layout = Layout::from_size_align(len.max(1), align).map_err(|_| Errno::ENOMEM)?;
     let ptr = host().alloc(layout).ok_or(Errno::ENOMEM)?;
-    if real != natural {
-        OVER_ALIGNED.with(|map| map.insert(ptr.as_ptr() as usize, real));
-        OVER_ALIGNED.count.fetch_add(1, Ordering::Relaxed);
-    }
+    OVER_ALIGNED.with(|map| map.insert(ptr.as_ptr() as usize, align));
+    OVER_ALIGNED.count.fetch_add(1, Ordering::Relaxed);
     Ok(ptr)
 }
 
@@ -76,17 +85,23 @@ pub fn allocate(len: usize, align: usize) -> Result<NonNull<u8>, Errno> {
 ///
 /// # Safety
 /// `ptr` came from `allocate(len, _)` with the same `len` and is not used afterwards.
+#[inline]
 pub unsafe fn free(ptr: NonNull<u8>, len: usize) {
     let mut align = natural_align(len);
     if OVER_ALIGNED.count.load(Ordering::Relaxed) != 0 {
-        if let Some(real) = OVER_ALIGNED.with(|map| map.remove(&(ptr.as_ptr() as usize))) {
-            OVER_ALIGNED.count.fetch_sub(1, Ordering::Relaxed);
-            align = real;
-        }
+        align = recorded_align(ptr).unwrap_or(align);
     }
     let layout =
         Layout::from_size_align(len.max(1), align).expect("layout was valid at allocation");
     // SAFETY: the caller guarantees `ptr` came from `allocate(len, _)`, which allocated
     // exactly this layout (same size rule; alignment natural or recorded in the table).
     unsafe { host().dealloc(ptr, layout) };
+}
+
+/// The alignment `ptr` was allocated with, if above the natural one (and forgets it).
+#[cold]
+fn recorded_align(ptr: NonNull<u8>) -> Option<usize> {
+    let real = OVER_ALIGNED.with(|map| map.remove(&(ptr.as_ptr() as usize)))?;
+    OVER_ALIGNED.count.fetch_sub(1, Ordering::Relaxed);
+    Some(real)
 }

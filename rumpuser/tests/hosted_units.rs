@@ -14,6 +14,7 @@ use rumpuser::hosted::HostedHost;
 use rumpuser::sync::mutex::RumpuserMtx;
 use rumpuser::sync::rwlock::{RumpuserRw, RwKind};
 use rumpuser::sync::RumpuserCv;
+use rumpuser::Host;
 
 extern "C" {
     fn rumpuser_dprintf(fmt: *const c_char, ...);
@@ -133,6 +134,73 @@ fn rw_lock_excludes_across_threads() {
         t.join().unwrap();
     }
     assert_eq!(counter.load(Ordering::Relaxed), 8000);
+}
+
+/// Threads pass a turn round a ring under one KMUTEX mutex, each waiting on its own cv; the
+/// signaller holds the mutex, so sleepers are moved onto it (wait morphing). A second ring
+/// shares one cv between two mutexes (no morphing: their waiters differ) and uses
+/// broadcasts and timed waits. Every turn must arrive exactly once and nothing may hang.
+#[test]
+fn condvar_hand_overs_never_lose_a_wake_up() {
+    use rumpuser::abi::RUMPUSER_MTX_KMUTEX;
+    use std::sync::atomic::AtomicU64;
+    const THREADS: usize = 4;
+    const ROUNDS: u64 = 3000;
+    host();
+    let mtx: &'static RumpuserMtx = Box::leak(Box::new(RumpuserMtx::new(RUMPUSER_MTX_KMUTEX)));
+    let cvs: &'static [RumpuserCv] = Box::leak((0..THREADS).map(|_| RumpuserCv::new()).collect());
+    let turn: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+    let ring: Vec<_> = (0..THREADS)
+        .map(|me| {
+            std::thread::spawn(move || {
+                // A distinct lwp per thread, so KMUTEX ownership means something.
+                host().set_curlwp((0x1000 + me * 0x100) as *mut c_void);
+                for _ in 0..ROUNDS {
+                    mtx.enter();
+                    while turn.load(Ordering::Relaxed) % THREADS as u64 != me as u64 {
+                        cvs[me].wait(mtx, None);
+                    }
+                    turn.fetch_add(1, Ordering::Relaxed);
+                    cvs[(me + 1) % THREADS].signal();
+                    mtx.exit();
+                }
+            })
+        })
+        .collect();
+
+    let mutexes: &'static [RumpuserMtx] = Box::leak(Box::new([
+        RumpuserMtx::new(RUMPUSER_MTX_KMUTEX),
+        RumpuserMtx::new(0),
+    ]));
+    let shared: &'static RumpuserCv = Box::leak(Box::new(RumpuserCv::new()));
+    let count: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+    let mixed: Vec<_> = (0..2)
+        .map(|me| {
+            std::thread::spawn(move || {
+                host().set_curlwp((0x9000 + me * 0x100) as *mut c_void);
+                let deadline = || Some(host().monotonic() + std::time::Duration::from_millis(2));
+                for _ in 0..ROUNDS {
+                    let own = &mutexes[me];
+                    own.enter();
+                    while count.load(Ordering::SeqCst) % 2 != me as u64 {
+                        shared.wait(own, deadline());
+                    }
+                    count.fetch_add(1, Ordering::SeqCst);
+                    shared.broadcast();
+                    own.exit();
+                }
+            })
+        })
+        .collect();
+    for thread in ring.into_iter().chain(mixed) {
+        thread.join().unwrap();
+    }
+    assert_eq!(turn.load(Ordering::Relaxed), THREADS as u64 * ROUNDS);
+    assert_eq!(count.load(Ordering::Relaxed), 2 * ROUNDS);
+    assert!(!mtx.is_locked());
+    for cv in cvs.iter().chain([shared]) {
+        cv.check_destroy();
+    }
 }
 
 static IRQ_HITS: AtomicU32 = AtomicU32::new(0);

@@ -292,9 +292,10 @@ fn main() {
             println!(
                 "cargo xtask test =NAME         only the scenario called NAME (--list names them)"
             );
-            println!("cargo xtask bench [rump|user|net] boot time to the shell prompt, KVM and TCG, and the");
-            println!("                                in-kernel benchmarks; rump: the USB stick, user: processes");
-            println!("                                against Linux, net: both network stacks");
+            println!("cargo xtask bench [rump|user|net|storage|hosted]");
+            println!("                                boot time, scheduler, virtio-blk and ext2 figures; rump: the USB");
+            println!("                                stick, user: processes against Linux, net: both network stacks,");
+            println!("                                storage: raw, native and rump ext2, hosted: the hypercalls");
             Ok(())
         }
     };

@@ -3,7 +3,8 @@
 //! A driver implements [`BlockDevice::start`]: it takes a [`Request`] that [`registry`] already
 //! checked against the device (range, alignment, read-only) and must call the request's
 //! completion exactly once, usually from its interrupt handler. Everything else — names, range
-//! checks, blocking helpers — is shared and lives in [`registry`] and [`completion`]. Drivers:
+//! checks, blocking helpers — is shared and lives in [`registry`] and [`completion`];
+//! [`stream`] keeps several requests in flight for a sequential reader or writer. Drivers:
 //! [`virtio_blk`] over the modern virtio PCI transport and split virtqueue of `crate::virtio`.
 //!
 //! May import: `arch`, `console`, `mm`, `pci`, `sched`, `sync`, `testing`, `time`, `virtio`.
@@ -12,10 +13,12 @@
 pub mod completion;
 pub mod registry;
 #[deny(unsafe_code)]
+pub mod stream;
+#[deny(unsafe_code)]
 pub mod virtio_blk;
 
 #[deny(unsafe_code)]
-mod bench;
+pub mod bench;
 #[deny(unsafe_code)]
 mod tests;
 
@@ -39,6 +42,9 @@ pub enum Operation {
     Flush,
 }
 
+/// Most separate memory ranges one [`Buffer::Borrowed`] request may cover.
+pub const MAX_PARTS: usize = 4;
+
 /// Memory a request reads into or writes from; handed back in the completion.
 #[derive(Debug)]
 pub enum Buffer {
@@ -46,8 +52,12 @@ pub enum Buffer {
     Heap(Vec<u8>),
     /// A DMA buffer.
     Dma(DmaBuffer),
-    /// Memory the submitter owns; see [`Buffer::borrowed`].
-    Borrowed { address: *mut u8, length: usize },
+    /// Memory the submitter owns, in up to [`MAX_PARTS`] ranges that follow each other on the
+    /// device; see [`Buffer::borrowed`] and [`Buffer::borrowed_parts`].
+    Borrowed {
+        parts: [(*mut u8, usize); MAX_PARTS],
+        count: usize,
+    },
 }
 
 // SAFETY: a `Borrowed` buffer is, by `Buffer::borrowed`'s contract, exclusively lent to the
@@ -66,16 +76,50 @@ impl Buffer {
     /// The memory must be mapped, writable, and neither read nor written by anyone else until the
     /// request's completion has run (the device reads or writes it by DMA meanwhile).
     pub unsafe fn borrowed(address: *mut u8, length: usize) -> Self {
-        Buffer::Borrowed { address, length }
+        let mut parts = [(core::ptr::null_mut(), 0); MAX_PARTS];
+        parts[0] = (address, length);
+        Buffer::Borrowed { parts, count: 1 }
     }
 
-    /// Start and length of the memory.
-    pub fn range(&mut self) -> (*mut u8, usize) {
-        match self {
-            Buffer::Heap(bytes) => (bytes.as_mut_ptr(), bytes.len()),
-            Buffer::Dma(buffer) => (buffer.virtual_address(), buffer.len()),
-            Buffer::Borrowed { address, length } => (*address, *length),
+    /// Lends several ranges to one request: the first `parts[0].1` bytes of the transfer
+    /// use `parts[0]`, the next ones `parts[1]`, and so on. At most [`MAX_PARTS`] ranges
+    /// (panics on more: a caller bug).
+    ///
+    /// # Safety
+    /// As [`Buffer::borrowed`], for every range.
+    pub unsafe fn borrowed_parts(ranges: &[(*mut u8, usize)]) -> Self {
+        assert!(
+            ranges.len() <= MAX_PARTS,
+            "a request takes at most {MAX_PARTS} ranges"
+        );
+        let mut parts = [(core::ptr::null_mut(), 0); MAX_PARTS];
+        parts[..ranges.len()].copy_from_slice(ranges);
+        Buffer::Borrowed {
+            parts,
+            count: ranges.len(),
         }
+    }
+
+    /// The memory ranges, in transfer order (start and length of each).
+    pub fn parts(
+        &mut self,
+    ) -> core::iter::Take<core::array::IntoIter<(*mut u8, usize), MAX_PARTS>> {
+        let mut parts = [(core::ptr::null_mut(), 0); MAX_PARTS];
+        let count = match self {
+            Buffer::Heap(bytes) => {
+                parts[0] = (bytes.as_mut_ptr(), bytes.len());
+                1
+            }
+            Buffer::Dma(buffer) => {
+                parts[0] = (buffer.virtual_address(), buffer.len());
+                1
+            }
+            Buffer::Borrowed { parts: lent, count } => {
+                parts = *lent;
+                *count
+            }
+        };
+        parts.into_iter().take(count)
     }
 
     /// Length in bytes.
@@ -83,7 +127,7 @@ impl Buffer {
         match self {
             Buffer::Heap(bytes) => bytes.len(),
             Buffer::Dma(buffer) => buffer.len(),
-            Buffer::Borrowed { length, .. } => *length,
+            Buffer::Borrowed { parts, count } => parts[..*count].iter().map(|part| part.1).sum(),
         }
     }
 

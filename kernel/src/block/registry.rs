@@ -10,6 +10,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::completion::{wait_for_completion, Completion};
 use super::{BlockDevice, BlockError, Buffer, Operation, Request};
@@ -19,6 +20,9 @@ use crate::sync::spin::IrqSpinLock;
 pub struct Disk {
     name: String,
     device: Arc<dyn BlockDevice>,
+    /// The most read-ahead requests a [`DiskStream`](super::stream::DiskStream) kept ahead of
+    /// its reader on this disk.
+    most_read_ahead: AtomicUsize,
 }
 
 static DISKS: IrqSpinLock<Vec<Arc<Disk>>> = IrqSpinLock::new("block-registry", Vec::new());
@@ -29,7 +33,11 @@ pub fn register(prefix: &str, device: Arc<dyn BlockDevice>) -> Arc<Disk> {
     let taken = disks.iter().filter(|d| d.name.starts_with(prefix)).count();
     let mut name = String::from(prefix);
     name.push((b'a' + (taken % 26) as u8) as char);
-    let disk = Arc::new(Disk { name, device });
+    let disk = Arc::new(Disk {
+        name,
+        device,
+        most_read_ahead: AtomicUsize::new(0),
+    });
     disks.push(Arc::clone(&disk));
     disk
 }
@@ -73,6 +81,16 @@ impl Disk {
     /// The driver's description.
     pub fn describe(&self) -> String {
         self.device.describe()
+    }
+
+    /// Notes that a stream keeps `requests` read-ahead requests ahead of its reader.
+    pub fn note_read_ahead(&self, requests: usize) {
+        self.most_read_ahead.fetch_max(requests, Ordering::Relaxed);
+    }
+
+    /// The most read-ahead requests a stream kept ahead of its reader on this disk.
+    pub fn most_read_ahead(&self) -> usize {
+        self.most_read_ahead.load(Ordering::Relaxed)
     }
 
     /// Why the device cannot carry out `request`, if it cannot.
@@ -127,6 +145,33 @@ impl Disk {
         let buffer = unsafe { Buffer::borrowed(address, length) };
         self.submit(Request {
             operation,
+            sector,
+            buffer,
+            done: Box::new(move |result, _buffer| signal.complete(result)),
+        });
+        wait_for_completion(&completion)
+    }
+
+    /// Reads whole sectors starting at `sector` into the `parts`, one after the other, in one
+    /// request (at most [`MAX_PARTS`](super::MAX_PARTS) parts), waiting for the device.
+    pub fn read_parts(&self, sector: u64, parts: &mut [&mut [u8]]) -> Result<(), BlockError> {
+        let mut ranges = [(core::ptr::null_mut(), 0); super::MAX_PARTS];
+        if parts.len() > ranges.len() {
+            return Err(BlockError::TooManySegments {
+                needed: parts.len(),
+                limit: ranges.len(),
+            });
+        }
+        for (range, part) in ranges.iter_mut().zip(parts.iter_mut()) {
+            *range = (part.as_mut_ptr(), part.len());
+        }
+        let completion = Arc::new(Completion::new());
+        let signal = Arc::clone(&completion);
+        // SAFETY: every part is an exclusively borrowed slice for this call, and the call does
+        // not return before the completion ran, so nobody else touches them meanwhile.
+        let buffer = unsafe { Buffer::borrowed_parts(&ranges[..parts.len()]) };
+        self.submit(Request {
+            operation: Operation::Read,
             sector,
             buffer,
             done: Box::new(move |result, _buffer| signal.complete(result)),

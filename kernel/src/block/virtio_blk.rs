@@ -63,6 +63,9 @@ struct State {
     free_slots: Vec<u16>,
     /// By head descriptor: the request and its slot.
     in_flight: Vec<Option<(Request, u16)>>,
+    /// Requests the device holds now, and the most it held at once.
+    outstanding: usize,
+    most_outstanding: usize,
     waiting: VecDeque<Queued>,
 }
 
@@ -96,6 +99,8 @@ impl State {
             match self.queue.push(&queued.chain) {
                 Some(head) => {
                     self.in_flight[head as usize] = Some((queued.request, slot));
+                    self.outstanding += 1;
+                    self.most_outstanding = self.most_outstanding.max(self.outstanding);
                     issued = true;
                 }
                 None => {
@@ -207,6 +212,8 @@ impl VirtioBlk {
                     slots,
                     free_slots: (0..size).rev().collect(),
                     in_flight: (0..size).map(|_| None).collect(),
+                    outstanding: 0,
+                    most_outstanding: 0,
                     waiting: VecDeque::new(),
                 },
             ),
@@ -285,6 +292,7 @@ impl VirtioBlk {
             };
             let status = state.slots.as_mut_slice()[slot as usize * SLOT_BYTES + 16];
             state.free_slots.push(slot);
+            state.outstanding -= 1;
             let issued = state.issue_waiting();
             drop(state);
             if issued {
@@ -309,6 +317,11 @@ impl VirtioBlk {
     pub fn interrupt_count(&self) -> u64 {
         self.interrupts.load(Ordering::Relaxed)
     }
+
+    /// The most requests the device has held at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.state.lock().most_outstanding
+    }
 }
 
 impl BlockDevice for VirtioBlk {
@@ -326,7 +339,7 @@ impl BlockDevice for VirtioBlk {
 
     fn describe(&self) -> String {
         format!(
-            "virtio-blk {:04x}:{:04x} at {}, {}, {} interrupts{}",
+            "virtio-blk {:04x}:{:04x} at {}, {}, {} interrupts, up to {} requests in flight{}",
             self.pci.vendor_id,
             self.pci.device_id,
             self.pci.address,
@@ -335,6 +348,7 @@ impl BlockDevice for VirtioBlk {
                 .map(String::as_str)
                 .unwrap_or("no interrupt"),
             self.interrupt_count(),
+            self.most_in_flight(),
             if self.read_only { ", read-only" } else { "" }
         )
     }
@@ -353,9 +367,11 @@ impl BlockDevice for VirtioBlk {
                 return;
             }
         } else {
-            let (address, length) = request.buffer.range();
             let device_writes = request.operation == Operation::Read;
-            if let Err(error) = segments_of(address as u64, length, device_writes, &mut chain) {
+            let mapped = request.buffer.parts().try_for_each(|(address, length)| {
+                segments_of(address as u64, length, device_writes, &mut chain)
+            });
+            if let Err(error) = mapped {
                 request.complete(Err(error));
                 return;
             }

@@ -312,6 +312,91 @@ pub fn bench_read(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `rump read --random PATH COUNT`: COUNT reads of 4 KiB at the random pages the native
+/// `read --random` visits, in the same order; prints the rate and a checksum.
+pub fn bench_random_read(path: &str, count: &str) -> Result<(), String> {
+    use crate::block::bench::{checksum, RandomOffsets};
+    let count: u64 = count
+        .parse()
+        .map_err(|_| alloc::format!("'{count}' is not a count"))?;
+    let size = lstat(path)?.size.max(0) as u64;
+    let c_path = c_string(path)?;
+    // SAFETY: NUL-terminated path.
+    let fd = check(
+        unsafe { rump___sysimpl_open(c_path.as_ptr(), O_RDONLY, 0) },
+        path,
+    )?;
+    let mut offsets = RandomOffsets::new(size / 4096);
+    let mut buffer = vec![0u8; 4096];
+    let mut sum = 0u32;
+    let start = crate::time::monotonic_nanos();
+    let mut result = Ok(());
+    for _ in 0..count {
+        let at = offsets.next_page() * 4096;
+        // SAFETY: the buffer is writable for its length; `fd` came from open above.
+        let got = unsafe {
+            rump___sysimpl_pread(fd, buffer.as_mut_ptr() as *mut c_void, 4096, at as i64)
+        };
+        if got < 0 {
+            result = Err(failure(&alloc::format!("pread {path} at {at}")));
+            break;
+        }
+        sum = checksum(sum, &buffer[..got as usize]);
+    }
+    let nanos = (crate::time::monotonic_nanos() - start).max(1);
+    // SAFETY: `fd` came from open above.
+    unsafe { rump___sysimpl_close(fd) };
+    result?;
+    println!(
+        "bench: rump random read {path}: {count} reads of 4096 bytes in {} ms, {} IOPS, checksum {sum:08x}",
+        nanos / 1_000_000,
+        count * 1_000_000_000 / nanos
+    );
+    Ok(())
+}
+
+/// `rump write --bench PATH MIB`: writes MIB MiB in 128 KiB calls into a new file (the bytes
+/// the native `write --bench` writes), fsyncs and closes it; prints the rate including both.
+pub fn bench_write(path: &str, mib: &str) -> Result<(), String> {
+    use crate::block::bench::{pattern_byte, rate, stamp_pages};
+    let bytes = mib
+        .parse::<u64>()
+        .map_err(|_| alloc::format!("'{mib}' is not a size in MiB"))?
+        << 20;
+    let c_path = c_string(path)?;
+    let start = crate::time::monotonic_nanos();
+    // SAFETY: NUL-terminated path.
+    let fd = unsafe { rump___sysimpl_open(c_path.as_ptr(), O_WRONLY | O_CREAT | O_TRUNC, 0o644) };
+    let fd = check(fd, path)?;
+    let mut chunk: Vec<u8> = (0..128 * 1024).map(pattern_byte).collect();
+    let mut at = 0u64;
+    let mut result = Ok(());
+    while at < bytes {
+        stamp_pages(&mut chunk, at);
+        // SAFETY: the chunk is readable for its length; `fd` came from open above.
+        let written =
+            unsafe { rump___sysimpl_write(fd, chunk.as_ptr() as *const c_void, chunk.len()) };
+        if written != chunk.len() as isize {
+            result = Err(failure(&alloc::format!("write {path} at {at}")));
+            break;
+        }
+        at += chunk.len() as u64;
+    }
+    // SAFETY: as above.
+    let synced = unsafe { rump___sysimpl_fsync(fd) };
+    // SAFETY: as above.
+    unsafe { rump___sysimpl_close(fd) };
+    result?;
+    check(synced, "fsync")?;
+    let nanos = (crate::time::monotonic_nanos() - start).max(1);
+    println!(
+        "bench: rump write {path}: {bytes} bytes in {} ms, {}",
+        nanos / 1_000_000,
+        rate(bytes, nanos)
+    );
+    Ok(())
+}
+
 /// `rump mkdir PATH`.
 pub fn make_directory(path: &str) -> Result<(), String> {
     let c_path = c_string(path)?;

@@ -431,6 +431,7 @@ fn subcommand(words: &[String]) {
     let result = match words.as_slice() {
         ["mount", device, path] => mount(device, path, false),
         ["mount", device, path, "rw"] => mount(device, path, true),
+        ["write", "--bench", path, mib] => fs::bench_write(path, mib),
         ["write", path, rest @ ..] if !rest.is_empty() => fs::write_text(path, &rest.join(" ")),
         ["umount", path] | ["umount", path, _] => unmount(path),
         ["ls", path] => fs::list(path),
@@ -445,7 +446,8 @@ fn subcommand(words: &[String]) {
         ["cat", path] => fs::cat(path),
         ["read", path] => fs::timed_read(path),
         ["read", "--bench", path] => fs::bench_read(path),
-        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read [--bench] PATH | write PATH TEXT | mkdir PATH | rm PATH | mv FROM TO | disks | devices | panic]".into()),
+        ["read", "--random", path, count] => fs::bench_random_read(path, count),
+        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read [--bench] PATH | read --random PATH COUNT | write PATH TEXT | write --bench PATH MIB | mkdir PATH | rm PATH | mv FROM TO | disks | devices | panic]".into()),
     };
     if let Err(error) = result {
         crate::println!("rump {}: {error}", words[0]);

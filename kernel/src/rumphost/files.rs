@@ -1,18 +1,27 @@
 //! What `rumpuser_open` can reach: block devices (`/dev/vda`, ...), initrd files (read-only)
 //! and a RAM file store under `/tmp` (for scratch files and rump's etfs images).
+//!
+//! `rumpuser_bio` on a block device goes straight to the block layer ([`start_bio`]): the rump
+//! buffer is the DMA target, split where its pages stop being physically contiguous (rump's
+//! heap is contiguous, so normally one request), and the last piece's completion — in the
+//! device's interrupt handler — hands the result to rumpuser, which runs `biodone` on its
+//! completion thread (docs/contract.md §5.3). Everything else (misaligned edges, requests
+//! reaching past the end, other files) takes rumpuser's synchronous path through [`read`] and
+//! [`write`], which bounce and report short transfers.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rumpuser::host::{Access, FileInfo, FileKind, OpenFlags};
-use rumpuser::Errno;
+use rumpuser::{BioOperation, BioRequest, Errno};
 
-use crate::block::Disk;
+use crate::block::{BlockError, Buffer, Disk, Operation, Request};
 use crate::sync::spin::IrqSpinLock;
 
 /// Directory of the RAM store; always present.
@@ -274,5 +283,161 @@ pub fn sync(fd: i32) -> Result<(), Errno> {
     match &get(fd)?.backing {
         Backing::Disk(disk) => disk.flush().map_err(|_| Errno::EIO),
         _ => Ok(()),
+    }
+}
+
+/// Largest block request made for one piece of a rump bio.
+const BIO_PIECE_LIMIT: usize = 1 << 20;
+
+/// One rump bio on its way through the block layer, split into pieces.
+struct BioInFlight {
+    disk: Arc<Disk>,
+    request: IrqSpinLock<Option<BioRequest>>,
+    remaining: AtomicUsize,
+    /// Offset (in the request) of the earliest piece that failed; `usize::MAX` if none.
+    failed_at: AtomicUsize,
+    /// The cache flush of a `RUMPUSER_BIO_SYNC` write, made ready before the pieces start so
+    /// that the interrupt handler only submits it.
+    flush: IrqSpinLock<Option<Request>>,
+}
+
+/// Pieces of `[address, address + length)` that are physically contiguous, at most
+/// [`BIO_PIECE_LIMIT`] bytes each: (offset in the buffer, length). `None` when a page is not
+/// mapped.
+fn contiguous_pieces(address: u64, length: usize) -> Option<Vec<(usize, usize)>> {
+    let physical = |virtual_address: u64| {
+        crate::mm::virt_to_phys_linear(virtual_address)
+            .or_else(|| crate::mm::paging::translate(virtual_address).map(|t| t.physical))
+    };
+    let mut pieces: Vec<(usize, usize)> = Vec::with_capacity(1);
+    let mut done = 0usize;
+    let mut expected = None;
+    while done < length {
+        let at = address + done as u64;
+        let here = physical(at)?;
+        let chunk = ((4096 - (at & 0xfff)) as usize).min(length - done);
+        match pieces.last_mut() {
+            Some((_, piece)) if expected == Some(here) && *piece + chunk <= BIO_PIECE_LIMIT => {
+                *piece += chunk
+            }
+            _ => pieces.push((done, chunk)),
+        }
+        expected = Some(here + chunk as u64);
+        done += chunk;
+    }
+    Some(pieces)
+}
+
+/// `Host::start_bio`: a whole-sector transfer inside a block device starts on the device at
+/// once, with the rump buffer as its DMA target; anything else is handed back for rumpuser's
+/// synchronous path.
+pub fn start_bio(request: BioRequest) -> Result<(), BioRequest> {
+    let Ok(file) = get(request.fd()) else {
+        return Err(request);
+    };
+    let Backing::Disk(disk) = &file.backing else {
+        return Err(request);
+    };
+    let (write, sync) = match request.operation() {
+        BioOperation::Read => (false, false),
+        BioOperation::Write { sync } => (true, sync),
+    };
+    let allowed = match file.access {
+        Access::ReadOnly => !write,
+        Access::WriteOnly => write && !disk.read_only(),
+        Access::ReadWrite => !write || !disk.read_only(),
+    };
+    let sector = u64::from(disk.sector_size());
+    let (offset, length) = (request.offset(), request.len());
+    let inside = offset
+        .checked_add(length as u64)
+        .is_some_and(|end| end <= disk.size_bytes());
+    if !allowed
+        || length == 0
+        || !inside
+        || !offset.is_multiple_of(sector)
+        || !(length as u64).is_multiple_of(sector)
+    {
+        return Err(request);
+    }
+    let address = request.data() as u64;
+    let Some(pieces) = contiguous_pieces(address, length) else {
+        return Err(request);
+    };
+    if pieces
+        .iter()
+        .any(|&(_, piece)| !(piece as u64).is_multiple_of(sector))
+    {
+        // A page-run boundary inside a sector: the device cannot split a sector.
+        return Err(request);
+    }
+    let state = Arc::new(BioInFlight {
+        disk: Arc::clone(disk),
+        request: IrqSpinLock::new("rump-bio", Some(request)),
+        remaining: AtomicUsize::new(pieces.len()),
+        failed_at: AtomicUsize::new(usize::MAX),
+        flush: IrqSpinLock::new("rump-bio-flush", None),
+    });
+    if sync {
+        let flushed = Arc::clone(&state);
+        *state.flush.lock() = Some(Request {
+            operation: Operation::Flush,
+            sector: 0,
+            buffer: Buffer::none(),
+            done: Box::new(move |result, _| finish_bio(&flushed, result)),
+        });
+    }
+    let operation = if write {
+        Operation::Write
+    } else {
+        Operation::Read
+    };
+    for (start, piece) in pieces {
+        let finished = Arc::clone(&state);
+        // SAFETY: the rump kernel lends the buffer until its biodone (contract §5.3); biodone
+        // runs only after the last piece's completion (the `remaining` count below), so the
+        // device is done with every piece before the rump kernel gets the memory back.
+        let buffer = unsafe { Buffer::borrowed((address as *mut u8).add(start), piece) };
+        disk.submit(Request {
+            operation,
+            sector: (offset + start as u64) / sector,
+            buffer,
+            done: Box::new(move |result, _| piece_done(&finished, start, result)),
+        });
+    }
+    Ok(())
+}
+
+/// A piece ended (any context): the last one submits the flush of a sync write or finishes.
+fn piece_done(state: &Arc<BioInFlight>, start: usize, result: Result<(), BlockError>) {
+    if result.is_err() {
+        state.failed_at.fetch_min(start, Ordering::AcqRel);
+    }
+    if state.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
+        return;
+    }
+    let flush = state.flush.lock().take();
+    match flush {
+        Some(flush) if state.failed_at.load(Ordering::Acquire) == usize::MAX => {
+            state.disk.submit(flush)
+        }
+        _ => finish_bio(state, Ok(())),
+    }
+}
+
+/// Hands the result to rumpuser (any context): the bytes before the first failed piece and
+/// EIO, or everything.
+fn finish_bio(state: &BioInFlight, flushed: Result<(), BlockError>) {
+    let Some(request) = state.request.lock().take() else {
+        return;
+    };
+    let failed_at = state.failed_at.load(Ordering::Acquire);
+    let length = request.len();
+    if failed_at != usize::MAX {
+        request.complete(failed_at, Some(Errno::EIO));
+    } else if flushed.is_err() && flushed != Err(BlockError::Unsupported) {
+        request.complete(length, Some(Errno::EIO));
+    } else {
+        request.complete(length, None);
     }
 }

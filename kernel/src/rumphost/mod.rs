@@ -1,6 +1,7 @@
 //! The kernel's implementation of rumpuser's `Host`: rump threads are kernel threads, blocking
 //! is a hashed table of wait queues keyed by address, memory is the (physically contiguous)
-//! heap, files are block devices, initrd files and a small RAM file store.
+//! heap, files are block devices, initrd files and a small RAM file store; `rumpuser_bio` on a
+//! block device goes straight to the device, several requests in flight.
 //!
 //! Must not: call into the rump kernel (upcalls are rumpuser's business), or block in `wake`
 //! (interrupt handlers call it through `IrqLine::raise`).
@@ -34,7 +35,7 @@ use core::time::Duration;
 use rumpuser::host::{
     FileInfo, JoinToken, OpenFlags, SyncFlags, ThreadAttrs, ThreadStart, WaitOutcome,
 };
-use rumpuser::{Errno, Host};
+use rumpuser::{BioRequest, Errno, Host};
 
 use crate::sched::wait::{WaitQueue, WaitResult};
 use crate::sched::{self, Builder, JoinHandle, Priority};
@@ -228,6 +229,15 @@ impl Host for KernelHost {
 
     fn sync(&self, fd: i32, _flags: SyncFlags, _start: u64, _length: u64) -> Result<(), Errno> {
         files::sync(fd)
+    }
+
+    fn start_bio(&self, request: BioRequest) -> Result<(), BioRequest> {
+        halt::checkpoint();
+        files::start_bio(request)
+    }
+
+    fn checkpoint(&self) {
+        halt::checkpoint()
     }
 
     fn pci_config_read(

@@ -4,14 +4,19 @@ use alloc::vec;
 
 use crate::println;
 
-/// `blk` | `blk read DEV SECTOR` | `blk write DEV SECTOR TEXT`.
+/// `blk` | `blk read DEV SECTOR` | `blk write DEV SECTOR TEXT` | `blk bench ...`.
 pub fn blk(arguments: &str) {
+    if let Some(rest) = arguments.strip_prefix("bench ") {
+        return super::bench::blk_bench(rest);
+    }
     let mut words = arguments.splitn(4, ' ');
     match (words.next().unwrap_or(""), words.next(), words.next()) {
         ("", None, None) => list(),
         ("read", Some(name), Some(sector)) => read(name, sector),
         ("write", Some(name), Some(sector)) => write(name, sector, words.next().unwrap_or("")),
-        _ => println!("usage: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT"),
+        _ => {
+            println!("usage: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT | blk bench ...")
+        }
     }
 }
 
@@ -21,8 +26,12 @@ fn list() {
         println!("blk: no block devices");
     }
     for disk in disks {
+        let ahead = match disk.most_read_ahead() {
+            0 => alloc::string::String::new(),
+            most => alloc::format!(", read-ahead up to {most} requests"),
+        };
         println!(
-            "{}: {} sectors of {} bytes ({} MiB), {}",
+            "{}: {} sectors of {} bytes ({} MiB), {}{ahead}",
             disk.name(),
             disk.sector_count(),
             disk.sector_size(),

@@ -205,6 +205,9 @@ pub fn umount(arguments: &str) {
 
 /// `write PATH TEXT`: creates or replaces PATH with TEXT and a newline.
 pub fn write(arguments: &str) {
+    if let Some(rest) = arguments.strip_prefix("--bench ") {
+        return super::bench::write_bench(rest.trim());
+    }
     let (path, text) = arguments.split_once(' ').unwrap_or((arguments, ""));
     if path.is_empty() {
         return println!("usage: write PATH TEXT");
@@ -297,6 +300,12 @@ pub fn df(_: &str) {
 pub fn read(arguments: &str) {
     if let Some(path) = arguments.strip_prefix("--bench ") {
         return bench_read(path.trim());
+    }
+    if let Some(rest) = arguments.strip_prefix("--random ") {
+        return super::bench::read_random(rest.trim());
+    }
+    if let Some(rest) = arguments.strip_prefix("--chunk ") {
+        return super::bench::read_chunked(rest.trim());
     }
     let start = crate::time::monotonic_nanos();
     let mut sum = 0u32;

@@ -4,9 +4,11 @@
 //!
 //! The commands of each subsystem live beside this file: `files` (the VFS), `disks` (block
 //! devices), `pci`, `audio` (sound through the rump kernel), `net` and `transfer` (both network
-//! stacks); the rump commands are the rump client's own.
+//! stacks), `bench` (storage benchmarks behind `read`, `write` and `blk`); the rump commands are
+//! the rump client's own.
 
 mod audio;
+mod bench;
 mod disks;
 mod files;
 mod net;
@@ -100,7 +102,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "read",
-        help: "read a file, print size, checksum and rate: read [--bench] PATH (compare with 'rump read'; --bench: no checksum, a bench: line)",
+        help: "read a file, print size, checksum and rate: read [--bench] PATH (compare with 'rump read'; --bench: no checksum, a bench: line) | read --chunk BYTES PATH | read --random PATH COUNT (4 KiB reads)",
         run: files::read,
     },
     Command {
@@ -130,7 +132,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "write",
-        help: "create or replace a file with TEXT and a newline: write PATH TEXT",
+        help: "create or replace a file with TEXT and a newline: write PATH TEXT | write --bench PATH MIB (128 KiB calls, then sync)",
         run: files::write,
     },
     Command {
@@ -165,7 +167,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "blk",
-        help: "block devices: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT",
+        help: "block devices: blk | blk read DEV SECTOR | blk write DEV SECTOR TEXT | blk bench DEV read|write START_MIB MIB [DEPTH] | blk bench DEV random START_MIB MIB COUNT",
         run: disks::blk,
     },
     Command {

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod path;
 
 mod bench;
+mod model;
 mod tests;
 
 pub use error::{Result, VfsError};

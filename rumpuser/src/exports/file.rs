@@ -88,7 +88,8 @@ pub unsafe extern "C" fn rumpuser_getfileinfo(
 }
 
 /// `void rumpuser_bio(int fd, int op, void *data, size_t dlen, int64_t off,
-///  rump_biodone_fn biodone, void *donearg);` — completes on a host service thread.
+///  rump_biodone_fn biodone, void *donearg);` — started on the host's device queue or
+/// performed on a host service thread; `biodone` runs on a service thread (contract §5.3).
 ///
 /// # Safety
 /// `data` is valid for `dlen` bytes until `biodone` is called.
@@ -102,7 +103,7 @@ pub unsafe extern "C" fn rumpuser_bio(
     biodone: RumpBiodoneFn,
     donearg: *mut c_void,
 ) {
-    bio::submit(bio::Request {
+    bio::submit(bio::Arguments {
         fd,
         op,
         data: data.cast(),

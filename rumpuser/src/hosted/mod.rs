@@ -3,7 +3,8 @@
 //! Threads are std threads with a 1 MiB stack, reused after `rumpuser_thread_exit` (see
 //! `threads`); `curlwp`/errno are thread-locals; blocking is
 //! the Linux futex (`FUTEX_WAIT_BITSET` with an absolute `CLOCK_MONOTONIC` deadline, so it
-//! agrees with [`Host::monotonic`]); memory is the std allocator; files are host paths opened
+//! agrees with [`Host::monotonic`]); memory is the C allocator (malloc, posix_memalign for
+//! larger alignments); files are host paths opened
 //! with `open(2)` and used with `pread`/`pwrite`. There is no PCI: config reads return "no
 //! device", DMA memory is ordinary heap memory with bus address = virtual address, and
 //! [`HostedHost::raise_irq`] lets tests play the interrupt controller.
@@ -87,6 +88,9 @@ impl HostedHost {
     }
 }
 
+/// The alignment malloc guarantees (glibc: 16 bytes on 64-bit targets).
+const MALLOC_ALIGN: usize = 16;
+
 fn timespec(d: Duration) -> libc::timespec {
     libc::timespec {
         tv_sec: d.as_secs() as libc::time_t,
@@ -166,6 +170,24 @@ impl Host for HostedHost {
         };
     }
 
+    fn requeue(&self, from: &AtomicU32, expected: u32, to: &AtomicU32) -> bool {
+        // FUTEX_CMP_REQUEUE: wake none, move one, if `from` still holds `expected`.
+        // SAFETY: both words are live, aligned u32s; the futex call only uses them as keys
+        // and compares `from` with `expected`.
+        let moved = unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                from.as_ptr(),
+                libc::FUTEX_CMP_REQUEUE | libc::FUTEX_PRIVATE_FLAG,
+                0,
+                1usize,
+                to.as_ptr(),
+                expected,
+            )
+        };
+        moved >= 0
+    }
+
     fn monotonic(&self) -> Duration {
         clock(libc::CLOCK_MONOTONIC)
     }
@@ -189,13 +211,26 @@ impl Host for HostedHost {
     }
 
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
-        // SAFETY: `layout` has a non-zero size (the memory module guarantees it).
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+        // Straight to the C allocator, as a pthread-based host does: malloc when its own
+        // alignment (16 bytes on x86_64 and aarch64 glibc) is enough, else posix_memalign.
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: malloc has no preconditions; the size is non-zero.
+            return NonNull::new(unsafe { libc::malloc(layout.size()) }.cast());
+        }
+        let mut memory = ptr::null_mut();
+        // SAFETY: a valid out-pointer; the alignment is a power of two and a multiple of the
+        // pointer size (it exceeds 16).
+        let error = unsafe { libc::posix_memalign(&mut memory, layout.align(), layout.size()) };
+        if error != 0 {
+            return None;
+        }
+        NonNull::new(memory.cast())
     }
 
-    unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded caller contract (same layout as the allocation).
-        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) };
+    unsafe fn dealloc(&self, ptr: NonNull<u8>, _layout: Layout) {
+        // SAFETY: the memory came from malloc or posix_memalign in `alloc` (caller contract),
+        // and free takes both.
+        unsafe { libc::free(ptr.as_ptr().cast()) };
     }
 
     fn random(&self, buf: &mut [u8]) -> Result<usize, Errno> {

@@ -20,9 +20,6 @@ pub use condvar::RumpuserCv;
 pub use mutex::RumpuserMtx;
 pub use rwlock::RumpuserRw;
 
-/// Bounded spinning before a contended acquire blocks in the host.
-pub(crate) const SPIN_LIMIT: u32 = 100;
-
 /// Misuse report: a panic in debug builds (contract violations by the caller).
 macro_rules! misuse {
     ($cond:expr, $($msg:tt)+) => {

@@ -4,7 +4,9 @@ use core::ffi::{c_int, c_void};
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
-use super::{misuse, SPIN_LIMIT};
+use crossbeam_utils::Backoff;
+
+use super::misuse;
 use crate::abi::{RUMPUSER_MTX_KMUTEX, RUMPUSER_MTX_SPIN};
 use crate::errno::Errno;
 use crate::install::host;
@@ -14,7 +16,15 @@ const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 const CONTENDED: u32 = 2;
 
+/// Back-off steps of a contended acquire before it sleeps (1 to 64 pauses a step).
+const SPIN_STEPS: u32 = 7;
+
 /// A rump mutex (contract §1.11). `flags` are the `RUMPUSER_MTX_*` bits given at init.
+///
+/// `state` is the futex word: unlocked, locked, or locked with possible sleepers
+/// ("contended": the unlock wakes one). A thread that slept on it — here, or in a condition
+/// variable whose signaller moved it onto this word ([`RumpuserMtx::take_waiter`]) — takes the
+/// lock as "contended", since others may still sleep.
 pub struct RumpuserMtx {
     state: AtomicU32,
     flags: c_int,
@@ -62,23 +72,47 @@ impl RumpuserMtx {
 
     #[cold]
     fn lock_contended(&self) {
-        for _ in 0..SPIN_LIMIT {
+        // The holder usually lets go within microseconds: spin with exponential back-off
+        // (127 pauses in all) before sleeping.
+        let backoff = Backoff::new();
+        for _ in 0..SPIN_STEPS {
             if self.state.load(Ordering::Relaxed) == UNLOCKED && self.try_lock_raw() {
                 return;
             }
-            core::hint::spin_loop();
+            backoff.spin();
         }
-        // Taking it as CONTENDED is conservative: the next unlock may wake needlessly.
+        self.lock_as_sleeper();
+    }
+
+    /// Acquires the way a thread that may have slept on the mutex must: marking it contended,
+    /// so that its unlock wakes whoever else sleeps there.
+    pub(crate) fn lock_as_sleeper(&self) {
         while self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
             host().wait(&self.state, CONTENDED, None);
         }
     }
 
-    /// Releases; wakes one waiter if there may be any. No owner bookkeeping, no upcalls.
+    /// Releases; wakes one sleeper if there may be any. No owner bookkeeping, no upcalls.
     pub fn unlock_raw(&self) {
         if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
             host().wake(&self.state, 1);
         }
+    }
+
+    /// Moves one thread sleeping on `word` (which must still hold `expected`) to sleep on
+    /// this mutex, so that the caller's unlock wakes it (wait morphing). The caller holds the
+    /// mutex. False when the host cannot move sleepers or `word` changed meanwhile: the caller
+    /// then wakes the thread itself.
+    pub(crate) fn take_waiter(&self, word: &AtomicU32, expected: u32) -> bool {
+        // The unlock must wake the moved thread.
+        self.state.store(CONTENDED, Ordering::SeqCst);
+        host().requeue(word, expected, &self.state)
+    }
+
+    /// Whether the calling thread holds this mutex (known for KMUTEX mutexes only).
+    pub(crate) fn held_by_caller(&self) -> bool {
+        let owner = self.owner.load(Ordering::Relaxed);
+        self.is_kmutex() && self.is_locked() && !owner.is_null() && owner == host().curlwp()
     }
 
     pub(crate) fn set_owner(&self) {

@@ -16,15 +16,22 @@ pub(super) fn blk_bench(kernel: &std::path::Path, accel: Accel) -> Result<(), St
     Ok(())
 }
 
-/// `cargo xtask bench [rump | user | net]`: everything, or only the rump USB comparison, or only
-/// the user-space comparison with Linux, or only the two network stacks.
+/// `cargo xtask bench [rump | user | net | storage | hosted]`: everything, or only the rump USB
+/// comparison, the user-space comparison with Linux, the two network stacks, the storage
+/// comparison, or the hosted hypercall figures.
 pub fn bench(arguments: &[String]) -> Result<(), String> {
+    if arguments.iter().any(|a| a == "hosted") {
+        return hosted_bench();
+    }
     let kernel = crate::build_kernel(true)?;
     if arguments.iter().any(|a| a == "rump") {
         return rump_usb_bench(&kernel, Accel::Tcg);
     }
     if arguments.iter().any(|a| a == "net") {
         return network_bench(&kernel, Accel::Tcg);
+    }
+    if arguments.iter().any(|a| a == "storage") {
+        return storage_bench(&kernel, Accel::Tcg);
     }
     let mut accels = vec![Accel::Tcg];
     let (preferred, why) = qemu::choose_accel(&kernel);
@@ -62,8 +69,36 @@ pub fn bench(arguments: &[String]) -> Result<(), String> {
     }
     // Both network stacks in one boot (rump's only with the net set); one TCG run.
     network_bench(&kernel, Accel::Tcg)?;
+    storage_bench(&kernel, Accel::Tcg)?;
     // USB under emulation is slow whatever the accelerator; one TCG run is enough.
-    rump_usb_bench(&kernel, Accel::Tcg)
+    rump_usb_bench(&kernel, Accel::Tcg)?;
+    hosted_bench()
+}
+
+/// The hosted backend's hypercalls next to plain pthreads/libc (`rumpuser-bench`, release).
+pub(super) fn hosted_bench() -> Result<(), String> {
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(crate::root())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "rump-tests",
+            "--bin",
+            "rumpuser-bench",
+        ])
+        .output()
+        .map_err(|e| format!("cargo run rumpuser-bench: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "rumpuser-bench failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    println!("rumpuser hosted backend against plain pthreads/libc (same process, same run):");
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    Ok(())
 }
 
 /// Size of the file read by [`rump_usb_bench`].

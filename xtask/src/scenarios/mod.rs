@@ -26,6 +26,7 @@ mod rump_ext2;
 mod rump_halt;
 mod rump_usb;
 mod smp;
+mod storage;
 mod user_bench;
 mod user_faults;
 mod user_jobs;
@@ -46,6 +47,7 @@ use rump_ext2::*;
 use rump_halt::*;
 use rump_usb::*;
 use smp::*;
+use storage::*;
 use user_bench::*;
 use user_faults::*;
 use user_jobs::*;
@@ -133,6 +135,14 @@ fn plan() -> Vec<(String, Plan)> {
     run(
         "ext2_damage_and_large_directories".into(),
         Box::new(ext2_damage_and_large_directories_scenario),
+    );
+    run(
+        "ext2_large_file_in_flight".into(),
+        Box::new(ext2_large_file_in_flight_scenario),
+    );
+    run(
+        "ext2_random_writes_model".into(),
+        Box::new(ext2_random_model_scenario),
     );
     for cpus in [1, 4] {
         plan.push((
@@ -252,6 +262,10 @@ fn plan() -> Vec<(String, Plan)> {
     ));
     plan.push(("rump_ext2_native_vs_rump".into(), match components {
         true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
+        false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
+    }));
+    plan.push(("rump_ext2_large_file".into(), match components {
+        true => Plan::Run(Box::new(rump_ext2_large_file_scenario)),
         false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
     }));
     plan.push((

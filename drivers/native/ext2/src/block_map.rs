@@ -8,11 +8,57 @@ use alloc::vec::Vec;
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
-use crate::fs::FileSystem;
+use crate::fs::{check_data_block, FileSystem};
 use crate::inode::Inode;
 use crate::layout::{le32, put32};
 
 const DIRECT: u64 = 12;
+
+/// A stretch of a file's logical blocks as [`FileSystem::map_extent`] finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Extent {
+    /// `count` logical blocks that are not allocated (they read as zeros).
+    Hole { count: u64 },
+    /// `count` logical blocks stored at `physical`, `physical + 1`, ... on disk.
+    Mapped { physical: u64, count: u64 },
+}
+
+/// The longest extent at the start of `pointers` (block pointers of consecutive logical
+/// blocks), at most `limit` blocks. A pointer that is not a valid data block ends a mapped
+/// run; when it comes first it is the error.
+fn extent_of(
+    fs_parts: (
+        &crate::layout::Superblock,
+        &[crate::layout::GroupDescriptor],
+    ),
+    mut pointers: impl Iterator<Item = u32>,
+    limit: u64,
+) -> Result<Extent> {
+    let (sb, groups) = fs_parts;
+    let Some(first) = pointers.next() else {
+        return Ok(Extent::Hole { count: 1 });
+    };
+    let mut count = 1;
+    if first == 0 {
+        while count < limit && pointers.next() == Some(0) {
+            count += 1;
+        }
+        return Ok(Extent::Hole { count });
+    }
+    let physical = check_data_block(sb, groups, u64::from(first))?;
+    while count < limit {
+        match pointers.next() {
+            Some(next)
+                if u64::from(next) == physical + count
+                    && check_data_block(sb, groups, u64::from(next)).is_ok() =>
+            {
+                count += 1
+            }
+            _ => break,
+        }
+    }
+    Ok(Extent::Mapped { physical, count })
+}
 
 /// Where a logical block sits: root slot in `i_block`, tree depth, index at each level.
 struct Path {
@@ -95,6 +141,76 @@ impl<D: BlockDevice> FileSystem<D> {
         self.check_data_block(block).map(Some)
     }
 
+    /// The extent starting at `logical`: at most `limit` (at least 1) blocks that are all holes
+    /// or all stored contiguously, never reaching past the indirect block that maps `logical`.
+    /// One tree walk for the whole extent; the caller has checked the inode's block map
+    /// (`Inode::check_block_map`).
+    pub(crate) fn map_extent(&mut self, inode: &Inode, logical: u64, limit: u64) -> Result<Extent> {
+        let limit = limit.max(1);
+        let Some(path) = self.path(logical) else {
+            return Ok(Extent::Hole { count: 1 });
+        };
+        if path.depth == 0 {
+            let pointers = (path.root..DIRECT as usize).map(|index| inode.block(index));
+            return extent_of((&self.sb, &self.groups), pointers, limit);
+        }
+        let leaf_index = path.indexes[path.depth - 1];
+        let rest_of_leaf = self.pointers_per_block() - leaf_index as u64;
+        let mut block = u64::from(inode.block(path.root));
+        for &index in &path.indexes[..path.depth - 1] {
+            if block == 0 {
+                break;
+            }
+            self.check_data_block(block)?;
+            block = u64::from(le32(self.cache.get(block)?, index * 4));
+        }
+        if block == 0 {
+            // A missing indirect block: everything it would map is a hole.
+            return Ok(Extent::Hole {
+                count: rest_of_leaf.min(limit),
+            });
+        }
+        self.check_data_block(block)?;
+        let FileSystem {
+            cache, sb, groups, ..
+        } = self;
+        let leaf = cache.get(block)?;
+        let pointers = leaf[leaf_index * 4..]
+            .chunks_exact(4)
+            .map(|bytes| le32(bytes, 0));
+        extent_of((sb, groups), pointers, limit)
+    }
+
+    /// The indirect block that maps `logical` when `logical` is the first block it maps,
+    /// that block is `expected` and not cached yet, and every block above it is cached (so
+    /// finding it reads nothing). A reader about to read the run ending at `expected` can
+    /// fetch it in the same request.
+    pub(crate) fn uncached_leaf_at(
+        &mut self,
+        inode: &Inode,
+        logical: u64,
+        expected: u64,
+    ) -> Result<Option<u64>> {
+        let Some(path) = self.path(logical) else {
+            return Ok(None);
+        };
+        if path.depth == 0 || path.indexes[path.depth - 1] != 0 {
+            return Ok(None);
+        }
+        let mut block = u64::from(inode.block(path.root));
+        for &index in &path.indexes[..path.depth - 1] {
+            if block == 0 || !self.cache.contains(block) {
+                return Ok(None);
+            }
+            self.check_data_block(block)?;
+            block = u64::from(le32(self.cache.get(block)?, index * 4));
+        }
+        if block != expected || self.cache.contains(block) {
+            return Ok(None);
+        }
+        self.check_data_block(block).map(Some)
+    }
+
     fn charge(&self, inode: &mut Inode) -> Result<()> {
         let sectors = inode.sectors() + self.sectors_per_block();
         if sectors > u64::from(u32::MAX) {
@@ -104,12 +220,16 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(())
     }
 
-    fn new_zeroed_block(&mut self, inode: &mut Inode, goal: u64) -> Result<u64> {
+    /// Allocates a block for `inode` near `goal`; `zeroed` puts a zero-filled dirty copy in
+    /// the cache (left out when the caller writes the whole block straight away).
+    fn new_block(&mut self, inode: &mut Inode, goal: u64, zeroed: bool) -> Result<u64> {
         if inode.sectors() + self.sectors_per_block() > u64::from(u32::MAX) {
             return Err(Error::FileTooLarge);
         }
         let block = self.allocate_block(goal)?;
-        self.cache.zeroed(block)?;
+        if zeroed {
+            self.cache.zeroed(block)?;
+        }
         self.charge(inode)?;
         Ok(block)
     }
@@ -132,22 +252,40 @@ impl<D: BlockDevice> FileSystem<D> {
         inode: &mut Inode,
         logical: u64,
     ) -> Result<(u64, bool)> {
+        self.map_or_allocate_near(inode, logical, None, true)
+    }
+
+    /// [`map_or_allocate`](Self::map_or_allocate) with the allocation goal given (the block
+    /// after the previous logical block's, when the caller knows it) instead of looked up;
+    /// `zero_data: false` leaves a new data block out of the cache, for a caller that writes
+    /// all of it to the device at once (indirect blocks are always zeroed in the cache).
+    pub(crate) fn map_or_allocate_near(
+        &mut self,
+        inode: &mut Inode,
+        logical: u64,
+        goal: Option<u64>,
+        zero_data: bool,
+    ) -> Result<(u64, bool)> {
         inode.check_block_map()?;
         let path = self.path(logical).ok_or(Error::FileTooLarge)?;
-        let goal = self.goal(inode, logical)?;
+        let goal = match goal {
+            Some(goal) => goal,
+            None => self.goal(inode, logical)?,
+        };
         let mut block = u64::from(inode.block(path.root));
         let mut fresh = false;
         if block == 0 {
-            block = self.new_zeroed_block(inode, goal)?;
+            block = self.new_block(inode, goal, zero_data || path.depth > 0)?;
             inode.set_block(path.root, block as u32);
             fresh = true;
         } else {
             self.check_data_block(block)?;
         }
-        for &index in &path.indexes[..path.depth] {
+        for (level, &index) in path.indexes[..path.depth].iter().enumerate() {
             let mut child = u64::from(le32(self.cache.get(block)?, index * 4));
             if child == 0 {
-                child = self.new_zeroed_block(inode, block + 1)?;
+                let is_data = level + 1 == path.depth;
+                child = self.new_block(inode, block + 1, zero_data || !is_data)?;
                 put32(self.cache.get_mut(block)?, index * 4, child as u32);
                 fresh = true;
             } else {

@@ -2,9 +2,16 @@
 //!
 //! A hit costs one map lookup and sets the entry's referenced bit; only a miss in a full
 //! cache sweeps the hand (in block order) past referenced entries, clearing their bits, to
-//! the first one not used since the last sweep. Owns the device. Every access is range-checked against the file system's block count, so
-//! nothing is ever read or written outside the file system whatever the image says. Dirty
-//! blocks reach the device on [`BlockCache::flush`] or when evicted; clean blocks are dropped.
+//! the first one not used since the last sweep. Owns the device. Every access is
+//! range-checked against the file system's block count, so nothing is ever read or written
+//! outside the file system whatever the image says. Dirty blocks reach the device on
+//! [`BlockCache::flush`] or when evicted; clean blocks are dropped, and their buffers are
+//! kept for the next miss (a full cache allocates nothing per block).
+//!
+//! Bulk file data can bypass the cache: [`BlockCache::read_run`] and
+//! [`BlockCache::write_run`] move a run of adjacent blocks in one device request, straight
+//! from or into the caller's buffer, taking cached copies into account so that the cache and
+//! the device never disagree.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -30,7 +37,12 @@ pub struct BlockCache<D: BlockDevice> {
     entries: BTreeMap<u64, Entry>,
     /// Where the eviction sweep resumes (a block number; it wraps to the lowest).
     hand: u64,
+    /// Buffers of evicted blocks, reused before allocating new ones.
+    spare: Vec<Box<[u8]>>,
 }
+
+/// Most evicted buffers kept for reuse.
+const SPARE_LIMIT: usize = 64;
 
 impl<D: BlockDevice> BlockCache<D> {
     /// A cache of at most `capacity` blocks (at least 16) over `device`.
@@ -42,6 +54,7 @@ impl<D: BlockDevice> BlockCache<D> {
             capacity: capacity.max(16),
             entries: BTreeMap::new(),
             hand: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -85,9 +98,20 @@ impl<D: BlockDevice> BlockCache<D> {
                 // evictions find clean blocks.
                 self.write_back()?;
             }
-            self.entries.remove(&victim);
+            if let Some(entry) = self.entries.remove(&victim) {
+                if self.spare.len() < SPARE_LIMIT {
+                    self.spare.push(entry.data);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// A block-sized buffer with unspecified contents: a spare one, or a new one.
+    fn buffer(&mut self) -> Box<[u8]> {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| vec![0u8; self.block_size].into_boxed_slice())
     }
 
     fn insert(&mut self, block: u64, data: Box<[u8]>, dirty: bool) -> Result<()> {
@@ -107,9 +131,14 @@ impl<D: BlockDevice> BlockCache<D> {
     fn load(&mut self, block: u64) -> Result<&mut Entry> {
         self.check(block)?;
         if !self.entries.contains_key(&block) {
-            let mut data = vec![0u8; self.block_size].into_boxed_slice();
-            self.device
-                .read_at(block * self.block_size as u64, &mut data)?;
+            let mut data = self.buffer();
+            if let Err(error) = self
+                .device
+                .read_at(block * self.block_size as u64, &mut data)
+            {
+                self.spare.push(data);
+                return Err(error.into());
+            }
             self.insert(block, data, false)?;
         }
         let entry = self.entries.get_mut(&block).expect("loaded");
@@ -136,7 +165,8 @@ impl<D: BlockDevice> BlockCache<D> {
             entry.data.fill(0);
             entry.dirty = true;
         } else {
-            let data = vec![0u8; self.block_size].into_boxed_slice();
+            let mut data = self.buffer();
+            data.fill(0);
             self.insert(block, data, true)?;
         }
         let entry = self.entries.get_mut(&block).expect("inserted");
@@ -144,17 +174,85 @@ impl<D: BlockDevice> BlockCache<D> {
         Ok(&mut entry.data[..])
     }
 
-    /// Copies `block` into `buffer` without caching it when it is not already cached
-    /// (bulk file reads should not flush metadata out of the cache).
-    pub fn read_through(&mut self, block: u64, buffer: &mut [u8]) -> Result<()> {
-        self.check(block)?;
-        if let Some(entry) = self.entries.get(&block) {
-            buffer.copy_from_slice(&entry.data);
+    /// Reads the run of blocks starting at `first` into `buffer` (whole blocks): cached blocks
+    /// are copied from the cache (they may be newer than the device), the stretches between
+    /// them are read from the device in one request each. Nothing is added to the cache.
+    pub fn read_run(&mut self, first: u64, buffer: &mut [u8]) -> Result<()> {
+        let size = self.block_size;
+        let count = (buffer.len() / size) as u64;
+        if count == 0 {
             return Ok(());
         }
-        Ok(self
-            .device
-            .read_at(block * self.block_size as u64, buffer)?)
+        self.check(first)?;
+        self.check(first + count - 1)?;
+        let mut next = 0u64; // first block of the run not yet filled, relative to `first`
+        for (&block, entry) in self.entries.range(first..first + count) {
+            let at = block - first;
+            if at > next {
+                let stretch = &mut buffer[next as usize * size..at as usize * size];
+                self.device.read_at((first + next) * size as u64, stretch)?;
+            }
+            buffer[at as usize * size..(at as usize + 1) * size].copy_from_slice(&entry.data);
+            next = at + 1;
+        }
+        if next < count {
+            self.device.read_at(
+                (first + next) * size as u64,
+                &mut buffer[next as usize * size..count as usize * size],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether `block` is in the cache.
+    pub fn contains(&self, block: u64) -> bool {
+        self.entries.contains_key(&block)
+    }
+
+    /// [`read_run`](Self::read_run), and block `next` (the one right after the run, a
+    /// metadata block the caller needs next) loaded into the cache by the same request when
+    /// no block of the run is cached; otherwise only the run is read.
+    pub fn read_run_and_load(&mut self, first: u64, buffer: &mut [u8], next: u64) -> Result<()> {
+        let size = self.block_size;
+        let count = (buffer.len() / size) as u64;
+        if count == 0
+            || next != first + count
+            || self.entries.contains_key(&next)
+            || self.entries.range(first..next).next().is_some()
+        {
+            return self.read_run(first, buffer);
+        }
+        self.check(first)?;
+        self.check(next)?;
+        let mut data = self.buffer();
+        let result = self.device.read_vectored_at(
+            first * size as u64,
+            &mut [&mut buffer[..count as usize * size], &mut data[..]],
+        );
+        if let Err(error) = result {
+            self.spare.push(data);
+            return Err(error.into());
+        }
+        self.insert(next, data, false)
+    }
+
+    /// Writes whole blocks `data` to the run starting at `first` in one device request;
+    /// cached copies of those blocks take the new bytes and become clean.
+    pub fn write_run(&mut self, first: u64, data: &[u8]) -> Result<()> {
+        let size = self.block_size;
+        let count = (data.len() / size) as u64;
+        if count == 0 {
+            return Ok(());
+        }
+        self.check(first)?;
+        self.check(first + count - 1)?;
+        self.device.write_at(first * size as u64, data)?;
+        for (&block, entry) in self.entries.range_mut(first..first + count) {
+            let at = (block - first) as usize * size;
+            entry.data.copy_from_slice(&data[at..at + size]);
+            entry.dirty = false;
+        }
+        Ok(())
     }
 
     /// Writes every dirty block back in block order, runs of adjacent blocks in one request.

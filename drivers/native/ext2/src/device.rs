@@ -52,6 +52,24 @@ pub trait BlockDevice {
     /// # Errors
     /// `Misaligned`, `OutOfRange` as in the trait contract; `Io` when the medium fails.
     fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), DeviceError>;
+    /// Reads consecutive bytes from `offset` into `buffers`, one after the other (each a
+    /// whole number of sectors). A device that can scatter one transfer into several buffers
+    /// does it in one request; the default reads each buffer in turn.
+    ///
+    /// # Errors
+    /// As [`read_at`](Self::read_at).
+    fn read_vectored_at(
+        &mut self,
+        offset: u64,
+        buffers: &mut [&mut [u8]],
+    ) -> Result<(), DeviceError> {
+        let mut at = offset;
+        for buffer in buffers.iter_mut() {
+            self.read_at(at, buffer)?;
+            at += buffer.len() as u64;
+        }
+        Ok(())
+    }
     /// Writes `data` at `offset`.
     ///
     /// # Errors

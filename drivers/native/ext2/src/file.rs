@@ -2,14 +2,24 @@
 //!
 //! Holes read as zeros; writing into a hole allocates. Bytes past the end of file inside the
 //! last block are kept zero, so growing a file never exposes stale data.
+//!
+//! Whole blocks move in runs: a read maps an extent of adjacent blocks with one walk of the
+//! block map and reads it in one device request straight into the caller's buffer; a write
+//! allocates the blocks of a run and writes the caller's bytes in one request. Neither goes
+//! through the block cache (bulk data would push the metadata out), but both honour what
+//! the cache holds. Partial blocks at either end go through the cache.
 
 use alloc::vec::Vec;
 
+use crate::block_map::Extent;
 use crate::device::BlockDevice;
 use crate::error::{Corruption, Error, Result};
 use crate::features;
 use crate::fs::FileSystem;
 use crate::inode::{FileType, Inode};
+
+/// Most blocks written by one device request of a file write.
+const RUN_LIMIT: usize = 1024;
 
 /// Largest size without the large_file feature.
 const SMALL_FILE_LIMIT: u64 = (1 << 31) - 1;
@@ -44,17 +54,45 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(0);
         }
         let length = (buffer.len() as u64).min(size - offset) as usize;
+        inode.check_block_map()?;
         let block_size = self.block_size();
         let mut done = 0;
         while done < length {
             let position = offset + done as u64;
             let logical = position / block_size as u64;
             let within = (position % block_size as u64) as usize;
+            if within == 0 && length - done >= block_size {
+                let whole = ((length - done) / block_size) as u64;
+                let count = match self.map_extent(&inode, logical, whole)? {
+                    Extent::Hole { count } => {
+                        buffer[done..done + count as usize * block_size].fill(0);
+                        count
+                    }
+                    Extent::Mapped { physical, count } => {
+                        let bytes = count as usize * block_size;
+                        // The indirect block mapping what follows often sits right after the
+                        // run: fetch it with the run rather than in a request of its own (also
+                        // when this call ends with the run: the next one will want it).
+                        let leaf = if position + (bytes as u64) < size {
+                            self.uncached_leaf_at(&inode, logical + count, physical + count)?
+                        } else {
+                            None
+                        };
+                        let target = &mut buffer[done..done + bytes];
+                        match leaf {
+                            Some(leaf) => self.cache.read_run_and_load(physical, target, leaf)?,
+                            None => self.cache.read_run(physical, target)?,
+                        }
+                        count
+                    }
+                };
+                done += count as usize * block_size;
+                continue;
+            }
             let chunk = (block_size - within).min(length - done);
             let target = &mut buffer[done..done + chunk];
             match self.map_block(&inode, logical)? {
                 None => target.fill(0),
-                Some(block) if chunk == block_size => self.cache.read_through(block, target)?,
                 Some(block) => {
                     target.copy_from_slice(&self.cache.get(block)?[within..within + chunk])
                 }
@@ -117,18 +155,32 @@ impl<D: BlockDevice> FileSystem<D> {
         while done < data.len() {
             let position = offset + done as u64;
             let within = (position % block_size as u64) as usize;
+            let logical = position / block_size as u64;
+            if within == 0 && data.len() - done >= block_size {
+                match self.write_whole_blocks(&mut inode, logical, &data[done..]) {
+                    Ok(written) => done += written,
+                    Err((written, error)) => {
+                        done += written;
+                        failure = Some(error);
+                        break;
+                    }
+                }
+                continue;
+            }
             let chunk = (block_size - within).min(data.len() - done);
-            let block = match self.map_or_allocate(&mut inode, position / block_size as u64) {
+            let block = match self.map_or_allocate(&mut inode, logical) {
                 Ok((block, _)) => block,
                 Err(error) => {
                     failure = Some(error);
                     break;
                 }
             };
-            let target = if chunk == block_size {
-                self.cache.zeroed(block)?
-            } else {
-                self.cache.get_mut(block)?
+            let target = match self.cache.get_mut(block) {
+                Ok(target) => target,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
             };
             target[within..within + chunk].copy_from_slice(&data[done..done + chunk]);
             done += chunk;
@@ -149,6 +201,57 @@ impl<D: BlockDevice> FileSystem<D> {
         match failure {
             Some(error) if done == 0 => Err(error),
             _ => Ok(done),
+        }
+    }
+
+    /// Writes the whole blocks at the start of `data` from logical block `logical` on: maps
+    /// or allocates a run of physically adjacent blocks (at most [`RUN_LIMIT`]) and writes it
+    /// in one request. Returns the bytes written (one run; the caller loops), or those
+    /// written before an error and the error. Blocks allocated for a run that could not be
+    /// written are zeroed in the cache, so they never show stale bytes; the caller frees
+    /// what lies past the bytes it reports written.
+    fn write_whole_blocks(
+        &mut self,
+        inode: &mut Inode,
+        logical: u64,
+        data: &[u8],
+    ) -> core::result::Result<usize, (usize, Error)> {
+        let block_size = self.block_size();
+        let whole = (data.len() / block_size).min(RUN_LIMIT) as u64;
+        let mut fresh = [0u64; RUN_LIMIT / 64];
+        let (first, new) = self
+            .map_or_allocate_near(inode, logical, None, false)
+            .map_err(|error| (0, error))?;
+        fresh[0] |= u64::from(new);
+        let mut count = 1u64;
+        let mut failure = None;
+        while count < whole {
+            match self.map_or_allocate_near(inode, logical + count, Some(first + count), false) {
+                Ok((block, new)) if block == first + count => {
+                    fresh[count as usize / 64] |= u64::from(new) << (count % 64);
+                    count += 1;
+                }
+                // Mapped elsewhere: the next run starts there.
+                Ok(_) => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let bytes = count as usize * block_size;
+        if let Err(error) = self.cache.write_run(first, &data[..bytes]) {
+            for index in 0..count {
+                if fresh[index as usize / 64] & (1 << (index % 64)) != 0 {
+                    // Best effort: the error being reported is the write's.
+                    let _ = self.cache.zeroed(first + index);
+                }
+            }
+            return Err((0, error));
+        }
+        match failure {
+            Some(error) => Err((bytes, error)),
+            None => Ok(bytes),
         }
     }
 

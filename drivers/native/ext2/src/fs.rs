@@ -351,32 +351,41 @@ impl<D: BlockDevice> FileSystem<D> {
         self.sb.block_size as usize
     }
 
-    /// Whether `block` is file-system metadata (boot block, superblock or descriptor copies,
-    /// reserved descriptor blocks, bitmaps, inode tables) rather than a data block.
-    pub(crate) fn is_metadata(&self, block: u64) -> bool {
-        let first = u64::from(self.sb.first_data_block);
-        if block < first {
-            return true;
-        }
-        let group = ((block - first) / u64::from(self.sb.blocks_per_group)) as u32;
-        let Some(descriptor) = self.groups.get(group as usize) else {
-            return true;
-        };
-        let offset = block - self.sb.group_start(group);
-        offset < u64::from(self.sb.backup_blocks(group))
-            || block == descriptor.block_bitmap
-            || block == descriptor.inode_bitmap
-            || (block >= descriptor.inode_table
-                && block < descriptor.inode_table + u64::from(self.sb.inode_table_blocks()))
-    }
-
     /// Validates a block pointer read from the image as a data or indirect block.
     pub(crate) fn check_data_block(&self, block: u64) -> Result<u64> {
-        if block >= self.sb.blocks_count || self.is_metadata(block) {
-            return Err(Corruption::BlockOutOfRange { block }.into());
-        }
-        Ok(block)
+        check_data_block(&self.sb, &self.groups, block)
     }
+}
+
+/// Whether `block` is file-system metadata (boot block, superblock or descriptor copies,
+/// reserved descriptor blocks, bitmaps, inode tables) rather than a data block.
+pub(crate) fn is_metadata(sb: &Superblock, groups: &[GroupDescriptor], block: u64) -> bool {
+    let first = u64::from(sb.first_data_block);
+    if block < first {
+        return true;
+    }
+    let group = ((block - first) / u64::from(sb.blocks_per_group)) as u32;
+    let Some(descriptor) = groups.get(group as usize) else {
+        return true;
+    };
+    let offset = block - sb.group_start(group);
+    offset < u64::from(sb.backup_blocks(group))
+        || block == descriptor.block_bitmap
+        || block == descriptor.inode_bitmap
+        || (block >= descriptor.inode_table
+            && block < descriptor.inode_table + u64::from(sb.inode_table_blocks()))
+}
+
+/// [`FileSystem::check_data_block`] over the parts it reads.
+pub(crate) fn check_data_block(
+    sb: &Superblock,
+    groups: &[GroupDescriptor],
+    block: u64,
+) -> Result<u64> {
+    if block >= sb.blocks_count || is_metadata(sb, groups, block) {
+        return Err(Corruption::BlockOutOfRange { block }.into());
+    }
+    Ok(block)
 }
 
 /// Zero bits among the first `length` bits of `bitmap`.

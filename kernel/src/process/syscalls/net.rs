@@ -372,8 +372,12 @@ pub fn recvfrom(call: &mut Call<'_>) -> SysResult {
     Ok(data.len() as u64)
 }
 
-/// The `(base, length)` pairs of a `struct msghdr`'s iovec array.
-fn message_vectors(header: u64) -> Result<(u64, u64, alloc::vec::Vec<(u64, u64)>), Errno> {
+/// A `struct msghdr` as read from user memory: the name's address and length, and the
+/// `(base, length)` pairs of its iovec array.
+type Message = (u64, u64, alloc::vec::Vec<(u64, u64)>);
+
+/// Reads the `struct msghdr` at `header`.
+fn message_vectors(header: u64) -> Result<Message, Errno> {
     let name = read_u64(header)?;
     let name_length = u64::from(read_u32(header + 8)?);
     let vectors = read_u64(header + 16)?;
@@ -481,13 +485,8 @@ pub fn getsockopt(call: &mut Call<'_>) -> SysResult {
             SocketKind::Stream => SOCK_STREAM as i32,
             SocketKind::Datagram => SOCK_DGRAM as i32,
         },
-        (SOL_SOCKET, SO_ERROR) => {
-            if socket.socket.readiness().error {
-                linux_abi::errno::ECONNREFUSED
-            } else {
-                0
-            }
-        }
+        (SOL_SOCKET, SO_ERROR) if socket.socket.readiness().error => linux_abi::errno::ECONNREFUSED,
+        (SOL_SOCKET, SO_ERROR) => 0,
         (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => 65536,
         _ => 0,
     };

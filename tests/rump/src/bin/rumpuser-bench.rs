@@ -1,8 +1,9 @@
 //! rumpuser-bench: nanoseconds per operation through the rumpuser exports (hosted backend)
 //! next to the same operation done directly with pthreads/libc, in one run.
 //!
-//! Run with `cargo run --release -p rump-tests --bin rumpuser-bench`. Not a test: it prints
-//! figures and never fails on a time. The upcall table is a set of empty functions, so the
+//! Run with `cargo run --release -p rump-tests --bin rumpuser-bench [FILTER]` (FILTER: only
+//! the rows whose name contains it). Each row alternates the two sides for five rounds and
+//! prints the medians. Not a test: it prints figures and never fails on a time. The upcall table is a set of empty functions, so the
 //! rumpuser figures include the cost of the protocol calls but not of a real rump scheduler.
 
 use core::ffi::{c_int, c_void};
@@ -12,7 +13,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Instant;
 
 use rumpuser::abi::{
-    Lwp, RumpuserHyperup, RUMPUSER_CLOCK_ABSMONO, RUMPUSER_MTX_KMUTEX, RUMPUSER_VERSION,
+    Lwp, RumpuserHyperup, RUMPUSER_CLOCK_ABSMONO, RUMPUSER_MTX_KMUTEX, RUMPUSER_RW_READER,
+    RUMPUSER_VERSION,
 };
 use rumpuser::exports::sync::*;
 use rumpuser::exports::system::*;
@@ -42,9 +44,33 @@ fn time(iterations: u64, mut op: impl FnMut()) -> f64 {
 
 fn row(name: &str, rump: f64, direct: f64) {
     println!(
-        "{name:<34} {rump:>10.1} {direct:>10.1} {:>8.2}x",
+        "{name:<36} {rump:>10.1} {direct:>10.1} {:>8.2}x",
         rump / direct
     );
+}
+
+/// Rounds of each measure; the two sides alternate and the medians are printed.
+const ROUNDS: usize = 5;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+/// Measures `rump` and `direct` in alternating rounds and prints the medians, when `name`
+/// matches the filter given on the command line (all rows without one).
+fn measure(name: &str, mut rump: impl FnMut() -> f64, mut direct: impl FnMut() -> f64) {
+    if let Some(filter) = std::env::args().nth(1) {
+        if !name.contains(&filter) {
+            return;
+        }
+    }
+    let (mut rumps, mut directs) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        rumps.push(rump());
+        directs.push(direct());
+    }
+    row(name, median(rumps), median(directs));
 }
 
 /// Two threads hand a turn back and forth `rounds` times under one mutex + two condvars.
@@ -167,111 +193,190 @@ fn main() {
     };
     // SAFETY: a valid table.
     assert_eq!(unsafe { rumpuser_init(RUMPUSER_VERSION, &table) }, 0);
+    // A rump kernel always runs several threads; with a second thread alive glibc takes its
+    // multi-threaded paths (atomic locks) for the pthread side too, as it would there.
+    let (_stop, parked) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let _ = parked.recv();
+    });
     // SAFETY: an opaque marker value, never dereferenced.
     unsafe { rumpuser_curlwpop(rumpuser::abi::RUMPUSER_LWP_SET, 0x1000 as *mut Lwp) };
 
     println!(
-        "{:<34} {:>10} {:>10} {:>9}",
+        "{:<36} {:>10} {:>10} {:>9}",
         "operation (ns/op)", "rumpuser", "direct", "ratio"
     );
 
     let mut m = ptr::null_mut();
     // SAFETY: valid out-pointer; the mutex lives until the end of main.
     unsafe { rumpuser_mutex_init(&mut m, RUMPUSER_MTX_KMUTEX) };
-    let rump = time(5_000_000, || {
-        // SAFETY: `m` is a live mutex, entered and exited on this thread.
-        unsafe {
-            rumpuser_mutex_enter(m);
-            rumpuser_mutex_exit(m);
-        }
-    });
     let mut pm = libc::PTHREAD_MUTEX_INITIALIZER;
-    let direct = time(5_000_000, || {
-        // SAFETY: an initialised pthread mutex used on one thread.
-        unsafe {
-            libc::pthread_mutex_lock(&mut pm);
-            libc::pthread_mutex_unlock(&mut pm);
-        }
-    });
-    row("mutex enter+exit, uncontended", rump, direct);
-
-    row(
-        "condvar ping-pong (round trip)",
-        rump_ping_pong(100_000),
-        pthread_ping_pong(100_000),
+    measure(
+        "mutex enter+exit, uncontended",
+        || {
+            time(2_000_000, || {
+                // SAFETY: `m` is a live mutex, entered and exited on this thread.
+                unsafe {
+                    rumpuser_mutex_enter(m);
+                    rumpuser_mutex_exit(m);
+                }
+            })
+        },
+        || {
+            time(2_000_000, || {
+                // SAFETY: an initialised pthread mutex used on one thread.
+                unsafe {
+                    libc::pthread_mutex_lock(&mut pm);
+                    libc::pthread_mutex_unlock(&mut pm);
+                }
+            })
+        },
     );
 
-    // Exited hosted threads stay parked (see hosted module docs), so keep this count modest.
-    let rump = time(1_000, || {
-        let mut cookie = ptr::null_mut();
-        // SAFETY: a valid entry point that ends in rumpuser_thread_exit; joined once.
-        unsafe {
-            assert_eq!(
-                rumpuser_thread_create(
-                    Some(rump_thread_body),
-                    ptr::null_mut(),
-                    ptr::null(),
-                    1,
-                    -1,
-                    -1,
-                    &mut cookie
-                ),
-                0
-            );
-            assert_eq!(rumpuser_thread_join(cookie), 0);
-        }
-    });
-    let direct = time(1_000, || {
-        let mut thread: libc::pthread_t = 0;
-        // SAFETY: standard create/join of a thread that returns at once.
-        unsafe {
-            assert_eq!(
-                libc::pthread_create(&mut thread, ptr::null(), pthread_body, ptr::null_mut()),
-                0
-            );
-            libc::pthread_join(thread, ptr::null_mut());
-        }
-    });
-    row("thread create+join", rump, direct);
+    let mut rw = ptr::null_mut();
+    // SAFETY: valid out-pointer; the lock lives until the end of main.
+    unsafe { rumpuser_rw_init(&mut rw) };
+    let mut prw = libc::PTHREAD_RWLOCK_INITIALIZER;
+    measure(
+        "rwlock read enter+exit, uncontended",
+        || {
+            time(2_000_000, || {
+                // SAFETY: `rw` is a live lock, entered and exited on this thread.
+                unsafe {
+                    rumpuser_rw_enter(RUMPUSER_RW_READER, rw);
+                    rumpuser_rw_exit(rw);
+                }
+            })
+        },
+        || {
+            time(2_000_000, || {
+                // SAFETY: an initialised pthread rwlock used on one thread.
+                unsafe {
+                    libc::pthread_rwlock_rdlock(&mut prw);
+                    libc::pthread_rwlock_unlock(&mut prw);
+                }
+            })
+        },
+    );
+
+    measure(
+        "condvar ping-pong (round trip)",
+        || rump_ping_pong(20_000),
+        || pthread_ping_pong(20_000),
+    );
+
+    // Exited hosted threads are reused (see the hosted module docs).
+    measure(
+        "thread create+join",
+        || {
+            time(300, || {
+                let mut cookie = ptr::null_mut();
+                // SAFETY: a valid entry point that ends in rumpuser_thread_exit; joined once.
+                unsafe {
+                    assert_eq!(
+                        rumpuser_thread_create(
+                            Some(rump_thread_body),
+                            ptr::null_mut(),
+                            ptr::null(),
+                            1,
+                            -1,
+                            -1,
+                            &mut cookie
+                        ),
+                        0
+                    );
+                    assert_eq!(rumpuser_thread_join(cookie), 0);
+                }
+            })
+        },
+        || {
+            time(300, || {
+                let mut thread: libc::pthread_t = 0;
+                // SAFETY: standard create/join of a thread that returns at once.
+                unsafe {
+                    assert_eq!(
+                        libc::pthread_create(
+                            &mut thread,
+                            ptr::null(),
+                            pthread_body,
+                            ptr::null_mut()
+                        ),
+                        0
+                    );
+                    libc::pthread_join(thread, ptr::null_mut());
+                }
+            })
+        },
+    );
 
     for (size, align) in [(64usize, 0usize), (4096, 4096)] {
-        let rump = time(2_000_000, || {
-            let mut p = ptr::null_mut();
-            // SAFETY: allocation and matching free of the same length.
-            unsafe {
-                rumpuser_malloc(size, align as c_int, &mut p);
-                rumpuser_free(black_box(p), size);
-            }
-        });
-        let direct = time(2_000_000, || {
-            let mut p = ptr::null_mut();
-            // SAFETY: matching posix_memalign/free.
-            unsafe {
-                libc::posix_memalign(&mut p, align.max(16), size);
-                libc::free(black_box(p));
-            }
-        });
-        row(
+        measure(
             &format!("malloc+free {size} B (align {align})"),
-            rump,
-            direct,
+            || {
+                time(1_000_000, || {
+                    let mut p = ptr::null_mut();
+                    // SAFETY: allocation and matching free of the same length.
+                    unsafe {
+                        rumpuser_malloc(size, align as c_int, &mut p);
+                        rumpuser_free(black_box(p), size);
+                    }
+                })
+            },
+            || {
+                time(1_000_000, || {
+                    let mut p = ptr::null_mut();
+                    // SAFETY: matching posix_memalign/free.
+                    unsafe {
+                        libc::posix_memalign(&mut p, align.max(16), size);
+                        libc::free(black_box(p));
+                    }
+                })
+            },
         );
     }
 
-    let rump = time(5_000_000, || {
-        let (mut sec, mut nsec) = (0i64, 0);
-        // SAFETY: valid out-pointers.
-        unsafe { rumpuser_clock_gettime(RUMPUSER_CLOCK_ABSMONO, &mut sec, &mut nsec) };
-        black_box((sec, nsec));
-    });
-    let direct = time(5_000_000, || {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: valid out-pointer.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        black_box(ts);
-    });
-    row("clock_gettime (monotonic)", rump, direct);
+    let mut key: libc::pthread_key_t = 0;
+    // SAFETY: a valid out-pointer, no destructor; the key is set on this thread only.
+    unsafe {
+        libc::pthread_key_create(&mut key, None);
+        libc::pthread_setspecific(key, 0x1000 as *const c_void);
+    }
+    measure(
+        "curlwp",
+        || {
+            time(5_000_000, || {
+                // SAFETY: no preconditions.
+                black_box(unsafe { rumpuser_curlwp() });
+            })
+        },
+        || {
+            time(5_000_000, || {
+                // SAFETY: `key` is a live key.
+                black_box(unsafe { libc::pthread_getspecific(key) });
+            })
+        },
+    );
+
+    measure(
+        "clock_gettime (monotonic)",
+        || {
+            time(2_000_000, || {
+                let (mut sec, mut nsec) = (0i64, 0);
+                // SAFETY: valid out-pointers.
+                unsafe { rumpuser_clock_gettime(RUMPUSER_CLOCK_ABSMONO, &mut sec, &mut nsec) };
+                black_box((sec, nsec));
+            })
+        },
+        || {
+            time(2_000_000, || {
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: valid out-pointer.
+                unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+                black_box(ts);
+            })
+        },
+    );
 }
