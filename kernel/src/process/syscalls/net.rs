@@ -3,7 +3,7 @@
 //! chosen (`sockets=native` on the command line) or when it is the only stack.
 //!
 //! A socket is a descriptor like any other (read, write, poll, close, dup, fork). Every call
-//! that may wait does so in slices of [`SLICE_NANOS`] with the socket's own deadline, checking
+//! that may wait does so in slices of `SLICE_NANOS` with the socket's own deadline, checking
 //! for signals between slices, so a blocked `accept` or `recv` ends with `EINTR` (or restarts)
 //! like a pipe read; `O_NONBLOCK` makes it answer `EAGAIN` at once.
 
