@@ -460,35 +460,10 @@ impl AddressSpace {
     }
 
     /// Calls `f(virtual, physical, flags)` for every mapped user page, lowest first.
-    fn for_each_page(&self, mut f: impl FnMut(u64, u64, Flags)) {
-        let pml4 = table_at(self.root);
-        for (i4, e4) in pml4.iter().enumerate().take(256) {
-            if !e4.flags().contains(Flags::PRESENT) {
-                continue;
-            }
-            let pdpt = table_at(e4.addr().as_u64());
-            for (i3, e3) in pdpt.iter().enumerate() {
-                if !e3.flags().contains(Flags::PRESENT) {
-                    continue;
-                }
-                let pd = table_at(e3.addr().as_u64());
-                for (i2, e2) in pd.iter().enumerate() {
-                    if !e2.flags().contains(Flags::PRESENT) {
-                        continue;
-                    }
-                    let pt = table_at(e2.addr().as_u64());
-                    for (i1, e1) in pt.iter().enumerate() {
-                        if e1.flags().contains(Flags::PRESENT) {
-                            let virt = ((i4 as u64) << 39)
-                                | ((i3 as u64) << 30)
-                                | ((i2 as u64) << 21)
-                                | ((i1 as u64) << 12);
-                            f(virt, e1.addr().as_u64(), e1.flags());
-                        }
-                    }
-                }
-            }
-        }
+    fn for_each_page(&mut self, mut f: impl FnMut(u64, u64, Flags)) {
+        for_each_entry(self.root, |virt, entry| {
+            f(virt, entry.addr().as_u64(), entry.flags())
+        });
     }
 
     /// A copy of this address space for fork: every page shared copy-on-write. This address

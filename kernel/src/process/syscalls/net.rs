@@ -305,22 +305,20 @@ pub fn connect(call: &mut Call<'_>) -> SysResult {
     }
 }
 
+/// Sends `data` (to `to` for a datagram socket that names a peer).
 fn send_common(
     call: &mut Call<'_>,
-    data_pointer: u64,
-    length: u64,
+    data: &[u8],
     flags: u64,
     to: Option<SocketAddrV4>,
 ) -> SysResult {
     let (file, socket) = socket_of(call, 0)?;
-    let length = (length as usize).min(super::fs::MAX_TRANSFER);
-    let data = read_bytes(data_pointer, length)?;
     let non_blocking = file.non_blocking() || flags & MSG_DONTWAIT != 0;
     let sent = wait_in_slices(call.process, non_blocking, |deadline| match to {
         Some(remote) if socket.kind == SocketKind::Datagram => {
-            socket.socket.send_to(&data, remote, deadline)
+            socket.socket.send_to(data, remote, deadline)
         }
-        _ => socket.socket.send(&data, deadline),
+        _ => socket.socket.send(data, deadline),
     })?;
     Ok(sent as u64)
 }
@@ -330,7 +328,10 @@ pub fn sendto(call: &mut Call<'_>) -> SysResult {
         0 => None,
         address => Some(read_address(address, call.arg(5))?),
     };
-    send_common(call, call.arg(1), call.arg(2), call.arg(3), to)
+    let length = (call.arg(2) as usize).min(super::fs::MAX_TRANSFER);
+    let data = read_bytes(call.arg(1), length)?;
+    let flags = call.arg(3);
+    send_common(call, &data, flags, to)
 }
 
 fn receive_common(
@@ -406,15 +407,8 @@ pub fn sendmsg(call: &mut Call<'_>) -> SysResult {
         0 => None,
         address => Some(read_address(address, name_length)?),
     };
-    let (file, socket) = socket_of(call, 0)?;
-    let non_blocking = file.non_blocking() || call.arg(2) & MSG_DONTWAIT != 0;
-    let sent = wait_in_slices(call.process, non_blocking, |deadline| match to {
-        Some(remote) if socket.kind == SocketKind::Datagram => {
-            socket.socket.send_to(&data, remote, deadline)
-        }
-        _ => socket.socket.send(&data, deadline),
-    })?;
-    Ok(sent as u64)
+    let flags = call.arg(2);
+    send_common(call, &data, flags, to)
 }
 
 pub fn recvmsg(call: &mut Call<'_>) -> SysResult {
