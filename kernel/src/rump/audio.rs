@@ -295,16 +295,15 @@ mod with_components {
         }
         reapply_levels();
         write_all(&device, pcm)?;
-        // The hardware reads the ring ahead of NetBSD's interrupt handling: past the last block
-        // it would play what an earlier lap left there until NetBSD fills in silence. A tenth
-        // of a second of silence after the data (two of hdafg's blocks at 48 kHz) makes sure
-        // what follows the sound is silence.
+        // The hardware reads the ring ahead of NetBSD's interrupt handling: past the last
+        // block it plays what an earlier lap left there until NetBSD fills in silence, and
+        // under load that handling can lag by several blocks. A whole ring of silence after the
+        // data leaves nothing but silence in the ring, however late the handling is.
         let silence_byte = match format.sample {
             SampleFormat::Unsigned8 => 0x80,
             SampleFormat::Signed16Le => 0,
         };
-        let padding_frames = (format.sample_rate as usize).div_ceil(10);
-        let padding = alloc::vec![silence_byte; padding_frames * format.frame_bytes()];
+        let padding = alloc::vec![silence_byte; padding_frames(format, taken.play.buffer_size) * format.frame_bytes()];
         write_all(&device, &padding)?;
         let mut before_drain = nb_audio_info::default();
         ioctl(
@@ -320,6 +319,18 @@ mod with_components {
             underrun: before_drain.play.error != 0,
             block_bytes: taken.blocksize,
         })
+    }
+
+    /// Frames of `format` that last at least as long as NetBSD's hardware ring of
+    /// `ring_bytes`: hdafg plays 16-bit stereo, at the caller's rate or a higher one it
+    /// supports (48 kHz taken as the lowest for rates above it), at least a tenth of a second.
+    fn padding_frames(format: &Format, ring_bytes: u32) -> usize {
+        const HARDWARE_FRAME_BYTES: u64 = 4;
+        let rate = u64::from(format.sample_rate);
+        let ring_rate = rate.min(48_000);
+        let ring_frames = u64::from(ring_bytes.min(1 << 20)) / HARDWARE_FRAME_BYTES;
+        let frames = (ring_frames * rate).div_ceil(ring_rate.max(1));
+        frames.max(rate.div_ceil(10)) as usize
     }
 
     fn write_all(device: &Descriptor, bytes: &[u8]) -> Result<(), AudioError> {

@@ -192,6 +192,44 @@ pub fn qemu_drops(samples: &[f64], rate: u32, frequency: f64) -> Continuity {
     result
 }
 
+/// One stream QEMU's codec ran, from its trace (`-trace hda_audio_format -trace
+/// hda_audio_running -trace hda_audio_overrun`): its rate, and the buffers it threw away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TracedStream {
+    pub rate: u32,
+    pub overruns: usize,
+}
+
+/// The streams in QEMU's trace, in order: each from `run 1` to `run 0`, at the last format
+/// set before it started.
+pub fn traced_streams(trace: &str) -> Vec<TracedStream> {
+    let mut streams = Vec::new();
+    let mut rate = 0;
+    let mut current: Option<TracedStream> = None;
+    for line in trace.lines() {
+        if line.contains("hda_audio_format") {
+            if let Some(hz) = line
+                .split(" @ ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|hz| hz.parse().ok())
+            {
+                rate = hz;
+            }
+        } else if line.contains("hda_audio_running") && line.trim_end().ends_with("run 1") {
+            current = Some(TracedStream { rate, overruns: 0 });
+        } else if line.contains("hda_audio_running") && line.trim_end().ends_with("run 0") {
+            streams.extend(current.take());
+        } else if line.contains("hda_audio_overrun") {
+            if let Some(stream) = current.as_mut() {
+                stream.overruns += 1;
+            }
+        }
+    }
+    streams.extend(current);
+    streams
+}
+
 /// How well `source` is found in `recording`: each 100 ms piece of the source is matched at
 /// the lag (searched around the previous piece's, up to 3 QEMU overruns later) where the
 /// normalised correlation is highest. Returns each piece's best coefficient.
@@ -287,6 +325,35 @@ mod tests {
             assert_eq!(found.qemu_drops, 0, "{frequency} Hz: {found:?}");
             assert_eq!(found.other_jumps, 1);
         }
+    }
+
+    #[test]
+    fn streams_and_their_overruns_are_read_from_the_trace() {
+        let trace = "hda_audio_format st dac, 2 x PCM-S16 @ 16000 Hz
+hda_audio_format st dac, 2 x PCM-S16 @ 48000 Hz
+hda_audio_running st dac, nr 2, run 1
+hda_audio_overrun st dac
+hda_audio_overrun st dac
+hda_audio_running st dac, nr 2, run 0
+qemu-system-x86_64: something else
+hda_audio_format st dac, 2 x PCM-S16 @ 22050 Hz
+hda_audio_running st dac, nr 2, run 1
+hda_audio_running st dac, nr 2, run 0
+hda_audio_overrun st dac
+";
+        assert_eq!(
+            traced_streams(trace),
+            [
+                TracedStream {
+                    rate: 48_000,
+                    overruns: 2
+                },
+                TracedStream {
+                    rate: 22_050,
+                    overruns: 0
+                }
+            ]
+        );
     }
 
     #[test]
