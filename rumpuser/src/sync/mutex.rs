@@ -23,7 +23,7 @@ const SPIN_STEPS: u32 = 7;
 ///
 /// `state` is the futex word: unlocked, locked, or locked with possible sleepers
 /// ("contended": the unlock wakes one). A thread that slept on it — here, or in a condition
-/// variable whose signaller moved it onto this word (`RumpuserMtx::take_waiter`) — takes the
+/// variable whose signaller moved it onto this word (wait morphing) — takes the
 /// lock as "contended", since others may still sleep.
 pub struct RumpuserMtx {
     state: AtomicU32,
