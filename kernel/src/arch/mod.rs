@@ -4,6 +4,8 @@
 //! re-exported here (`cpu`, `cpus`, `percpu`, `traps`, `tlb`, `fpu`, `switch`, `smp`, `ipi`,
 //! the interrupt controllers and the serial port); `target_arch` picks the implementation.
 
+pub mod cpus;
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 #[cfg(target_arch = "x86_64")]

@@ -10,7 +10,7 @@
 //! `fpu`, `switch`, `smp`, `serial`, `ipi`, `user`), so the layers above need no `cfg`.
 
 pub mod cpu;
-pub mod cpus;
+pub use super::cpus;
 pub mod fpu;
 pub mod gic;
 pub mod its;

@@ -8,7 +8,7 @@
 //! this layer never executes `in`/`out`, `wrmsr` or control-register writes itself.
 
 pub mod cpu;
-pub mod cpus;
+pub use super::cpus;
 pub mod fpu;
 pub mod gdt;
 pub mod idt;

@@ -1,6 +1,8 @@
-//! The CPU table: which CPUs the firmware reported (by local APIC ID) and how many run.
+//! The CPU table, the same on every architecture: which CPUs the firmware reported, by hardware
+//! ID (the local APIC ID on x86_64, the MPIDR affinity on aarch64), and how many run.
 //!
-//! Index 0 is always the boot CPU; other indices follow the firmware's order.
+//! Index 0 is always the boot CPU; other indices follow the firmware's order. The names keep
+//! x86_64's words (`apic_id_of`, `index_of_apic`) for the hardware ID.
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
@@ -17,7 +19,7 @@ pub fn register_cpus(bsp_apic_id: u32, apic_ids: impl Iterator<Item = u32>) -> u
     let mut count = 1;
     for id in apic_ids.filter(|&id| id != bsp_apic_id) {
         if count == MAX_CPUS {
-            log::warn!("more than {MAX_CPUS} CPUs; ignoring APIC ID {id} and above");
+            log::warn!("more than {MAX_CPUS} CPUs; ignoring hardware ID {id:#x} and above");
             break;
         }
         APIC_IDS[count].store(id, Ordering::Relaxed);
@@ -52,6 +54,6 @@ pub fn online_count() -> usize {
 }
 
 /// Counts one more CPU as running kernel code.
-pub(super) fn count_online() {
+pub(in crate::arch) fn count_online() {
     ONLINE.fetch_add(1, Ordering::AcqRel);
 }
