@@ -132,6 +132,10 @@ fn plan() -> Vec<(String, Plan)> {
         "ext2_random_writes_model".into(),
         Box::new(ext2_random_model_scenario),
     );
+    run(
+        "ext2_device_errors".into(),
+        Box::new(ext2_device_errors_scenario),
+    );
     for cpus in [1, 4] {
         plan.push((
             format!("user_job_control_smp{cpus}"),
@@ -186,6 +190,10 @@ fn plan() -> Vec<(String, Plan)> {
     ));
     plan.push(("rump_ext2_native_vs_rump".into(), match components {
         true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
+        false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
+    }));
+    plan.push(("rump_ext2_device_errors".into(), match components {
+        true => Plan::Run(Box::new(rump_ext2_device_errors_scenario)),
         false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
     }));
     plan.push(("rump_ext2_large_file".into(), match components {

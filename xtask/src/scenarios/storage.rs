@@ -657,3 +657,142 @@ pub(super) fn ext2_random_model_scenario(
     }
     Ok(format!("{summary}; e2fsck clean, debugfs reads the model"))
 }
+
+/// An image with `data.bin` (1 MiB) and `victim.bin` (64 KiB) and a QEMU blkdebug
+/// configuration failing reads of data.bin's first block with EIO, and writes of
+/// victim.bin's first block: returns the `-drive` argument value and data.bin's bytes.
+fn failing_disk(name: &str) -> Result<(String, Vec<u8>), String> {
+    let build = crate::root().join("build").join(name);
+    let source = build.join("source");
+    let _ = std::fs::remove_dir_all(&build);
+    std::fs::create_dir_all(&source).map_err(|e| e.to_string())?;
+    let data: Vec<u8> = large_file_bytes()[..1 << 20].to_vec();
+    std::fs::write(source.join("data.bin"), &data).map_err(|e| e.to_string())?;
+    std::fs::write(source.join("victim.bin"), &data[..64 << 10]).map_err(|e| e.to_string())?;
+    let image = build.join("disk.img");
+    super::make_ext2(Some(&source), &image, 4096, "16M")?;
+    let image_name = image.to_string_lossy().into_owned();
+    let first_block = |file: &str| -> Result<u64, String> {
+        let (_, out) = host_tool("debugfs", &["-R", &format!("bmap /{file} 0"), &image_name])?;
+        String::from_utf8_lossy(&out)
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("debugfs bmap /{file} 0: {}", String::from_utf8_lossy(&out)))
+    };
+    // 4 KiB blocks are 8 sectors of 512 bytes.
+    let (read_sector, write_sector) =
+        (first_block("data.bin")? * 8, first_block("victim.bin")? * 8);
+    let config = build.join("blkdebug.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "[inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\nsector = \"{read_sector}\"\n\n\
+             [inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\nsector = \"{write_sector}\"\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((
+        format!(
+            "file=blkdebug:{}:{},if=none,format=raw",
+            config.display(),
+            image.display()
+        ),
+        data,
+    ))
+}
+
+/// Device errors reach the native caller: a disk (QEMU blkdebug) that fails the reads of one
+/// file's first block and the writes of another's. Reading the first file fails with an I/O
+/// error whether it is read in large calls or in 4 KiB calls (through read-ahead), its other
+/// bytes still read; the file whose block cannot be written is rewritten — the write call
+/// returns (write-behind) — and the `sync` after it reports the error. The shell and the
+/// kernel carry on.
+pub(super) fn ext2_device_errors_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+) -> Result<String, String> {
+    let (drive, data) = failing_disk("ext2-errors")?;
+    let extra = [
+        "-drive".to_string(),
+        format!("{drive},id=d0"),
+        "-device".to_string(),
+        "virtio-blk-pci,drive=d0".to_string(),
+    ];
+    let mut session = Session::start_with(&boot(kernel, accel, "512M", 2, "log=error"), &extra)?;
+    session.wait_prompt()?;
+    ask_ok(&mut session, "mount vda /mnt")?;
+    let mut seen = Vec::new();
+    for command in ["read /mnt/data.bin", "read --chunk 4096 /mnt/data.bin"] {
+        let answer = session.ask(command)?;
+        if !answer.contains("read: /mnt/data.bin") || !answer.contains("input/output error") {
+            return Err(format!(
+                "'{command}' did not report the device error:\n{answer}"
+            ));
+        }
+        seen.push(command);
+    }
+    // The rest of the file is still readable: its last 4 KiB.
+    let answer = ask_ok(&mut session, "hexdump /mnt/data.bin 1044480 16")?;
+    let expected: String = data[1_044_480..1_044_496]
+        .iter()
+        .map(|b| format!("{b:02x} "))
+        .collect();
+    if !answer.contains(expected.trim_end()) {
+        return Err(format!(
+            "the readable part of data.bin reads wrong ({expected}):\n{answer}"
+        ));
+    }
+    let answer = session.ask("write /mnt/victim.bin this block cannot be written")?;
+    if answer
+        .lines()
+        .skip(1)
+        .any(|line| line.starts_with("write: "))
+    {
+        return Err(format!(
+            "the write itself failed; it should be reported by sync:\n{answer}"
+        ));
+    }
+    let answer = session.ask("sync")?;
+    if !answer.contains("sync: /mnt:") || !answer.contains("input/output error") {
+        return Err(format!("sync did not report the failed write:\n{answer}"));
+    }
+    let answer = session.ask("uptime")?;
+    if !answer.contains("up ") {
+        return Err(format!("the shell stopped answering:\n{answer}"));
+    }
+    session.poweroff()?;
+    Ok("reads of the failing block report an I/O error (large and 4 KiB calls), the rest reads; the failed write-behind is reported by sync".into())
+}
+
+/// The failing disk through NetBSD's ext2: the failed block read reaches rump's biodone as
+/// EIO and the rump read reports it; the rest of the file still reads.
+pub(super) fn rump_ext2_device_errors_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+) -> Result<String, String> {
+    let (drive, _) = failing_disk("rump-errors")?;
+    let extra = [
+        "-drive".to_string(),
+        format!("{drive},id=d0,readonly=on"),
+        "-device".to_string(),
+        "virtio-blk-pci,drive=d0".to_string(),
+    ];
+    let mut machine = boot(kernel, accel, "512M", 2, "log=error rump_call_timeout=300");
+    machine.timeout = Duration::from_secs(600);
+    let mut session = Session::start_with(&machine, &extra)?;
+    session.wait_prompt()?;
+    ask_ok(&mut session, "rump mount vda /r")?;
+    let answer = session.ask("rump read /r/data.bin")?;
+    if !answer.contains("EIO (NetBSD errno 5)") {
+        return Err(format!("rump read did not report EIO:\n{answer}"));
+    }
+    let answer = ask_ok(&mut session, "rump ls /r")?;
+    if !answer.contains("victim.bin") {
+        return Err(format!(
+            "the rump kernel stopped listing the disk:\n{answer}"
+        ));
+    }
+    ask_ok(&mut session, "rump umount /r vda")?;
+    session.poweroff()?;
+    Ok("the failed block reaches NetBSD as EIO through the asynchronous bio path; the mount keeps working".into())
+}
