@@ -27,6 +27,7 @@ mod rump_halt;
 mod rump_usb;
 mod smp;
 mod storage;
+mod storage_bench;
 mod user_bench;
 mod user_faults;
 mod user_jobs;
@@ -48,6 +49,7 @@ use rump_halt::*;
 use rump_usb::*;
 use smp::*;
 use storage::*;
+use storage_bench::*;
 use user_bench::*;
 use user_faults::*;
 use user_jobs::*;
@@ -143,6 +145,10 @@ fn plan() -> Vec<(String, Plan)> {
     run(
         "ext2_random_writes_model".into(),
         Box::new(ext2_random_model_scenario),
+    );
+    run(
+        "ext2_device_errors".into(),
+        Box::new(ext2_device_errors_scenario),
     );
     for cpus in [1, 4] {
         plan.push((
@@ -262,6 +268,10 @@ fn plan() -> Vec<(String, Plan)> {
     ));
     plan.push(("rump_ext2_native_vs_rump".into(), match components {
         true => Plan::Run(Box::new(native_and_rump_ext2_scenario)),
+        false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
+    }));
+    plan.push(("rump_ext2_device_errors".into(), match components {
+        true => Plan::Run(Box::new(rump_ext2_device_errors_scenario)),
         false => Plan::Skip("RUMP_COMPONENTS not set (needs librump, librumpvfs, librumpdev, librumpdev_disk, librumpfs_ext2fs, librumpfs_ffs)".into()),
     }));
     plan.push(("rump_ext2_large_file".into(), match components {

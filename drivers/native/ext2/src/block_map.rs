@@ -268,6 +268,7 @@ impl<D: BlockDevice> FileSystem<D> {
     ) -> Result<(u64, bool)> {
         inode.check_block_map()?;
         let path = self.path(logical).ok_or(Error::FileTooLarge)?;
+        let hint = goal;
         let goal = match goal {
             Some(goal) => goal,
             None => self.goal(inode, logical)?,
@@ -285,7 +286,13 @@ impl<D: BlockDevice> FileSystem<D> {
             let mut child = u64::from(le32(self.cache.get(block)?, index * 4));
             if child == 0 {
                 let is_data = level + 1 == path.depth;
-                child = self.new_block(inode, block + 1, zero_data || !is_data)?;
+                // A data block goes where the caller's run continues when it says so (the
+                // search then starts at the right bit instead of after the indirect block).
+                let near = match hint {
+                    Some(hint) if is_data => hint,
+                    _ => block + 1,
+                };
+                child = self.new_block(inode, near, zero_data || !is_data)?;
                 put32(self.cache.get_mut(block)?, index * 4, child as u32);
                 fresh = true;
             } else {

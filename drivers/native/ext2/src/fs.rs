@@ -368,6 +368,10 @@ pub(crate) fn is_metadata(sb: &Superblock, groups: &[GroupDescriptor], block: u6
     let Some(descriptor) = groups.get(group as usize) else {
         return true;
     };
+    if block >= descriptor.metadata_end {
+        // Past the group's metadata (the common case, checked for every block of a file).
+        return false;
+    }
     let offset = block - sb.group_start(group);
     offset < u64::from(sb.backup_blocks(group))
         || block == descriptor.block_bitmap

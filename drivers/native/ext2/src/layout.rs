@@ -264,6 +264,9 @@ pub struct GroupDescriptor {
     pub free_blocks: u32,
     pub free_inodes: u32,
     pub used_dirs: u32,
+    /// The first block past all of the group's metadata (backups, bitmaps, inode table):
+    /// every block from here to the group's end is a data block. Derived, not stored.
+    pub metadata_end: u64,
 }
 
 /// Decodes all descriptors from the raw table and validates where their metadata lives.
@@ -281,6 +284,7 @@ pub fn parse_descriptors(sb: &Superblock, table: &[u8]) -> Result<Vec<GroupDescr
             free_blocks: u32::from(le16(raw, 12)),
             free_inodes: u32::from(le16(raw, 14)),
             used_dirs: u32::from(le16(raw, 16)),
+            metadata_end: 0,
         };
         // Without flex_bg every group's metadata lives after its backup area, inside the group.
         let start = sb.group_start(group) + u64::from(sb.backup_blocks(group));
@@ -305,7 +309,14 @@ pub fn parse_descriptors(sb: &Superblock, table: &[u8]) -> Result<Vec<GroupDescr
         {
             return Err(Corruption::GroupDescriptor { group }.into());
         }
-        groups.push(descriptor);
+        let metadata_end = start
+            .max(descriptor.block_bitmap + 1)
+            .max(descriptor.inode_bitmap + 1)
+            .max(descriptor.inode_table + table_blocks);
+        groups.push(GroupDescriptor {
+            metadata_end,
+            ..descriptor
+        });
     }
     Ok(groups)
 }
