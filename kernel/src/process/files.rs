@@ -35,6 +35,12 @@ pub enum FileKind {
     Tty(Arc<Tty>),
     /// An IPv4 socket of one of the network stacks.
     Socket(Arc<super::syscalls::net::SocketFile>),
+    /// A character device another kernel serves (`/dev/audio` through rump).
+    Device {
+        path: String,
+        node: vfs::foreign::DeviceNode,
+        device: Arc<dyn vfs::foreign::ForeignDevice>,
+    },
     Null,
     Zero,
     Random,
@@ -86,7 +92,9 @@ impl OpenFile {
     /// The path this file was opened by, if any (fchdir, /proc).
     pub fn path(&self) -> Option<&str> {
         match &self.kind {
-            FileKind::Regular { path, .. } | FileKind::Directory { path } => Some(path),
+            FileKind::Regular { path, .. }
+            | FileKind::Directory { path }
+            | FileKind::Device { path, .. } => Some(path),
             FileKind::Tty(_) => Some("/dev/console"),
             FileKind::Null => Some("/dev/null"),
             FileKind::Zero => Some("/dev/zero"),
@@ -266,10 +274,19 @@ pub fn own_descriptor(path: &str) -> Option<i64> {
     }
 }
 
-/// The device at an absolute, normalised path, if it names one.
+/// The device at an absolute, normalised path, if it names one (ours or a foreign kernel's).
 pub fn device_at(path: &str) -> Option<(&'static str, u32, u32)> {
     let name = path.strip_prefix("/dev/")?;
-    DEVICES.iter().find(|(n, _, _)| *n == name).copied()
+    DEVICES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .copied()
+        .or_else(|| foreign_device_at(path).map(|node| (node.name, node.major, node.minor)))
+}
+
+/// The foreign kernel's device at `path`, if one is registered there.
+pub fn foreign_device_at(path: &str) -> Option<vfs::foreign::DeviceNode> {
+    vfs::foreign::device(path.strip_prefix("/dev/")?)
 }
 
 /// Opens the device `name`.
@@ -412,6 +429,7 @@ pub fn open_file_status(file: &OpenFile) -> Result<FileStatus, Errno> {
             ..pipe_status_blank()
         }),
         FileKind::Tty(_) => Ok(device_status("console", 5, 1)),
+        FileKind::Device { node, .. } => Ok(device_status(node.name, node.major, node.minor)),
         FileKind::Null => Ok(device_status("null", 1, 3)),
         FileKind::Zero => Ok(device_status("zero", 1, 5)),
         FileKind::Random => Ok(device_status("urandom", 1, 9)),
@@ -576,6 +594,9 @@ pub fn directory_entries(path: &str) -> Result<Vec<(u64, u8, String)>, Errno> {
     if path == "/dev" {
         for (name, _, _) in DEVICES {
             out.push((path_inode(name), 2, String::from(name)));
+        }
+        for node in vfs::foreign::devices() {
+            out.push((path_inode(node.name), 2, String::from(node.name)));
         }
         for (name, _, _) in super::procfs::block_devices() {
             out.push((path_inode(&name), 6, name));

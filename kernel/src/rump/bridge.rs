@@ -99,7 +99,9 @@ fn c_path(path: &str) -> Result<CString> {
 }
 
 /// Runs `work` on a pooled rump client thread.
-fn run<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(super) fn run<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     match super::call_pooled(work) {
         Ok(result) => result,
         Err(failure) => Err(VfsError::Foreign {

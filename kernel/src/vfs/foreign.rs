@@ -7,6 +7,10 @@
 //! with the path relative to the mount point. An open regular file is a [`ForeignFile`]: the
 //! other kernel's descriptor, closed when the last holder drops it, so a process that dies
 //! with files open leaves nothing open behind it.
+//!
+//! Character devices work the same way: the client registers a [`DeviceNode`] (`/dev/audio`),
+//! and an open of it is a [`ForeignDevice`] whose reads, writes and ioctls go to the other
+//! kernel's driver.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -103,4 +107,63 @@ pub fn type_names() -> Vec<String> {
         .iter()
         .map(|(name, _)| String::from(*name))
         .collect()
+}
+
+/// How an `ioctl` request moves its parameter, in the encoding of the kernel that serves the
+/// device: the caller copies `length` bytes in before the call and out after it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoctlShape {
+    pub length: usize,
+    pub copy_in: bool,
+    pub copy_out: bool,
+}
+
+/// An open character device another kernel serves (NetBSD's `/dev/audio` through rump);
+/// dropping the last reference closes it there.
+pub trait ForeignDevice: Send + Sync {
+    /// Reads what the device has; blocks unless `non_blocking`.
+    fn read(&self, buffer: &mut [u8], non_blocking: bool) -> Result<usize>;
+    /// Writes what the device takes; blocks unless `non_blocking`.
+    fn write(&self, data: &[u8], non_blocking: bool) -> Result<usize>;
+    /// The shape of `request`'s parameter, or `None` for a request this device refuses.
+    fn ioctl_shape(&self, request: u32) -> Option<IoctlShape>;
+    /// Runs `request` with its parameter in `parameter` (as long as the shape says); `value` is
+    /// the raw argument for requests that take it by value.
+    fn ioctl(&self, request: u32, parameter: &mut [u8], value: u64) -> Result<u64>;
+}
+
+/// Opens a foreign device: `(write access, read access)`.
+pub type DeviceOpener = fn(bool, bool) -> Result<Arc<dyn ForeignDevice>>;
+
+/// A character device node under `/dev` that another kernel serves.
+#[derive(Clone, Copy)]
+pub struct DeviceNode {
+    pub name: &'static str,
+    /// Linux's device numbers for the node's `stat`.
+    pub major: u32,
+    pub minor: u32,
+    pub open: DeviceOpener,
+}
+
+static DEVICES: Mutex<Vec<DeviceNode>> = Mutex::new("vfs-foreign-devices", Vec::new());
+
+/// Offers `/dev/NAME` (a second registration of a name replaces the first).
+pub fn register_device(node: DeviceNode) {
+    let mut devices = DEVICES.lock();
+    devices.retain(|known| known.name != node.name);
+    devices.push(node);
+}
+
+/// The registered device called `name`.
+pub fn device(name: &str) -> Option<DeviceNode> {
+    DEVICES
+        .lock()
+        .iter()
+        .find(|node| node.name == name)
+        .copied()
+}
+
+/// Every registered device.
+pub fn devices() -> Vec<DeviceNode> {
+    DEVICES.lock().clone()
 }

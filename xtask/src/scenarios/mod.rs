@@ -28,6 +28,7 @@ mod rump_usb;
 mod smp;
 mod storage;
 mod storage_bench;
+mod user_audio;
 mod user_bench;
 mod user_faults;
 mod user_jobs;
@@ -50,6 +51,7 @@ use rump_usb::*;
 use smp::*;
 use storage::*;
 use storage_bench::*;
+use user_audio::*;
 use user_bench::*;
 use user_faults::*;
 use user_jobs::*;
@@ -258,6 +260,13 @@ fn plan() -> Vec<(String, Plan)> {
     plan.push((
         "rump_audio_capture".into(),
         hda(Box::new(audio_capture_scenario)),
+    ));
+    plan.push((
+        "user_audio_devices".into(),
+        match user_audio_missing() {
+            None => Plan::Run(Box::new(user_audio_scenario)),
+            Some(why) => Plan::Skip(why),
+        },
     ));
     plan.push((
         "audio_without_the_hda_set".into(),

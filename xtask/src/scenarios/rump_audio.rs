@@ -32,7 +32,7 @@ pub(super) const NO_HDA_SET: &str = "RUMP_COMPONENTS does not name a directory w
 
 /// QEMU arguments for an HDA controller with `codec` (none for `None`), recording into
 /// `capture` as 48 kHz 16-bit stereo, or into nothing.
-fn hda_arguments(codec: Option<&str>, capture: Option<&std::path::Path>) -> Vec<String> {
+pub(super) fn hda_arguments(codec: Option<&str>, capture: Option<&std::path::Path>) -> Vec<String> {
     let audiodev = match capture {
         Some(path) => format!(
             "wav,id=snd0,path={},out.frequency=48000,out.channels=2,out.format=s16",
@@ -210,22 +210,22 @@ fn write_test_files(directory: &std::path::Path) -> Result<Vec<f64>, String> {
 }
 
 /// One tone of the recording, measured.
-struct Measured {
-    frequency: f64,
+pub(super) struct Measured {
+    pub frequency: f64,
     /// Its length as recorded.
-    recorded_millis: f64,
+    pub recorded_millis: f64,
     /// QEMU's lost buffers the tone's phase shows.
-    seen_drops: usize,
+    pub seen_drops: usize,
     /// Phase jumps QEMU's overruns do not explain.
-    other_jumps: usize,
-    rms: f64,
+    pub other_jumps: usize,
+    pub rms: f64,
 }
 
 /// Checks a tone's dominant frequency (within 1 %) and length (within 10 %). Its length may
 /// lack what QEMU's codec threw away while its stream ran (`stream`, from QEMU's trace): the
 /// check passes if some count of those lost buffers, at least as many as the phase shows,
 /// brings it within 10 %.
-fn measure_tone(
+pub(super) fn measure_tone(
     samples: &[f64],
     sound: Sound,
     stream: analysis::TracedStream,

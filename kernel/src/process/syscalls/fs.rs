@@ -73,6 +73,17 @@ pub fn open_path(
     if let Some(fd) = files::own_descriptor(path) {
         return process.files.lock().get(fd).map_err(|_| Errno::ENOENT);
     }
+    if let Some(node) = files::foreign_device_at(path) {
+        let access = flags & f::O_ACCMODE;
+        let device =
+            (node.open)(access != f::O_RDONLY, access != f::O_WRONLY).map_err(vfs_error)?;
+        let kind = FileKind::Device {
+            path: String::from(path),
+            node,
+            device,
+        };
+        return Ok(OpenFile::new(kind, flags));
+    }
     if let Some((name, _, _)) = files::device_at(path) {
         return Ok(OpenFile::new(files::open_device(name), flags));
     }
@@ -255,6 +266,12 @@ pub fn read_file(
             }
             Ok(count)
         }
+        FileKind::Device { device, .. } => {
+            if at.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            device.read(buffer, file.non_blocking()).map_err(vfs_error)
+        }
         FileKind::Null => Ok(0),
         FileKind::Zero => {
             buffer.fill(0);
@@ -336,9 +353,49 @@ pub fn write_file(
                 .write(process, data, file.non_blocking())
                 .map(|count| count as usize)
         }
+        FileKind::Device { device, .. } => {
+            if at.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            write_device(process, device.as_ref(), data, file.non_blocking())
+        }
         FileKind::Null | FileKind::Zero | FileKind::Random => Ok(data.len()),
         FileKind::Generated { .. } => Err(Errno::EBADF),
     }
+}
+
+/// How much of a write one call into a foreign device hands over: a device that plays what it
+/// is given (audio) blocks for the time this takes to play, and a signal is noticed in between.
+const DEVICE_WRITE_PIECE: usize = 16 * 1024;
+
+/// Writes `data` to a foreign device piece by piece; a signal ends it early with the count
+/// written so far (or the interruption, if nothing was).
+fn write_device(
+    process: &Arc<Process>,
+    device: &dyn vfs::foreign::ForeignDevice,
+    data: &[u8],
+    non_blocking: bool,
+) -> Result<usize, Errno> {
+    let mut done = 0;
+    for piece in data.chunks(DEVICE_WRITE_PIECE) {
+        if process.signals.lock().has_deliverable() {
+            if done == 0 {
+                return Err(crate::process::signal::WaitError::Interrupted.errno());
+            }
+            break;
+        }
+        match device.write(piece, non_blocking) {
+            Ok(count) => {
+                done += count;
+                if count < piece.len() {
+                    break;
+                }
+            }
+            Err(_) if done > 0 => break, // the short count reports it
+            Err(error) => return Err(vfs_error(error)),
+        }
+    }
+    Ok(done)
 }
 
 fn read_common(call: &mut Call<'_>, at: Option<u64>) -> SysResult {
@@ -504,9 +561,10 @@ pub fn lseek(call: &mut Call<'_>) -> SysResult {
         FileKind::Directory { .. } => 0,
         FileKind::Generated { data, .. } => data.len() as i64,
         FileKind::Null | FileKind::Zero | FileKind::Random => return Ok(0),
-        FileKind::Pipe { .. } | FileKind::Tty(_) | FileKind::Socket(_) => {
-            return Err(Errno::ESPIPE)
-        }
+        FileKind::Pipe { .. }
+        | FileKind::Tty(_)
+        | FileKind::Socket(_)
+        | FileKind::Device { .. } => return Err(Errno::ESPIPE),
     };
     let mut current = file.offset.lock();
     let new = match whence {
@@ -791,12 +849,38 @@ pub fn ioctl(call: &mut Call<'_>) -> SysResult {
     }
     match &file.kind {
         FileKind::Tty(tty) => tty.ioctl(call.process, request, argument),
+        FileKind::Device { device, .. } => device_ioctl(device.as_ref(), request, argument),
         FileKind::Pipe { pipe, .. } if request == linux_abi::ioctl::FIONREAD => {
             write_i32(argument, pipe.available() as i32)?;
             Ok(0)
         }
         _ => Err(Errno::ENOTTY),
     }
+}
+
+/// An ioctl on a foreign device, in that kernel's encoding: the parameter is copied in from
+/// and out to the caller's memory as the device says the request wants.
+fn device_ioctl(
+    device: &dyn vfs::foreign::ForeignDevice,
+    request: u32,
+    argument: u64,
+) -> SysResult {
+    let shape = device.ioctl_shape(request).ok_or(Errno::ENOTTY)?;
+    let mut parameter = if shape.copy_in {
+        read_bytes(argument, shape.length)?
+    } else {
+        alloc::vec![0u8; shape.length]
+    };
+    if shape.copy_out {
+        check_range(argument, shape.length as u64, true)?;
+    }
+    let result = device
+        .ioctl(request, &mut parameter, argument)
+        .map_err(vfs_error)?;
+    if shape.copy_out {
+        write_bytes(argument, &parameter)?;
+    }
+    Ok(result)
 }
 
 pub fn fsync(call: &mut Call<'_>) -> SysResult {
