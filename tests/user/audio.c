@@ -74,18 +74,26 @@ static int open_play(void)
 	return fd;
 }
 
-/* Writes `frames` frames made by `sample(n)`, 100 ms at a time. */
+/* Writes `frames` frames of a sine, 100 ms at a time, between 200 ms of silence on each side
+ * (so that a recording shows where each tone begins and ends). */
 static int play(int fd, double frequency, double amplitude, long frames)
 {
 	static short buffer[RATE / 10 * CHANNELS];
-	long total = 0;
-	for (long done = 0; done < frames;) {
-		long count = frames - done < RATE / 10 ? frames - done : RATE / 10;
+	long silence = RATE / 5, total = 0, tone_bytes = 0;
+	for (long done = 0; done < frames + 2 * silence;) {
+		long count = frames + 2 * silence - done;
+		if (count > RATE / 10)
+			count = RATE / 10;
+		if (done < silence && done + count > silence)
+			count = silence - done;
+		if (done < silence + frames && done + count > silence + frames)
+			count = silence + frames - done;
+		int sounding = done >= silence && done < silence + frames;
 		for (long i = 0; i < count; i++) {
-			double t = (double)(done + i) / RATE;
-			short value = (short)lrint(amplitude * 32767.0 * sin(2 * M_PI * frequency * t));
+			double t = (double)(done - silence + i) / RATE;
+			double value = sounding ? amplitude * 32767.0 * sin(2 * M_PI * frequency * t) : 0;
 			for (int c = 0; c < CHANNELS; c++)
-				buffer[i * CHANNELS + c] = value;
+				buffer[i * CHANNELS + c] = (short)lrint(value);
 		}
 		size_t bytes = (size_t)count * CHANNELS * sizeof(short);
 		ssize_t written = write(fd, buffer, bytes);
@@ -98,13 +106,15 @@ static int play(int fd, double frequency, double amplitude, long frames)
 			printf("write: short, %zd of %zu\n", written, bytes);
 			return -1;
 		}
+		if (sounding)
+			tone_bytes += written;
 		done += count;
 	}
 	if (ioctl(fd, NB_AUDIO_DRAIN) < 0) {
 		printf("AUDIO_DRAIN: %s\n", errno_name(errno));
 		return -1;
 	}
-	printf("played %ld bytes\n", total);
+	printf("played %ld bytes of tone, %ld in all\n", tone_bytes, total);
 	return 0;
 }
 
@@ -174,8 +184,9 @@ static int level(const char *name, int value)
 		printf("AUDIO_MIXER_READ: %s\n", errno_name(errno));
 		return 1;
 	}
-	printf("%s: %d channels, level %d -> %d\n", name, control.setting.value.channel_count,
-	       before, control.setting.value.level[0]);
+	printf("%s: %d channels, level %d -> %d (asked %d, step %d)\n", name,
+	       control.setting.value.channel_count, before, control.setting.value.level[0], value,
+	       info.detail.value.delta);
 	close(mixer);
 	return 0;
 }

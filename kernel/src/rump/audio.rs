@@ -123,7 +123,7 @@ pub fn describe(format: &Format) -> String {
 }
 
 #[cfg(rump_components)]
-pub use with_components::{mixer_controls, play, set_level};
+pub use with_components::{mixer_controls, play, reapply_levels, set_level};
 
 /// Plays `pcm` (whole frames of `format`) on `/dev/audio` and waits until it has been played.
 #[cfg(not(rump_components))]
@@ -357,7 +357,7 @@ mod with_components {
     /// given, and NetBSD sets a default format at every open before `AUDIO_SETINFO` sets ours:
     /// written again now, with our format in place, the levels apply to this playback.
     /// Best effort: a device without a mixer plays at its own level.
-    fn reapply_levels() {
+    pub fn reapply_levels() {
         let Ok(mixer) = open(c"/dev/mixer", 2 /* O_RDWR */) else {
             return;
         };

@@ -66,7 +66,19 @@ pub fn register() {
 }
 
 fn open_audio(write: bool, read: bool) -> Result<Arc<dyn ForeignDevice>> {
-    RumpDevice::open(c"/dev/audio", write, read)
+    let device = RumpDevice::open(c"/dev/audio", write, read)?;
+    restore_levels();
+    Ok(device)
+}
+
+/// Writes the mixer's levels again after the playback format changed (an open sets NetBSD's
+/// default, `AUDIO_SETINFO` the caller's): QEMU's HDA codec starts every new format at full
+/// volume (see `super::audio::reapply_levels`); elsewhere it writes what is already there.
+fn restore_levels() {
+    let _ = run(|| {
+        super::audio::reapply_levels();
+        Ok(())
+    });
 }
 
 fn open_mixer(write: bool, read: bool) -> Result<Arc<dyn ForeignDevice>> {
@@ -216,6 +228,9 @@ impl ForeignDevice for RumpDevice {
             Ok((result as u64, buffer))
         })?;
         parameter.copy_from_slice(&buffer);
+        if request == rump_api::audio::NB_AUDIO_SETINFO && self.path == c"/dev/audio" {
+            restore_levels();
+        }
         Ok(result)
     }
 }

@@ -26,20 +26,34 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "tone440",
         &[
             "format 48000 Hz, 2 channels, 16 bits, encoding 6",
-            "played 192000 bytes",
+            "played 192000 bytes of tone, 268800 in all",
             "status=0",
         ],
     ),
-    ("tone1000", &["played 192000 bytes", "status=0"]),
+    (
+        "tone1000",
+        &["played 192000 bytes of tone, 268800 in all", "status=0"],
+    ),
     (
         "level",
-        &["outputs.master: 2 channels, level ", " -> 64", "status=0"],
+        &[
+            "outputs.master: 2 channels, level ",
+            "(asked 64, step ",
+            "status=0",
+        ],
     ),
-    ("quiet", &["played 192000 bytes", "status=0"]),
+    (
+        "quiet",
+        &["played 192000 bytes of tone, 268800 in all", "status=0"],
+    ),
     ("cat", &["status=0"]),
     (
         "killed",
-        &["killed status=143", "played 28800 bytes", "status=0"],
+        &[
+            "killed status=143",
+            "played 28800 bytes of tone, 105600 in all",
+            "status=0",
+        ],
     ),
     (
         "bad",
@@ -143,11 +157,13 @@ fn stage(build: &Path) -> Result<PathBuf, String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    // Half a second of 600 Hz at half scale, 8 kHz mu-law: played by `cat` as it is.
-    let tone: Vec<u8> = (0..4000)
+    // Half a second of 600 Hz at half scale between 200 ms of silence, 8 kHz mu-law: played
+    // by `cat` as it is.
+    let tone: Vec<u8> = (-1600..5600)
         .map(|n| {
             let phase = 2.0 * std::f64::consts::PI * 600.0 * f64::from(n) / 8000.0;
-            mu_law((0.5 * 32767.0 * phase.sin()).round() as i16)
+            let sounding = (0..4000).contains(&n);
+            mu_law((0.5 * 32767.0 * phase.sin() * f64::from(u8::from(sounding))).round() as i16)
         })
         .collect();
     std::fs::write(root.join("test/tone600.ulaw"), tone).map_err(io)?;
@@ -167,6 +183,25 @@ fn part(output: &str, name: &str) -> Option<String> {
             .map(|line| format!("{line}\n"))
             .collect(),
     )
+}
+
+/// The level the mixer reports after the write is the one asked for, to within its step
+/// (NetBSD's hdafg rounds a level to the amplifier's steps).
+fn level_within_step(text: &str) -> Result<(), String> {
+    let number = |after: &str| -> Option<i32> {
+        let start = text.find(after)? + after.len();
+        let digits: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    match (number(" -> "), number("(asked "), number(", step ")) {
+        (Some(got), Some(asked), Some(step)) if (got - asked).abs() <= step.max(1) => Ok(()),
+        _ => Err(format!(
+            "the mixer level read back is not the one written, to within its step:\n{text}"
+        )),
+    }
 }
 
 /// Why the scenario cannot run here, if it cannot.
@@ -227,6 +262,8 @@ pub(super) fn user_audio_scenario(kernel: &Path, accel: Accel) -> Result<String,
             }
         }
     }
+    let level = part(&output, "level").unwrap_or_default();
+    level_within_step(&level)?;
 
     let streams = analysis::traced_streams(&session.stderr());
     let file = std::fs::read(&capture).map_err(|e| format!("{}: {e}", capture.display()))?;
