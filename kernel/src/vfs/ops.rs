@@ -269,14 +269,50 @@ pub fn read_chunks(
 }
 
 /// Reads from the regular file at `path` at `offset` into `buffer`; returns the bytes read
-/// (0 at or past the end).
+/// (0 at or past the end). Straight into `buffer`: a process's every `read` comes here.
 pub fn read_at(path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize> {
-    let mut done = 0;
-    read_chunks(path, offset, buffer.len() as u64, |piece| {
-        buffer[done..done + piece.len()].copy_from_slice(piece);
-        done += piece.len();
-    })?;
-    Ok(done)
+    /// Calls `read` until `buffer` is full or the file ends.
+    fn fill(
+        buffer: &mut [u8],
+        offset: u64,
+        mut read: impl FnMut(u64, &mut [u8]) -> Result<usize>,
+    ) -> Result<usize> {
+        let mut done = 0;
+        while done < buffer.len() {
+            let got = read(offset + done as u64, &mut buffer[done..])?;
+            if got == 0 {
+                break;
+            }
+            done += got;
+        }
+        Ok(done)
+    }
+    let path = path::normalise(path)?;
+    match mount::locate(&path) {
+        Location::Mounted { mount, relative } if mount.foreign().is_some() => {
+            let fs = mount.foreign().expect("checked by the guard");
+            let file = fs.open(&relative, foreign::OpenMode::default())?;
+            fill(buffer, offset, |at, piece| file.read_at(at, piece))
+        }
+        Location::Mounted { mount, relative } => mount.with(|fs| {
+            let inode = fs.resolve(relative.as_bytes(), true)?;
+            match fs.metadata(inode)?.file_type {
+                FileType::Regular => {}
+                FileType::Directory => return Err(VfsError::IsDirectory),
+                _ => return Err(VfsError::InvalidArgument("not a regular file")),
+            }
+            fill(buffer, offset, |at, piece| Ok(fs.read(inode, at, piece)?))
+        }),
+        Location::Root => {
+            let node = match crate::rootfs::root().map(|root| root.resolve(&path)) {
+                Some(Ok(node)) => node,
+                _ if is_synthetic(&path) => return Err(VfsError::IsDirectory),
+                Some(Err(error)) => return Err(error.into()),
+                None => return Err(VfsError::NotFound),
+            };
+            fill(buffer, offset, |at, piece| Ok(node.read(at, piece)?))
+        }
+    }
 }
 
 /// Where [`write()`] puts its data.

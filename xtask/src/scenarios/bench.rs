@@ -33,6 +33,9 @@ pub fn bench(arguments: &[String]) -> Result<(), String> {
     if arguments.iter().any(|a| a == "storage") {
         return storage_bench(&kernel, Accel::Tcg);
     }
+    if arguments.iter().any(|a| a == "ext2") {
+        return ext2_bench(&kernel, Accel::Tcg);
+    }
     let mut accels = vec![Accel::Tcg];
     let (preferred, why) = qemu::choose_accel(&kernel);
     if preferred == Accel::Kvm {
