@@ -226,6 +226,21 @@ impl<D: BlockDevice> FileSystem<D> {
         let mut count = 1u64;
         let mut failure = None;
         while count < whole {
+            // New blocks right after the run, in one step where the bitmap and map allow it.
+            match self.allocate_adjacent(inode, logical + count, first + count, whole - count) {
+                Ok(0) => {}
+                Ok(added) => {
+                    for index in count..count + added {
+                        fresh[index as usize / 64] |= 1 << (index % 64);
+                    }
+                    count += added;
+                    continue;
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
             match self.map_or_allocate_near(inode, logical + count, Some(first + count), false) {
                 Ok((block, new)) if block == first + count => {
                     fresh[count as usize / 64] |= u64::from(new) << (count % 64);
