@@ -198,14 +198,17 @@ fn cpu_bound_threads_spread_over_all_cpus() -> Result<(), String> {
 kernel_test!(sched_load_balancing, cpu_bound_threads_spread_over_all_cpus);
 
 fn timed_waits_time_out_on_time() -> Result<(), String> {
+    // Under KVM every wait must land within 2 ms. Under emulation on a shared host the vCPU
+    // can be descheduled for tens of milliseconds at any moment, so the median lateness is
+    // judged: a kernel that wakes late does so every time, a host stall only now and then.
     let strict = crate::boot::info().option("timing") == Some("strict");
     let slack = if strict { 2_000_000 } else { 30_000_000 };
     let mutex = Mutex::new("timed", ());
     let cv = Condvar::new();
-    let mut worst = 0;
-    for i in 0..10u64 {
+    let mut lateness = [0u64; 11];
+    for (i, late) in lateness.iter_mut().enumerate() {
         let guard = mutex.lock();
-        let deadline = time::monotonic_nanos() + 5_000_000 + i * 1_000_000;
+        let deadline = time::monotonic_nanos() + 5_000_000 + i as u64 * 1_000_000;
         let signalled = cv.wait_deadline(guard.mutex().raw(), Some(deadline));
         let now = time::monotonic_nanos();
         drop(guard);
@@ -215,11 +218,15 @@ fn timed_waits_time_out_on_time() -> Result<(), String> {
             "timed wait returned {} ns early",
             deadline - now
         );
-        worst = worst.max(now - deadline);
+        *late = now - deadline;
     }
+    lateness.sort_unstable();
+    let (median, worst) = (lateness[lateness.len() / 2], lateness[lateness.len() - 1]);
+    let judged = if strict { worst } else { median };
     check!(
-        worst <= slack,
-        "timed wait returned up to {worst} ns late (allowed {slack})"
+        judged <= slack,
+        "timed waits returned late: median {median} ns, worst {worst} ns (allowed {slack} for the {})",
+        if strict { "worst" } else { "median" }
     );
     let semaphore = Semaphore::new(0);
     let deadline = time::monotonic_nanos() + 3_000_000;
@@ -231,7 +238,11 @@ fn timed_waits_time_out_on_time() -> Result<(), String> {
         time::monotonic_nanos() >= deadline,
         "semaphore timeout early"
     );
-    crate::println!("timed waits: worst lateness {} us", worst / 1000);
+    crate::println!(
+        "timed waits: median lateness {} us, worst {} us",
+        median / 1000,
+        worst / 1000
+    );
     Ok(())
 }
 kernel_test!(sched_timed_waits, timed_waits_time_out_on_time);
