@@ -12,8 +12,6 @@
 
 pub mod audio;
 #[cfg(rump_components)]
-mod audio_device;
-#[cfg(rump_components)]
 pub mod bridge;
 #[cfg(rump_autoconf)]
 mod devices;
@@ -224,7 +222,7 @@ pub fn boot() {
                 if result == 0 {
                     log::info!("rump: rump_init() returned 0; the rump kernel is up");
                     bridge::register();
-                    audio_device::register();
+                    audio::processes::register();
                     #[cfg(rump_net)]
                     start_network();
                 } else {

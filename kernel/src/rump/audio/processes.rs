@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use rump_api::{errno_name, linux_errno};
 
-use super::bridge::run;
+use super::super::bridge::run;
 use crate::vfs::foreign::{DeviceNode, ForeignDevice, IoctlShape};
 use crate::vfs::{Result, VfsError};
 
@@ -73,10 +73,10 @@ fn open_audio(write: bool, read: bool) -> Result<Arc<dyn ForeignDevice>> {
 
 /// Writes the mixer's levels again after the playback format changed (an open sets NetBSD's
 /// default, `AUDIO_SETINFO` the caller's): QEMU's HDA codec starts every new format at full
-/// volume (see `super::audio::reapply_levels`); elsewhere it writes what is already there.
+/// volume (see `super::reapply_levels`); elsewhere it writes what is already there.
 fn restore_levels() {
     let _ = run(|| {
-        super::audio::reapply_levels();
+        super::reapply_levels();
         Ok(())
     });
 }
@@ -265,7 +265,7 @@ impl Drop for RumpDevice {
         if !crate::sched::may_sleep() {
             // Dropped under a spin lock: a pooled thread closes it later.
             // SAFETY: `fd` came from open and nothing uses it after this.
-            super::call_detached(move || unsafe {
+            crate::rump::call_detached(move || unsafe {
                 rump_api::rump___sysimpl_close(fd);
             });
             return;
