@@ -9,7 +9,9 @@
 //! end it prints `model: PATH SIZE CHECKSUM` per file; the host compares those with what
 //! `debugfs` reads from the image and runs `e2fsck -fn`.
 //!
-//! `model.seed=N` and `model.steps=N` on the command line change the sequence.
+//! `model.seed=N` and `model.steps=N` on the command line change the sequence;
+//! `model.fs=rump-ext2fs` runs it on NetBSD's ext2 through the rump kernel (the bridge's
+//! foreign mount) instead of the native driver.
 
 use alloc::string::String;
 use alloc::vec;
@@ -93,12 +95,26 @@ fn check_read(
         let expected = model.get(position as usize..).unwrap_or(&[]);
         let expected = &expected[..expected.len().min(want)];
         if buffer[..got] != *expected {
+            // Where the difference starts and ends, and whether the model has zeros there (a
+            // hole or a tail past an old end of file).
+            let differs = |i: &usize| buffer.get(*i) != expected.get(*i);
+            let first = (0..got.max(expected.len())).find(differs).unwrap_or(0);
+            let last = (0..got.max(expected.len()))
+                .rev()
+                .find(differs)
+                .unwrap_or(0);
+            let zeros = expected
+                .get(first..=last)
+                .is_some_and(|bytes| bytes.iter().all(|&b| b == 0));
             return Err(fail(
                 step,
                 alloc::format!(
-                    "{} at {position}: {got} bytes read differ from the model ({} expected)",
+                    "{} at {position}: {got} bytes read differ from the model ({} expected) at file offsets {}..={}{}",
                     path(file),
-                    expected.len()
+                    expected.len(),
+                    position + first as u64,
+                    position + last as u64,
+                    if zeros { ", where the model has zeros" } else { "" }
                 ),
             ));
         }
@@ -110,8 +126,23 @@ fn check_read(
     Ok(())
 }
 
+/// Mounts `vda` on `/mnt` with the file system `model.fs` names (`ext2`, the native driver,
+/// unless told otherwise).
+fn mount_disk(kind: &str) -> Result<(), String> {
+    let mounted = match kind {
+        "ext2" => mount::mount("vda", "/mnt", false),
+        foreign => mount::mount_foreign(foreign, "/dev/vda", "/mnt", false),
+    };
+    mounted
+        .map(drop)
+        .map_err(|e| alloc::format!("mount -t {kind} vda: {e}"))
+}
+
 fn run() -> Result<(), String> {
     let options = crate::boot::info();
+    let kind = options.option("model.fs").unwrap_or("ext2");
+    // `model.trace` prints each step before it runs (to find what a failure followed).
+    let trace = options.option("model.trace").is_some();
     let seed = options
         .option("model.seed")
         .and_then(|s| s.parse().ok())
@@ -120,7 +151,7 @@ fn run() -> Result<(), String> {
         .option("model.steps")
         .and_then(|s| s.parse().ok())
         .unwrap_or(400);
-    mount::mount("vda", "/mnt", false).map_err(|e| alloc::format!("mount vda: {e}"))?;
+    mount_disk(kind)?;
     let mut random = Random(seed | 1);
     let mut models: Vec<Vec<u8>> = vec![Vec::new(); FILES];
     for file in 0..FILES {
@@ -131,12 +162,23 @@ fn run() -> Result<(), String> {
     for step in 0..steps {
         let file = random.below(FILES as u64) as usize;
         let model = &mut models[file];
-        match random.below(12) {
+        let operation = random.below(12);
+        if trace {
+            crate::println!(
+                "model: step {step}: operation {operation} on {} ({} bytes)",
+                path(file),
+                model.len()
+            );
+        }
+        match operation {
             0..=4 => {
                 let at = offset(&mut random, model.len() as u64);
                 let data: Vec<u8> = (0..length(&mut random))
                     .map(|_| (random.next() >> 56) as u8)
                     .collect();
+                if trace {
+                    crate::println!("model:   write {} at {at}", data.len());
+                }
                 ops::write(&path(file), ops::WriteMode::At(at), &data)
                     .map_err(|e| fail(step, alloc::format!("write {}: {e}", path(file))))?;
                 let end = at as usize + data.len();
@@ -148,6 +190,9 @@ fn run() -> Result<(), String> {
             }
             5 => {
                 let size = offset(&mut random, model.len() as u64);
+                if trace {
+                    crate::println!("model:   truncate to {size}");
+                }
                 ops::truncate(&path(file), size)
                     .map_err(|e| fail(step, alloc::format!("truncate {}: {e}", path(file))))?;
                 model.resize(size as usize, 0);
@@ -160,8 +205,7 @@ fn run() -> Result<(), String> {
             7 => {
                 // A cold cache: everything written so far comes back from the disk.
                 mount::umount("/mnt").map_err(|e| fail(step, alloc::format!("umount: {e}")))?;
-                mount::mount("vda", "/mnt", false)
-                    .map_err(|e| fail(step, alloc::format!("mount: {e}")))?;
+                mount_disk(kind).map_err(|e| fail(step, e))?;
             }
             8 => {
                 // A sequential scan in small reads (read-ahead starts), with a write ahead of
@@ -204,7 +248,7 @@ fn run() -> Result<(), String> {
             checksum(model)
         );
     }
-    crate::println!("model: {steps} steps, {written} bytes written, seed {seed:#x}");
+    crate::println!("model: {steps} steps, {written} bytes written, seed {seed:#x}, {kind}");
     Ok(())
 }
 kernel_test!(device_vfs_random_model, run);

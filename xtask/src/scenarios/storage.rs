@@ -324,22 +324,26 @@ pub(super) fn rump_ext2_large_file_scenario(
     ))
 }
 
-/// `device_vfs_random_model` on a 1 KiB-block disk: random writes, truncates, reads, scans
+/// `device_vfs_random_model` on an ext2 disk: random writes, truncates, reads, scans
 /// with writes ahead of them, syncs and remounts, each read checked in the kernel against its
 /// model; then e2fsck -fn must find the image clean and debugfs must read every file with the
 /// size and checksum the kernel's model ends with.
+/// `file_system` is `ext2` (the native driver) or `rump-ext2fs` (NetBSD's, through the bridge),
+/// on an image with `block_size`-byte blocks.
 pub(super) fn ext2_random_model_scenario(
     kernel: &std::path::Path,
     accel: Accel,
+    file_system: &str,
+    block_size: u32,
 ) -> Result<String, String> {
-    let image = crate::root().join("build/ext2-model.img");
-    super::make_ext2(None, &image, 1024, "96M")?;
+    let image = crate::root().join(format!("build/{file_system}-model.img"));
+    super::make_ext2(None, &image, block_size, "96M")?;
     let mut machine = boot(
         kernel,
         accel,
         "512M",
         2,
-        "test=device_vfs_random_model log=warn",
+        &format!("test=device_vfs_random_model model.fs={file_system} log=warn"),
     );
     machine.timeout = Duration::from_secs(900);
     let (code, output) = qemu::run_to_exit_with(&machine, &virtio_disk(&image))?;
@@ -362,7 +366,7 @@ pub(super) fn ext2_random_model_scenario(
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["model:", path, size, sum] if path.starts_with("/mnt/") => {
-                let dumped = crate::root().join("build/ext2-model.out");
+                let dumped = crate::root().join(format!("build/{file_system}-model.out"));
                 let _ = std::fs::remove_file(&dumped);
                 host_tool(
                     "debugfs",
@@ -391,7 +395,10 @@ pub(super) fn ext2_random_model_scenario(
             "the kernel reported {files} model files, 4 expected:\n{output}"
         ));
     }
-    Ok(format!("{summary}; e2fsck clean, debugfs reads the model"))
+    Ok(format!(
+        "{summary}, {} KiB blocks; e2fsck clean, debugfs reads the model",
+        block_size / 1024
+    ))
 }
 
 /// An image with `data.bin` (1 MiB) and `victim.bin` (64 KiB) and a QEMU blkdebug
