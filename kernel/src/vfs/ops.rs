@@ -201,32 +201,18 @@ pub fn read_dir(path: &str) -> Result<Vec<Entry>> {
         .collect())
 }
 
-/// Calls `each` with successive pieces of the file at `path` from `offset`, at most `limit`
-/// bytes in all; returns the number of bytes delivered.
-pub fn read_chunks(
+/// Finds the regular file at `path` and calls `body` with a function that reads it at an
+/// offset into a buffer (returning the bytes read, 0 at the end).
+fn with_reader<T>(
     path: &str,
-    offset: u64,
-    limit: u64,
-    mut each: impl FnMut(&[u8]),
-) -> Result<u64> {
-    const CHUNK: usize = 128 * 1024;
+    body: impl FnOnce(&mut dyn FnMut(u64, &mut [u8]) -> Result<usize>) -> Result<T>,
+) -> Result<T> {
     let path = path::normalise(path)?;
-    let mut buffer = alloc::vec![0u8; limit.min(CHUNK as u64) as usize];
-    let mut done = 0u64;
     match mount::locate(&path) {
         Location::Mounted { mount, relative } if mount.foreign().is_some() => {
             let fs = mount.foreign().expect("checked by the guard");
             let file = fs.open(&relative, foreign::OpenMode::default())?;
-            while done < limit {
-                let want = (limit - done).min(CHUNK as u64) as usize;
-                let got = file.read_at(offset + done, &mut buffer[..want])?;
-                if got == 0 {
-                    break;
-                }
-                each(&buffer[..got]);
-                done += got as u64;
-            }
-            Ok(done)
+            body(&mut |at, buffer| file.read_at(at, buffer))
         }
         Location::Mounted { mount, relative } => mount.with(|fs| {
             let inode = fs.resolve(relative.as_bytes(), true)?;
@@ -235,16 +221,7 @@ pub fn read_chunks(
                 FileType::Directory => return Err(VfsError::IsDirectory),
                 _ => return Err(VfsError::InvalidArgument("not a regular file")),
             }
-            while done < limit {
-                let want = (limit - done).min(CHUNK as u64) as usize;
-                let got = fs.read(inode, offset + done, &mut buffer[..want])?;
-                if got == 0 {
-                    break;
-                }
-                each(&buffer[..got]);
-                done += got as u64;
-            }
-            Ok(done)
+            body(&mut |at, buffer| Ok(fs.read(inode, at, buffer)?))
         }),
         Location::Root => {
             // Through `read`, not the archive bytes: a sparse file has holes to fill.
@@ -254,29 +231,40 @@ pub fn read_chunks(
                 Some(Err(error)) => return Err(error.into()),
                 None => return Err(VfsError::NotFound),
             };
-            while done < limit {
-                let want = (limit - done).min(CHUNK as u64) as usize;
-                let got = node.read(offset + done, &mut buffer[..want])?;
-                if got == 0 {
-                    break;
-                }
-                each(&buffer[..got]);
-                done += got as u64;
-            }
-            Ok(done)
+            body(&mut |at, buffer| Ok(node.read(at, buffer)?))
         }
     }
+}
+
+/// Calls `each` with successive pieces of the file at `path` from `offset`, at most `limit`
+/// bytes in all; returns the number of bytes delivered.
+pub fn read_chunks(
+    path: &str,
+    offset: u64,
+    limit: u64,
+    mut each: impl FnMut(&[u8]),
+) -> Result<u64> {
+    const CHUNK: usize = 128 * 1024;
+    let mut buffer = alloc::vec![0u8; limit.min(CHUNK as u64) as usize];
+    with_reader(path, |read| {
+        let mut done = 0u64;
+        while done < limit {
+            let want = (limit - done).min(CHUNK as u64) as usize;
+            let got = read(offset + done, &mut buffer[..want])?;
+            if got == 0 {
+                break;
+            }
+            each(&buffer[..got]);
+            done += got as u64;
+        }
+        Ok(done)
+    })
 }
 
 /// Reads from the regular file at `path` at `offset` into `buffer`; returns the bytes read
 /// (0 at or past the end). Straight into `buffer`: a process's every `read` comes here.
 pub fn read_at(path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize> {
-    /// Calls `read` until `buffer` is full or the file ends.
-    fn fill(
-        buffer: &mut [u8],
-        offset: u64,
-        mut read: impl FnMut(u64, &mut [u8]) -> Result<usize>,
-    ) -> Result<usize> {
+    with_reader(path, |read| {
         let mut done = 0;
         while done < buffer.len() {
             let got = read(offset + done as u64, &mut buffer[done..])?;
@@ -286,33 +274,7 @@ pub fn read_at(path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize> {
             done += got;
         }
         Ok(done)
-    }
-    let path = path::normalise(path)?;
-    match mount::locate(&path) {
-        Location::Mounted { mount, relative } if mount.foreign().is_some() => {
-            let fs = mount.foreign().expect("checked by the guard");
-            let file = fs.open(&relative, foreign::OpenMode::default())?;
-            fill(buffer, offset, |at, piece| file.read_at(at, piece))
-        }
-        Location::Mounted { mount, relative } => mount.with(|fs| {
-            let inode = fs.resolve(relative.as_bytes(), true)?;
-            match fs.metadata(inode)?.file_type {
-                FileType::Regular => {}
-                FileType::Directory => return Err(VfsError::IsDirectory),
-                _ => return Err(VfsError::InvalidArgument("not a regular file")),
-            }
-            fill(buffer, offset, |at, piece| Ok(fs.read(inode, at, piece)?))
-        }),
-        Location::Root => {
-            let node = match crate::rootfs::root().map(|root| root.resolve(&path)) {
-                Some(Ok(node)) => node,
-                _ if is_synthetic(&path) => return Err(VfsError::IsDirectory),
-                Some(Err(error)) => return Err(error.into()),
-                None => return Err(VfsError::NotFound),
-            };
-            fill(buffer, offset, |at, piece| Ok(node.read(at, piece)?))
-        }
-    }
+    })
 }
 
 /// Where [`write()`] puts its data.

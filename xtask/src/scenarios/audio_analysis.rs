@@ -47,6 +47,18 @@ pub fn first_channel(file: &[u8]) -> Result<(u32, Vec<f64>), String> {
     Ok((wave.format.sample_rate, samples))
 }
 
+/// QEMU's recording at `path` (48 kHz, as the scenarios ask for), its first channel cut into
+/// sounds: the samples and the sounds.
+pub fn recorded_sounds(path: &std::path::Path) -> Result<(Vec<f64>, Vec<Sound>), String> {
+    let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (rate, samples) = first_channel(&file)?;
+    if rate != 48_000 {
+        return Err(format!("the capture is at {rate} Hz, not 48000"));
+    }
+    let sounds = sounds(&samples, rate, 64.0, 50.0);
+    Ok((samples, sounds))
+}
+
 /// Stretches of sound: samples above `threshold` in magnitude, split where at least 5 ms stay
 /// at or below it. Stretches shorter than `shortest_millis` are left out (the few milliseconds
 /// a stream start or stop can leave).

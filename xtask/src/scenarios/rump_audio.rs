@@ -358,12 +358,8 @@ pub(super) fn audio_capture_scenario(
     session.poweroff()?;
     let streams = analysis::traced_streams(&session.stderr());
 
-    let file = std::fs::read(&capture).map_err(|e| format!("{}: {e}", capture.display()))?;
-    let (rate, samples) = analysis::first_channel(&file)?;
-    if rate != 48_000 {
-        return Err(format!("the capture is at {rate} Hz, not 48000"));
-    }
-    let sounds = analysis::sounds(&samples, rate, 64.0, 50.0);
+    let (samples, sounds) = analysis::recorded_sounds(&capture)?;
+    let rate = 48_000;
     let describe = |sounds: &[Sound]| {
         sounds
             .iter()

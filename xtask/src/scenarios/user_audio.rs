@@ -6,7 +6,6 @@
 
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::audio_analysis as analysis;
 use super::*;
@@ -142,21 +141,9 @@ fn stage(build: &Path) -> Result<PathBuf, String> {
         symlink("busybox", root.join("bin").join(applet)).map_err(io)?;
     }
     let program = root.join("test/audio");
-    let output = Command::new("gcc")
-        .args(["-static", "-O1", "-Wall", "-Wextra", "-Werror", "-I"])
-        .arg(crate::root().join("rump-api/include"))
-        .arg("-o")
-        .arg(&program)
-        .arg(crate::root().join("tests/user/audio.c"))
-        .arg("-lm")
-        .output()
-        .map_err(|e| format!("cannot run gcc: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "gcc -static failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    let include = crate::root().join("rump-api/include");
+    let flags = ["-O1".as_ref(), "-I".as_ref(), include.as_os_str()];
+    compile_static("tests/user/audio.c", &program, &flags, &["-lm"])?;
     // Half a second of 600 Hz at half scale between 200 ms of silence, 8 kHz mu-law: played
     // by `cat` as it is.
     let tone: Vec<u8> = (-1600..5600)
@@ -266,12 +253,8 @@ pub(super) fn user_audio_scenario(kernel: &Path, accel: Accel) -> Result<String,
     level_within_step(&level)?;
 
     let streams = analysis::traced_streams(&session.stderr());
-    let file = std::fs::read(&capture).map_err(|e| format!("{}: {e}", capture.display()))?;
-    let (rate, samples) = analysis::first_channel(&file)?;
-    if rate != 48_000 {
-        return Err(format!("the capture is at {rate} Hz, not 48000"));
-    }
-    let sounds = analysis::sounds(&samples, rate, 64.0, 50.0);
+    let (samples, sounds) = analysis::recorded_sounds(&capture)?;
+    let rate = 48_000;
     // 440, 1000, 440 quieter, 600 (cat), 300 (killed), 800; `bad` plays nothing.
     if sounds.len() != 6 || streams.len() < 6 {
         return Err(format!(

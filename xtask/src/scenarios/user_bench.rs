@@ -382,18 +382,7 @@ fn stage() -> Result<Staging, String> {
     let source = build.join("source");
     std::fs::create_dir_all(&source).map_err(io)?;
     let program = build.join("bench");
-    let output = Command::new("gcc")
-        .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&program)
-        .arg(crate::root().join("tests/user/bench.c"))
-        .output()
-        .map_err(|e| format!("cannot run gcc: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "gcc -static failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    compile_static("tests/user/bench.c", &program, &["-O2".as_ref()], &[])?;
     let bytes: Vec<u8> = (0..FILE_MIB << 20)
         .map(|i: u64| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
         .collect();

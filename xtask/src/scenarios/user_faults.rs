@@ -337,6 +337,33 @@ pub(super) fn user_faults_missing() -> Option<String> {
     }
 }
 
+/// Compiles the C program `source` (below the repository root) into the static executable
+/// `program` with the host's gcc: warnings are errors; `extra` goes before the source (-O, -I)
+/// and `libraries` after it.
+pub(super) fn compile_static(
+    source: &str,
+    program: &Path,
+    extra: &[&std::ffi::OsStr],
+    libraries: &[&str],
+) -> Result<(), String> {
+    let output = Command::new("gcc")
+        .args(["-static", "-Wall", "-Wextra", "-Werror"])
+        .args(extra)
+        .arg("-o")
+        .arg(program)
+        .arg(crate::root().join(source))
+        .args(libraries)
+        .output()
+        .map_err(|e| format!("cannot run gcc: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "gcc -static {source} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
+}
+
 /// An ELF64 file without a PT_INTERP program header.
 fn is_static_elf(bytes: &[u8]) -> bool {
     let field = |offset: usize, size: usize| -> Option<u64> {
@@ -371,18 +398,7 @@ fn stage() -> Result<PathBuf, String> {
         symlink("busybox", root.join("bin").join(applet)).map_err(io)?;
     }
     let program = root.join("test/faults");
-    let output = Command::new("gcc")
-        .args(["-static", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&program)
-        .arg(crate::root().join("tests/user/faults.c"))
-        .output()
-        .map_err(|e| format!("cannot run gcc: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "gcc -static failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    compile_static("tests/user/faults.c", &program, &["-O1".as_ref()], &[])?;
     let elf = std::fs::read(&program).map_err(io)?;
     let test = root.join("test");
     let executable = |name: &str, bytes: &[u8], mode: u32| -> Result<(), String> {
