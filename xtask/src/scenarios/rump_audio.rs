@@ -221,6 +221,12 @@ pub(super) struct Measured {
     pub rms: f64,
 }
 
+impl std::fmt::Display for Measured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.1} Hz {:.0} ms", self.frequency, self.recorded_millis)
+    }
+}
+
 /// Checks a tone's dominant frequency (within 1 %) and length (within 10 %). Its length may
 /// lack what QEMU's codec threw away while its stream ran (`stream`, from QEMU's trace): the
 /// check passes if some count of those lost buffers, at least as many as the phase shows,
@@ -419,14 +425,6 @@ pub(super) fn audio_capture_scenario(
     let other: usize = tones.iter().map(|m| m.other_jumps).sum();
     let worst = pieces.iter().copied().fold(f64::MAX, f64::min);
     Ok(format!(
-        "{:.1} Hz {:.0} ms, {:.1} Hz {:.0} ms, {:.1} Hz {:.0} ms at {ratio:.2} of the level, known.wav correlation >= {worst:.3} in {matching}/10 pieces, {:.1} Hz {:.0} ms converted; QEMU lost {traced} buffers ({seen} seen in the tones' phase), {other} other phase jumps",
-        first.frequency,
-        first.recorded_millis,
-        second.frequency,
-        second.recorded_millis,
-        quiet.frequency,
-        quiet.recorded_millis,
-        converted.frequency,
-        converted.recorded_millis
+        "{first}, {second}, {quiet} at {ratio:.2} of the level, known.wav correlation >= {worst:.3} in {matching}/10 pieces, {converted} converted; QEMU lost {traced} buffers ({seen} seen in the tones' phase), {other} other phase jumps"
     ))
 }

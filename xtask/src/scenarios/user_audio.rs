@@ -287,15 +287,7 @@ pub(super) fn user_audio_scenario(kernel: &Path, accel: Accel) -> Result<String,
         ));
     }
     Ok(format!(
-        "a process played {:.1} Hz {:.0} ms, {:.1} Hz {:.0} ms, {:.1} Hz {:.0} ms at {ratio:.2} of the level after AUDIO_MIXER_WRITE; cat played 8 kHz mu-law as {:.1} Hz {:.0} ms; a killed player stopped after {killed_millis:.0} ms and freed the device ({:.1} Hz after it); 11 bad arguments answered",
-        first.frequency,
-        first.recorded_millis,
-        second.frequency,
-        second.recorded_millis,
-        quiet.frequency,
-        quiet.recorded_millis,
-        cat.frequency,
-        cat.recorded_millis,
+        "a process played {first}, {second}, {quiet} at {ratio:.2} of the level after AUDIO_MIXER_WRITE; cat played 8 kHz mu-law as {cat}; a killed player stopped after {killed_millis:.0} ms and freed the device ({:.1} Hz after it); 11 bad arguments answered",
         after.frequency,
     ))
 }
