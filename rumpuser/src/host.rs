@@ -174,6 +174,11 @@ pub trait Host: Sync {
     fn wall_clock(&self) -> Duration;
     /// Sleeps until the monotonic clock reaches `deadline` (returns at once if it has).
     fn sleep_until(&self, deadline: Duration);
+    /// A cheap free-running counter (the TSC, say) for the hypercall profile
+    /// (`crate::stats`); any unit. The default, 0, leaves the profile without times.
+    fn timestamp(&self) -> u64 {
+        0
+    }
 
     // ---- memory (contract §1.2) ----
 

@@ -158,6 +158,10 @@ impl Host for KernelHost {
         halt::checkpoint();
     }
 
+    fn timestamp(&self) -> u64 {
+        crate::arch::cpu::rdtsc()
+    }
+
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
         // SAFETY: rumpuser never asks for zero-sized layouts.
         NonNull::new(unsafe { alloc::alloc::alloc(layout) })
