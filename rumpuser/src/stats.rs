@@ -61,6 +61,7 @@ kinds! {
     BioSleep = "host wait of the completion thread",
     BioWake = "host wake of the completion thread",
     BioComplete = "bio completed by the host",
+    Woken = "threads the host's wakes woke",
     Other = "other hypercalls",
 }
 
@@ -181,6 +182,14 @@ pub(crate) fn count(kind: Kind) {
     if enabled() {
         CALLS[kind as usize].fetch_add(1, Ordering::Relaxed);
         record(kind, 2, host().timestamp());
+    }
+}
+
+/// Adds `n` to the count of `kind` (for hosts reporting what happens below the trait).
+#[inline]
+pub fn add(kind: Kind, n: u64) {
+    if enabled() {
+        CALLS[kind as usize].fetch_add(n, Ordering::Relaxed);
     }
 }
 

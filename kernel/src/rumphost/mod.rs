@@ -14,6 +14,7 @@
 
 #[cfg(rump_wrap_aio_biodone)]
 mod aiodone;
+mod blocks;
 #[cfg(not(rump_components))]
 mod contract;
 mod files;
@@ -140,7 +141,8 @@ impl Host for KernelHost {
 
     fn wake(&self, word: &AtomicU32, _count: u32) {
         // Several words share a bucket: wake everyone there (spurious wake-ups are allowed).
-        bucket(word).wake_all();
+        let woken = bucket(word).wake_all();
+        rumpuser::stats::add(rumpuser::stats::Kind::Woken, woken as u64);
     }
 
     fn monotonic(&self) -> Duration {
@@ -163,11 +165,17 @@ impl Host for KernelHost {
     }
 
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if blocks::handles(layout) {
+            return blocks::allocate(layout);
+        }
         // SAFETY: rumpuser never asks for zero-sized layouts.
         NonNull::new(unsafe { alloc::alloc::alloc(layout) })
     }
 
     unsafe fn dealloc(&self, pointer: NonNull<u8>, layout: Layout) {
+        if blocks::handles(layout) {
+            return blocks::free(pointer, layout);
+        }
         // SAFETY: the caller passes back a pointer from `alloc` with its layout.
         unsafe { alloc::alloc::dealloc(pointer.as_ptr(), layout) }
     }
