@@ -313,7 +313,7 @@ pub fn bench_read(path: &str) -> Result<(), String> {
 }
 
 /// Context switches and idle time of every CPU so far.
-fn cpu_counters() -> (u64, u64) {
+fn cpu_counters() -> (u64, u64, u64) {
     let (mut switches, mut idle) = (0, 0);
     for index in 0..crate::arch::cpus::online_count() {
         if let Some(cpu) = crate::arch::percpu::of(index) {
@@ -321,14 +321,14 @@ fn cpu_counters() -> (u64, u64) {
             idle += cpu.idle_nanos.load(Ordering::Relaxed);
         }
     }
-    (switches, idle)
+    (switches, idle, crate::sched::reschedule_ipis())
 }
 
 /// `rump read --profile PATH`: `rump read --bench` with the hypercall profile on
 /// (`rumpuser::stats`), then each kind of hypercall per MiB read and the time in it.
 pub fn profile_read(path: &str, trace: bool) -> Result<(), String> {
     use rumpuser::stats;
-    let (switches, idle) = cpu_counters();
+    let (switches, idle, ipis) = cpu_counters();
     stats::reset();
     stats::set_tracing(trace);
     stats::set_enabled(true);
@@ -338,16 +338,19 @@ pub fn profile_read(path: &str, trace: bool) -> Result<(), String> {
     stats::set_enabled(false);
     stats::set_tracing(false);
     let size = size?;
-    let (switches_after, idle_after) = cpu_counters();
+    let (switches_after, idle_after, ipis_after) = cpu_counters();
     // Per MiB with one decimal: value * 10 * 2^20 / size.
     let per_mib = |value: u64| (value as u128 * 10 * (1 << 20) / u128::from(size.max(1))) as u64;
     let switched = per_mib(switches_after - switches);
+    let interrupted = per_mib(ipis_after - ipis);
     println!(
-        "profile: rump read {path}: {size} bytes in {} ms, {} MB/s; {}.{} context switches/MiB, CPUs idle {} ms of {} ms",
+        "profile: rump read {path}: {size} bytes in {} ms, {} MB/s; {}.{} context switches/MiB, {}.{} reschedule IPIs/MiB, CPUs idle {} ms of {} ms",
         elapsed / 1_000_000,
         size * 1000 / elapsed,
         switched / 10,
         switched % 10,
+        interrupted / 10,
+        interrupted % 10,
         (idle_after - idle) / 1_000_000,
         elapsed * crate::arch::cpus::online_count() as u64 / 1_000_000,
     );
