@@ -237,6 +237,9 @@ impl CompletedList {
 
 fn completion_thread() {
     sched::enter_persistent_lwp();
+    // Each batch ends with this thread asleep: whoever its biodone calls wake (the thread
+    // waiting for the transfer) runs best where it ran.
+    host().wakes_run_here();
     let list = &COMPLETED;
     loop {
         let seen = list.signal.load(Ordering::SeqCst);

@@ -52,6 +52,8 @@ kinds! {
     BioBatch = "completion thread wake-ups",
     Unschedule = "upcall backend_unschedule",
     Schedule = "upcall backend_schedule",
+    MutexSpin = "mutex spins (contended acquires)",
+    MutexSpinWon = "mutex spins that got the lock",
     MutexSleep = "host wait on a mutex",
     MutexWake = "host wake of a mutex",
     CvSleep = "host wait on a cv",

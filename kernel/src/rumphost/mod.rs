@@ -252,6 +252,12 @@ impl Host for KernelHost {
         halt::checkpoint()
     }
 
+    fn wakes_run_here(&self) {
+        sched::current_thread()
+            .wakes_run_here
+            .store(true, Ordering::Relaxed);
+    }
+
     fn pci_config_read(
         &self,
         bus: u32,

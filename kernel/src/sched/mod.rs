@@ -299,6 +299,8 @@ pub(crate) fn wake_if_generation(
             // previous CPU, even idle, would cost an IPI (under TCG ~20 µs of the waker's
             // time, and a halted virtual CPU to wake).
             None if percpu::this().idling.load(Ordering::Relaxed) => percpu::this().index,
+            // A hand-over (see `Thread::wakes_run_here`).
+            None if current_thread().wakes_run_here.load(Ordering::Relaxed) => percpu::this().index,
             None => {
                 let last = thread.cpu();
                 if percpu::of(last).is_some_and(|p| p.idling.load(Ordering::Relaxed)) {

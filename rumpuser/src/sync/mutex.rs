@@ -74,9 +74,11 @@ impl RumpuserMtx {
     fn lock_contended(&self) {
         // The holder usually lets go within microseconds: spin with exponential back-off
         // (127 pauses in all) before sleeping.
+        let _timed = crate::stats::Timed::new(crate::stats::Kind::MutexSpin);
         let backoff = Backoff::new();
         for _ in 0..SPIN_STEPS {
             if self.state.load(Ordering::Relaxed) == UNLOCKED && self.try_lock_raw() {
+                crate::stats::count(crate::stats::Kind::MutexSpinWon);
                 return;
             }
             backoff.spin();
