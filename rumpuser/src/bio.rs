@@ -128,6 +128,7 @@ impl BioRequest {
                 None if moved < inner.len => Errno::EIO.0,
                 None => 0,
             };
+            crate::stats::count(crate::stats::Kind::BioComplete);
             COMPLETED.push(inner);
         }
     }
@@ -189,7 +190,7 @@ impl CompletedList {
         }
         self.signal.fetch_add(1, Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
-            host().wake(&self.signal, 1);
+            crate::stats::wake(crate::stats::Kind::BioWake, &self.signal, 1);
         }
     }
 
@@ -236,12 +237,15 @@ impl CompletedList {
 
 fn completion_thread() {
     sched::enter_persistent_lwp();
+    // Each batch ends with this thread asleep: whoever its biodone calls wake (the thread
+    // waiting for the transfer) runs best where it ran.
+    host().wakes_run_here();
     let list = &COMPLETED;
     loop {
         let seen = list.signal.load(Ordering::SeqCst);
         list.sleeping.store(true, Ordering::SeqCst);
         if list.head.load(Ordering::SeqCst).is_null() {
-            host().wait(&list.signal, seen, None);
+            crate::stats::wait(crate::stats::Kind::BioSleep, &list.signal, seen, None);
         }
         list.sleeping.store(false, Ordering::SeqCst);
         let mut next = list.take_all();
@@ -251,12 +255,14 @@ fn completion_thread() {
         // A host that stops the rump kernel parks this thread here instead of letting a late
         // completion call back into it.
         host().checkpoint();
+        crate::stats::count(crate::stats::Kind::BioBatch);
         let _scheduled = sched::Scheduled::new(0);
         while !next.is_null() {
             // SAFETY: nodes of the taken list are owned here; each is freed once.
             let inner = unsafe { Box::from_raw(next) };
             next = inner.next;
             ASYNC_COMPLETIONS.fetch_add(1, Ordering::Relaxed);
+            let _timed = crate::stats::Timed::new(crate::stats::Kind::BioDone);
             call_biodone(inner.done, inner.done_arg, inner.moved, inner.error);
         }
     }

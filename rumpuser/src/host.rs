@@ -174,6 +174,11 @@ pub trait Host: Sync {
     fn wall_clock(&self) -> Duration;
     /// Sleeps until the monotonic clock reaches `deadline` (returns at once if it has).
     fn sleep_until(&self, deadline: Duration);
+    /// A cheap free-running counter (the TSC, say) for the hypercall profile
+    /// (`crate::stats`); any unit. The default, 0, leaves the profile without times.
+    fn timestamp(&self) -> u64 {
+        0
+    }
 
     // ---- memory (contract §1.2) ----
 
@@ -245,6 +250,10 @@ pub trait Host: Sync {
     fn start_bio(&self, request: BioRequest) -> Result<(), BioRequest> {
         Err(request)
     }
+    /// A hint from a service thread that only hands work over and then blocks (the bio
+    /// completion thread): threads it wakes from now on may run on its CPU once it blocks,
+    /// rather than on another (idle) CPU that has to be woken. Doing nothing is allowed.
+    fn wakes_run_here(&self) {}
     /// Called by this crate's service threads before they call into the rump kernel with a
     /// completion; a host that can stop the rump kernel (contract §13) parks the thread here
     /// once it has. The default does nothing.

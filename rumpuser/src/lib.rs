@@ -28,6 +28,7 @@ pub mod memory;
 pub mod pci;
 mod sched;
 mod service;
+pub mod stats;
 pub mod sync;
 
 #[cfg(feature = "hosted")]

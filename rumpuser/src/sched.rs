@@ -36,6 +36,7 @@ fn upcalls() -> Option<&'static RumpuserHyperup> {
 /// `hyp_backend_unschedule(0, &n, interlock)`: S -> U. Returns the giant-lock count `n`.
 pub(crate) fn backend_unschedule(interlock: *mut c_void) -> c_int {
     let mut nlocks: c_int = 0;
+    let _timed = crate::stats::Timed::new(crate::stats::Kind::Unschedule);
     if let Some(f) = upcalls().and_then(|t| t.hyp_backend_unschedule) {
         // SAFETY: the rump kernel's own upcall, called as contract §2.2 specifies: release all
         // (0), a valid out-pointer for the count, and an interlock it compares by address only.
@@ -46,6 +47,7 @@ pub(crate) fn backend_unschedule(interlock: *mut c_void) -> c_int {
 
 /// `hyp_backend_schedule(nlocks, interlock)`: U -> S.
 pub(crate) fn backend_schedule(nlocks: c_int, interlock: *mut c_void) {
+    let _timed = crate::stats::Timed::new(crate::stats::Kind::Schedule);
     if let Some(f) = upcalls().and_then(|t| t.hyp_backend_schedule) {
         // SAFETY: paired with a preceding `backend_unschedule` on this thread (contract §2.8),
         // whose curlwp is still set, as contract §2.2 requires.

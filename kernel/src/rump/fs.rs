@@ -312,6 +312,78 @@ pub fn bench_read(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Context switches and idle time of every CPU so far.
+fn cpu_counters() -> (u64, u64, u64) {
+    let (mut switches, mut idle) = (0, 0);
+    for index in 0..crate::arch::cpus::online_count() {
+        if let Some(cpu) = crate::arch::percpu::of(index) {
+            switches += cpu.context_switches.load(Ordering::Relaxed);
+            idle += cpu.idle_nanos.load(Ordering::Relaxed);
+        }
+    }
+    (switches, idle, crate::sched::reschedule_ipis())
+}
+
+/// `rump read --profile PATH`: `rump read --bench` with the hypercall profile on
+/// (`rumpuser::stats`), then each kind of hypercall per MiB read and the time in it.
+pub fn profile_read(path: &str, trace: bool) -> Result<(), String> {
+    use rumpuser::stats;
+    let (switches, idle, ipis) = cpu_counters();
+    stats::reset();
+    stats::set_tracing(trace);
+    stats::set_enabled(true);
+    let start = crate::time::monotonic_nanos();
+    let size = read_each(path, |_| {});
+    let elapsed = (crate::time::monotonic_nanos() - start).max(1);
+    stats::set_enabled(false);
+    stats::set_tracing(false);
+    let size = size?;
+    let (switches_after, idle_after, ipis_after) = cpu_counters();
+    // Per MiB with one decimal: value * 10 * 2^20 / size.
+    let per_mib = |value: u64| (value as u128 * 10 * (1 << 20) / u128::from(size.max(1))) as u64;
+    let switched = per_mib(switches_after - switches);
+    let interrupted = per_mib(ipis_after - ipis);
+    println!(
+        "profile: rump read {path}: {size} bytes in {} ms, {} MB/s; {}.{} context switches/MiB, {}.{} reschedule IPIs/MiB, CPUs idle {} ms of {} ms",
+        elapsed / 1_000_000,
+        size * 1000 / elapsed,
+        switched / 10,
+        switched % 10,
+        interrupted / 10,
+        interrupted % 10,
+        (idle_after - idle) / 1_000_000,
+        elapsed * crate::arch::cpus::online_count() as u64 / 1_000_000,
+    );
+    println!(
+        "profile: hypercall                                  calls/MiB     us/MiB  %wall  ns/call"
+    );
+    for entry in stats::snapshot().iter().filter(|e| e.calls > 0) {
+        let nanos = crate::time::tsc::ticks_to_nanos(entry.ticks);
+        let calls = per_mib(entry.calls);
+        println!(
+            "profile: {:<42} {:>8}.{} {:>10} {:>6} {:>8}",
+            entry.name,
+            calls / 10,
+            calls % 10,
+            per_mib(nanos) / 10_000,
+            nanos * 100 / elapsed,
+            nanos / entry.calls,
+        );
+    }
+    if trace {
+        let events = stats::trace(stats::TRACE_ENTRIES);
+        let first = events.first().map_or(0, |e| e.timestamp);
+        for event in events {
+            let at = crate::time::tsc::ticks_to_nanos(event.timestamp.wrapping_sub(first));
+            println!(
+                "trace: {:>9} ns {:>12x} {:?} {}",
+                at, event.thread, event.phase, event.name
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `rump read --random PATH COUNT`: COUNT reads of 4 KiB at the random pages the native
 /// `read --random` visits, in the same order; prints the rate and a checksum.
 pub fn bench_random_read(path: &str, count: &str) -> Result<(), String> {

@@ -447,8 +447,10 @@ fn subcommand(words: &[String]) {
         ["cat", path] => fs::cat(path),
         ["read", path] => fs::timed_read(path),
         ["read", "--bench", path] => fs::bench_read(path),
+        ["read", "--profile", path] => fs::profile_read(path, false),
+        ["read", "--trace", path] => fs::profile_read(path, true),
         ["read", "--random", path, count] => fs::bench_random_read(path, count),
-        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read [--bench] PATH | read --random PATH COUNT | write PATH TEXT | write --bench PATH MIB | mkdir PATH | rm PATH | mv FROM TO | disks | devices | panic]".into()),
+        _ => Err("usage: rump [mount DEV PATH [rw] | umount PATH [DEV] | ls PATH | cat PATH | read [--bench|--profile] PATH | read --random PATH COUNT | write PATH TEXT | write --bench PATH MIB | mkdir PATH | rm PATH | mv FROM TO | disks | devices | panic]".into()),
     };
     if let Err(error) = result {
         crate::println!("rump {}: {error}", words[0]);

@@ -14,6 +14,7 @@
 
 #[cfg(rump_wrap_aio_biodone)]
 mod aiodone;
+mod blocks;
 #[cfg(not(rump_components))]
 mod contract;
 mod files;
@@ -140,7 +141,8 @@ impl Host for KernelHost {
 
     fn wake(&self, word: &AtomicU32, _count: u32) {
         // Several words share a bucket: wake everyone there (spurious wake-ups are allowed).
-        bucket(word).wake_all();
+        let woken = bucket(word).wake_all();
+        rumpuser::stats::add(rumpuser::stats::Kind::Woken, woken as u64);
     }
 
     fn monotonic(&self) -> Duration {
@@ -158,12 +160,22 @@ impl Host for KernelHost {
         halt::checkpoint();
     }
 
+    fn timestamp(&self) -> u64 {
+        crate::arch::cpu::rdtsc()
+    }
+
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if blocks::handles(layout) {
+            return blocks::allocate(layout);
+        }
         // SAFETY: rumpuser never asks for zero-sized layouts.
         NonNull::new(unsafe { alloc::alloc::alloc(layout) })
     }
 
     unsafe fn dealloc(&self, pointer: NonNull<u8>, layout: Layout) {
+        if blocks::handles(layout) {
+            return blocks::free(pointer, layout);
+        }
         // SAFETY: the caller passes back a pointer from `alloc` with its layout.
         unsafe { alloc::alloc::dealloc(pointer.as_ptr(), layout) }
     }
@@ -238,6 +250,12 @@ impl Host for KernelHost {
 
     fn checkpoint(&self) {
         halt::checkpoint()
+    }
+
+    fn wakes_run_here(&self) {
+        sched::current_thread()
+            .wakes_run_here
+            .store(true, Ordering::Relaxed);
     }
 
     fn pci_config_read(

@@ -156,6 +156,10 @@ pub struct Thread {
     slot: AtomicPtr<core::ffi::c_void>,
     /// Second per-thread word for foreign code (the rump host keeps the syscall errno here).
     pub foreign_errno: core::sync::atomic::AtomicI32,
+    /// Threads this one wakes are queued on its CPU rather than on an idle one: it hands work
+    /// over and blocks soon after (a completion thread), so the woken thread runs when it
+    /// blocks, without an IPI and a halted CPU to wake.
+    pub wakes_run_here: AtomicBool,
     exit_value: IrqSpinLock<Option<u64>>,
     pub(super) joiners: WaitQueue,
     detached: AtomicBool,
@@ -251,6 +255,7 @@ impl Thread {
             user: builder.user.then(UserState::new),
             slot: AtomicPtr::new(core::ptr::null_mut()),
             foreign_errno: core::sync::atomic::AtomicI32::new(0),
+            wakes_run_here: AtomicBool::new(false),
             exit_value: IrqSpinLock::new("thread-exit", None),
             joiners: WaitQueue::new("join"),
             detached: AtomicBool::new(false),

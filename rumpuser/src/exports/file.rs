@@ -103,6 +103,7 @@ pub unsafe extern "C" fn rumpuser_bio(
     biodone: RumpBiodoneFn,
     donearg: *mut c_void,
 ) {
+    let _timed = crate::stats::Timed::new(crate::stats::Kind::Bio);
     bio::submit(bio::Arguments {
         fd,
         op,

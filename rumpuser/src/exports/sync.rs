@@ -11,6 +11,7 @@ use core::ffi::c_int;
 use crate::abi::*;
 use crate::errno::{c_status, Errno};
 use crate::install::host;
+use crate::stats::{Kind, Timed};
 use crate::sync::condvar::Wake;
 use crate::sync::rwlock::RwKind;
 use crate::sync::{RumpuserCv, RumpuserMtx, RumpuserRw};
@@ -53,6 +54,7 @@ pub unsafe extern "C" fn rumpuser_mutex_init(mtxp: *mut *mut RumpuserMtx, flags:
 /// `mtx` is a live mutex from `rumpuser_mutex_init`.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_mutex_enter(mtx: *mut RumpuserMtx) {
+    let _timed = Timed::new(Kind::MutexEnter);
     // SAFETY: forwarded caller contract.
     unsafe { object(mtx) }.enter();
 }
@@ -63,6 +65,7 @@ pub unsafe extern "C" fn rumpuser_mutex_enter(mtx: *mut RumpuserMtx) {
 /// `mtx` is a live mutex from `rumpuser_mutex_init`.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_mutex_enter_nowrap(mtx: *mut RumpuserMtx) {
+    let _timed = Timed::new(Kind::MutexEnterNowrap);
     // SAFETY: forwarded caller contract.
     unsafe { object(mtx) }.enter_nowrap();
 }
@@ -73,6 +76,7 @@ pub unsafe extern "C" fn rumpuser_mutex_enter_nowrap(mtx: *mut RumpuserMtx) {
 /// `mtx` is a live mutex from `rumpuser_mutex_init`.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_mutex_tryenter(mtx: *mut RumpuserMtx) -> c_int {
+    let _timed = Timed::new(Kind::MutexTryenter);
     // SAFETY: forwarded caller contract.
     c_status(unsafe { object(mtx) }.try_enter())
 }
@@ -83,6 +87,7 @@ pub unsafe extern "C" fn rumpuser_mutex_tryenter(mtx: *mut RumpuserMtx) -> c_int
 /// `mtx` is a live mutex from `rumpuser_mutex_init`.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_mutex_exit(mtx: *mut RumpuserMtx) {
+    let _timed = Timed::new(Kind::MutexExit);
     // SAFETY: forwarded caller contract.
     unsafe { object(mtx) }.exit();
 }
@@ -125,6 +130,7 @@ pub unsafe extern "C" fn rumpuser_rw_init(rwp: *mut *mut RumpuserRw) {
 /// `rw` is a live lock from `rumpuser_rw_init`.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_rw_enter(kind: c_int, rw: *mut RumpuserRw) {
+    let _timed = Timed::new(Kind::RwEnter);
     // SAFETY: forwarded caller contract.
     unsafe { object(rw) }.enter(rw_kind(kind));
 }
@@ -135,6 +141,7 @@ pub unsafe extern "C" fn rumpuser_rw_enter(kind: c_int, rw: *mut RumpuserRw) {
 /// `rw` is a live lock from `rumpuser_rw_init`.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_rw_tryenter(kind: c_int, rw: *mut RumpuserRw) -> c_int {
+    let _timed = Timed::new(Kind::RwTryenter);
     // SAFETY: forwarded caller contract.
     c_status(unsafe { object(rw) }.try_enter(rw_kind(kind)))
 }
@@ -165,6 +172,7 @@ pub unsafe extern "C" fn rumpuser_rw_downgrade(rw: *mut RumpuserRw) {
 /// `rw` is a live lock held by the caller.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_rw_exit(rw: *mut RumpuserRw) {
+    let _timed = Timed::new(Kind::RwExit);
     // SAFETY: forwarded caller contract.
     unsafe { object(rw) }.exit();
 }
@@ -220,6 +228,7 @@ pub unsafe extern "C" fn rumpuser_cv_destroy(cv: *mut RumpuserCv) {
 /// (contract §2.5 A).
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_cv_wait(cv: *mut RumpuserCv, mtx: *mut RumpuserMtx) {
+    let _timed = Timed::new(Kind::CvWait);
     // SAFETY: forwarded caller contract.
     let _ = unsafe { object(cv).wait(object(mtx), None) };
 }
@@ -230,6 +239,7 @@ pub unsafe extern "C" fn rumpuser_cv_wait(cv: *mut RumpuserCv, mtx: *mut Rumpuse
 /// `cv` and `mtx` are live and `mtx` is held by the caller.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_cv_wait_nowrap(cv: *mut RumpuserCv, mtx: *mut RumpuserMtx) {
+    let _timed = Timed::new(Kind::CvWaitNowrap);
     // SAFETY: forwarded caller contract.
     unsafe { object(cv).wait_nowrap(object(mtx)) };
 }
@@ -246,6 +256,7 @@ pub unsafe extern "C" fn rumpuser_cv_timedwait(
     sec: i64,
     nsec: i64,
 ) -> c_int {
+    let _timed = Timed::new(Kind::CvTimedwait);
     // The deadline is fixed before unscheduling (contract §1.13).
     let deadline = host()
         .monotonic()
@@ -263,6 +274,7 @@ pub unsafe extern "C" fn rumpuser_cv_timedwait(
 /// `cv` is live.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_cv_signal(cv: *mut RumpuserCv) {
+    let _timed = Timed::new(Kind::CvSignal);
     // SAFETY: forwarded caller contract.
     unsafe { object(cv) }.signal();
 }
@@ -273,6 +285,7 @@ pub unsafe extern "C" fn rumpuser_cv_signal(cv: *mut RumpuserCv) {
 /// `cv` is live.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_cv_broadcast(cv: *mut RumpuserCv) {
+    let _timed = Timed::new(Kind::CvBroadcast);
     // SAFETY: forwarded caller contract.
     unsafe { object(cv) }.broadcast();
 }

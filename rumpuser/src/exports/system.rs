@@ -13,6 +13,7 @@ use crate::errno::{c_return, c_status, Errno};
 use crate::install::host;
 use crate::memory::{self, PAGE_SIZE};
 use crate::sched;
+use crate::stats::{Kind, Timed};
 
 /// `int rumpuser_init(int version, const struct rumpuser_hyperup *hyp);`
 ///
@@ -42,6 +43,7 @@ pub unsafe extern "C" fn rumpuser_malloc(
     alignment: c_int,
     memp: *mut *mut c_void,
 ) -> c_int {
+    let _timed = Timed::new(Kind::Malloc);
     let result = usize::try_from(alignment)
         .map_err(|_| Errno::EINVAL)
         .and_then(|align| memory::allocate(len, align));
@@ -58,6 +60,7 @@ pub unsafe extern "C" fn rumpuser_malloc(
 /// `mem` is NULL or came from `rumpuser_malloc(len, ..)` and is not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_free(mem: *mut c_void, len: usize) {
+    let _timed = Timed::new(Kind::Free);
     if let Some(mem) = NonNull::new(mem.cast::<u8>()) {
         // SAFETY: forwarded caller contract.
         unsafe { memory::free(mem, len) };
@@ -119,6 +122,7 @@ pub unsafe extern "C" fn rumpuser_clock_gettime(
     sec: *mut i64,
     nsec: *mut c_long,
 ) -> c_int {
+    let _timed = Timed::new(Kind::ClockGettime);
     let now = match clock {
         RUMPUSER_CLOCK_RELWALL => Ok(host().wall_clock()),
         RUMPUSER_CLOCK_ABSMONO => Ok(host().monotonic()),
@@ -139,6 +143,7 @@ pub unsafe extern "C" fn rumpuser_clock_gettime(
 /// None beyond the C ABI; declared `unsafe` as every export is.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_clock_sleep(clock: c_int, sec: i64, nsec: c_long) -> c_int {
+    let _timed = Timed::new(Kind::ClockSleep);
     let host = host();
     let deadline = match clock {
         RUMPUSER_CLOCK_RELWALL => host.monotonic().saturating_add(duration(sec, nsec)),
@@ -258,6 +263,7 @@ pub unsafe extern "C" fn rumpuser_getrandom(
 /// None beyond the C ABI: `l` is stored, never dereferenced.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_curlwpop(op: c_int, l: *mut Lwp) {
+    let _timed = Timed::new(Kind::Curlwpop);
     let host = host();
     match op {
         RUMPUSER_LWP_CREATE | RUMPUSER_LWP_DESTROY => {}
@@ -286,6 +292,7 @@ pub unsafe extern "C" fn rumpuser_curlwpop(op: c_int, l: *mut Lwp) {
 /// None beyond the C ABI.
 #[no_mangle]
 pub unsafe extern "C" fn rumpuser_curlwp() -> *mut Lwp {
+    let _timed = Timed::new(Kind::Curlwp);
     host().curlwp().cast()
 }
 

@@ -8,7 +8,6 @@ use core::time::Duration;
 
 use super::{misuse, RumpuserMtx};
 use crate::host::WaitOutcome;
-use crate::install::host;
 use crate::sched;
 
 /// A rump condition variable (contract §1.13). Mesa semantics; `seq` changes on every signal.
@@ -111,14 +110,13 @@ impl RumpuserCv {
         });
         mtx.clear_owner();
         mtx.unlock_raw();
-        let host = host();
         let mut outcome = WaitOutcome::Woken;
         while self.seq.load(Ordering::SeqCst) == seq {
             // Counted before the last look at `seq`: a signaller that misses the count has
             // already changed `seq`, and the host's wait returns at once.
             self.sleepers.fetch_add(1, Ordering::SeqCst);
             if self.seq.load(Ordering::SeqCst) == seq {
-                outcome = host.wait(&self.seq, seq, deadline);
+                outcome = crate::stats::wait(crate::stats::Kind::CvSleep, &self.seq, seq, deadline);
             }
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             if outcome == WaitOutcome::TimedOut {
@@ -187,7 +185,7 @@ impl RumpuserCv {
             mutex.held_by_caller() && mutex.take_waiter(&self.seq, seq)
         });
         if !morphed {
-            host().wake(&self.seq, 1);
+            crate::stats::wake(crate::stats::Kind::CvWake, &self.seq, 1);
         }
     }
 
@@ -195,7 +193,7 @@ impl RumpuserCv {
     pub fn broadcast(&self) {
         self.seq.fetch_add(1, Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) != 0 {
-            host().wake(&self.seq, u32::MAX);
+            crate::stats::wake(crate::stats::Kind::CvWake, &self.seq, u32::MAX);
         }
     }
 

@@ -74,9 +74,11 @@ impl RumpuserMtx {
     fn lock_contended(&self) {
         // The holder usually lets go within microseconds: spin with exponential back-off
         // (127 pauses in all) before sleeping.
+        let _timed = crate::stats::Timed::new(crate::stats::Kind::MutexSpin);
         let backoff = Backoff::new();
         for _ in 0..SPIN_STEPS {
             if self.state.load(Ordering::Relaxed) == UNLOCKED && self.try_lock_raw() {
+                crate::stats::count(crate::stats::Kind::MutexSpinWon);
                 return;
             }
             backoff.spin();
@@ -88,14 +90,14 @@ impl RumpuserMtx {
     /// so that its unlock wakes whoever else sleeps there.
     pub(crate) fn lock_as_sleeper(&self) {
         while self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
-            host().wait(&self.state, CONTENDED, None);
+            crate::stats::wait(crate::stats::Kind::MutexSleep, &self.state, CONTENDED, None);
         }
     }
 
     /// Releases; wakes one sleeper if there may be any. No owner bookkeeping, no upcalls.
     pub fn unlock_raw(&self) {
         if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
-            host().wake(&self.state, 1);
+            crate::stats::wake(crate::stats::Kind::MutexWake, &self.state, 1);
         }
     }
 
@@ -139,6 +141,7 @@ impl RumpuserMtx {
             self.set_owner();
             return;
         }
+        crate::stats::count(crate::stats::Kind::MutexEnterBlocked);
         let _unscheduled = sched::Unscheduled::new();
         self.lock_contended();
         self.set_owner();

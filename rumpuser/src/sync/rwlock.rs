@@ -87,13 +87,13 @@ impl RumpuserRw {
             {
                 continue;
             }
-            host().wait(&self.state, s | WAITERS, None);
+            crate::stats::wait(crate::stats::Kind::RwSleep, &self.state, s | WAITERS, None);
         }
     }
 
     fn wake_all(&self) {
         self.state.fetch_and(!WAITERS, Ordering::Relaxed);
-        host().wake(&self.state, u32::MAX);
+        crate::stats::wake(crate::stats::Kind::RwWake, &self.state, u32::MAX);
     }
 
     fn set_owner(&self, kind: RwKind) {
@@ -166,7 +166,7 @@ impl RumpuserRw {
         }
         if s & WAITERS != 0 {
             // Readers may now get in; writers go back to sleep.
-            host().wake(&self.state, u32::MAX);
+            crate::stats::wake(crate::stats::Kind::RwWake, &self.state, u32::MAX);
         }
     }
 
@@ -182,7 +182,7 @@ impl RumpuserRw {
             self.owner.store(ptr::null_mut(), Ordering::Relaxed);
             let prev = self.state.fetch_and(!(WRITER | WAITERS), Ordering::Release);
             if prev & WAITERS != 0 {
-                host().wake(&self.state, u32::MAX);
+                crate::stats::wake(crate::stats::Kind::RwWake, &self.state, u32::MAX);
             }
         } else {
             misuse!(
