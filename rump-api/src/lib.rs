@@ -156,6 +156,9 @@ extern "C" {
 extern "C" {
     /// `int rump_init(void);`
     pub fn rump_init() -> c_int;
+    /// `int rump_pub_lwproc_newlwp(pid_t);`: a new lwp in process `pid`, made the calling
+    /// host thread's own (it stays until the thread releases it).
+    pub fn rump_pub_lwproc_newlwp(pid: c_int) -> c_int;
     /// `void rump_schedule(void);`: takes a rump CPU for the calling thread (with an implicit
     /// lwp if it has none), as every `rump_sys_*` call does around its work.
     pub fn rump_schedule();
