@@ -454,16 +454,9 @@ fn pipe_status_blank() -> FileStatus {
 /// `stat` of a pipe.
 pub fn pipe_status(pipe: &Pipe) -> FileStatus {
     FileStatus {
-        device: 4,
         inode: pipe.id(),
-        links: 1,
         mode: 0o010600,
-        uid: 0,
-        gid: 0,
-        rdev: 0,
-        size: 0,
-        blocks: 0,
-        mtime: 0,
+        ..pipe_status_blank()
     }
 }
 
@@ -531,16 +524,8 @@ pub fn stat_path(path: &str, follow: bool) -> Result<FileStatus, Errno> {
     }
     if path == "/dev" {
         return Ok(FileStatus {
-            device: 3,
-            inode: 2,
-            links: 2,
             mode: 0o040755,
-            uid: 0,
-            gid: 0,
-            rdev: 0,
-            size: 0,
-            blocks: 0,
-            mtime: 0,
+            ..synthetic_directory_status(2)
         });
     }
     if !follow {
