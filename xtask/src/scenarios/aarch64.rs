@@ -130,19 +130,7 @@ fn shell_scenario(
     memory_mib: u64,
     cpus: u32,
 ) -> Result<String, String> {
-    let mut session = Session::start(&boot(
-        kernel,
-        accel,
-        &format!("{memory_mib}M"),
-        cpus,
-        "log=warn",
-    ))?;
-    session.wait_prompt()?;
-    let mem = session.ask("mem")?;
-    let expected = format!("memory: {memory_mib} MiB installed");
-    if !mem.contains(&expected) {
-        return Err(format!("'mem' should report '{expected}', said:\n{mem}"));
-    }
+    let mut session = super::machine::shell_with_memory_checked(kernel, accel, memory_mib, cpus)?;
     let answer = session.ask("cpus")?;
     for expected in [
         format!("cpus: {cpus} present, {cpus} online"),
@@ -160,10 +148,7 @@ fn shell_scenario(
             return Err(format!("'cpus' does not show cpu{index} online:\n{answer}"));
         }
     }
-    let uptime = session.ask("uptime")?;
-    if !uptime.contains("up ") || !uptime.contains("UTC") {
-        return Err(format!("'uptime' answer malformed:\n{uptime}"));
-    }
+    super::machine::check_uptime(&mut session)?;
     session.poweroff()?;
     Ok(format!("{memory_mib} MiB, {cpus} CPUs"))
 }

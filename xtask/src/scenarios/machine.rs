@@ -59,13 +59,14 @@ pub(super) fn test_counts(output: &str) -> Result<String, String> {
     }
 }
 
-/// Drives the shell: waits for the prompt, runs commands, checks the answers, powers off.
-pub(super) fn shell_scenario(
+/// Boots to the shell prompt with `memory_mib` MiB and `cpus` CPUs and checks that `mem`
+/// reports the memory QEMU was given (both architectures' shell scenarios start so).
+pub(super) fn shell_with_memory_checked(
     kernel: &std::path::Path,
     accel: Accel,
     memory_mib: u64,
     cpus: u32,
-) -> Result<String, String> {
+) -> Result<Session, String> {
     let mut session = Session::start(&boot(
         kernel,
         accel,
@@ -79,6 +80,26 @@ pub(super) fn shell_scenario(
     if !mem.contains(&expected) {
         return Err(format!("'mem' should report '{expected}', said:\n{mem}"));
     }
+    Ok(session)
+}
+
+/// `uptime` answers with the time up and the wall-clock time.
+pub(super) fn check_uptime(session: &mut Session) -> Result<(), String> {
+    let uptime = session.ask("uptime")?;
+    if !uptime.contains("up ") || !uptime.contains("UTC") {
+        return Err(format!("'uptime' answer malformed:\n{uptime}"));
+    }
+    Ok(())
+}
+
+/// Drives the shell: waits for the prompt, runs commands, checks the answers, powers off.
+pub(super) fn shell_scenario(
+    kernel: &std::path::Path,
+    accel: Accel,
+    memory_mib: u64,
+    cpus: u32,
+) -> Result<String, String> {
+    let mut session = shell_with_memory_checked(kernel, accel, memory_mib, cpus)?;
     let cpus_answer = session.ask("cpus")?;
     let expected = format!("cpus: {cpus} present");
     if !cpus_answer.contains(&expected) {
@@ -92,10 +113,7 @@ pub(super) fn shell_scenario(
             "'cpus' should show SMEP, SMAP and UMIP on:\n{cpus_answer}"
         ));
     }
-    let uptime = session.ask("uptime")?;
-    if !uptime.contains("up ") || !uptime.contains("UTC") {
-        return Err(format!("'uptime' answer malformed:\n{uptime}"));
-    }
+    check_uptime(&mut session)?;
     let help = session.ask("help")?;
     for command in ["mem", "cpus", "uptime", "log", "reboot"] {
         if !help.contains(command) {
